@@ -1,0 +1,1 @@
+"""Ocht command line."""

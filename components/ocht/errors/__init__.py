@@ -1,0 +1,41 @@
+"""Ocht's error hierarchy: one root with stable codes, shared by every brick.
+
+Example:
+    >>> from ocht.errors import OchtError
+    >>> OchtError("boom").code
+    'ocht-error'
+"""
+
+from ocht.errors.core import (
+    EXIT_INVALID,
+    EXIT_OK,
+    EXIT_RUN_FAILED,
+    ConnectorError,
+    ConnectorUnavailable,
+    ExecutionError,
+    InvalidPipeline,
+    Issue,
+    OchtError,
+    OutputWriteError,
+    SourceUnreachable,
+    TransientError,
+    UnknownColumn,
+    UnknownName,
+)
+
+__all__ = [
+    "EXIT_INVALID",
+    "EXIT_OK",
+    "EXIT_RUN_FAILED",
+    "ConnectorError",
+    "ConnectorUnavailable",
+    "ExecutionError",
+    "InvalidPipeline",
+    "Issue",
+    "OchtError",
+    "OutputWriteError",
+    "SourceUnreachable",
+    "TransientError",
+    "UnknownColumn",
+    "UnknownName",
+]

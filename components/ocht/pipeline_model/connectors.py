@@ -1,0 +1,120 @@
+"""Connector specs: where data comes from (inputs) and goes to (outputs).
+
+One frozen model per connector ``type``; unknown types fall back to ``PluginConnector``
+(checked by the plugin's own options model when the pipeline is compiled).
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import ConfigDict, Discriminator, Field, Tag
+
+from ocht.pipeline_model.steps import Spec
+
+
+class ConnectorBase(Spec):
+    description: str = ""
+    from_: str | None = Field(
+        default=None,
+        alias="from",
+        description="Outputs only: the step (or `step.branch`) written (default: the last step).",
+    )
+
+
+class FileConnector(ConnectorBase):
+    path: str = Field(
+        min_length=1,
+        description="A file, a glob (`data/*.csv`) or a directory read as one input.",
+    )
+
+
+class CsvConnector(FileConnector):
+    """Comma- (or otherwise) separated text."""
+
+    type: Literal["csv"]
+    delimiter: str = Field(default=",", min_length=1, max_length=1)
+    header: bool = True
+    quote_char: str | None = '"'
+    null_values: list[str] = Field(default_factory=list)
+    schema_: dict[str, str] | None = Field(
+        default=None, alias="schema", description="Every column's type; skips inference."
+    )
+    schema_overrides: dict[str, str] = Field(default_factory=dict)
+    encoding: str = Field(
+        default="utf8", description="utf8, utf8-lossy, or any Python codec (latin-1, cp1252)."
+    )
+    skip_rows: int = Field(default=0, ge=0)
+    comment_prefix: str | None = None
+    infer_schema_length: int | None = Field(default=10_000, ge=0)
+    try_parse_dates: bool = True
+    on_bad_lines: Literal["fail", "skip"] = Field(
+        default="fail", description="A row with the wrong field count: fail the run or skip it."
+    )
+
+
+class ParquetConnector(FileConnector):
+    """Apache Parquet files."""
+
+    type: Literal["parquet"]
+    compression: Literal["zstd", "snappy", "lz4", "gzip", "uncompressed"] = "zstd"
+
+
+class NdjsonConnector(FileConnector):
+    """Newline-delimited JSON: one object per line."""
+
+    type: Literal["ndjson"]
+    schema_: dict[str, str] | None = Field(default=None, alias="schema")
+    infer_schema_length: int | None = Field(default=10_000, ge=0)
+
+
+class JsonConnector(FileConnector):
+    """A JSON document holding an array of objects (read whole; prefer ndjson when large)."""
+
+    type: Literal["json"]
+    schema_: dict[str, str] | None = Field(default=None, alias="schema")
+
+
+class ConsoleConnector(ConnectorBase):
+    """Print the first rows as a table (an output only)."""
+
+    type: Literal["console"]
+    rows: int = Field(default=20, ge=1)
+
+
+class PluginConnector(ConnectorBase):
+    """A connector type provided by a plugin (or by another Ocht artifact)."""
+
+    model_config = ConfigDict(frozen=True, extra="allow")
+    type: str
+
+
+BUILTIN_CONNECTORS: dict[str, type[ConnectorBase]] = {
+    "csv": CsvConnector,
+    "parquet": ParquetConnector,
+    "ndjson": NdjsonConnector,
+    "json": JsonConnector,
+    "console": ConsoleConnector,
+}
+
+
+def _connector_tag(value: Any) -> str | None:
+    kind = value.get("type") if isinstance(value, dict) else getattr(value, "type", None)
+    if kind is None:
+        return None
+    return kind if kind in BUILTIN_CONNECTORS else "plugin"
+
+
+Connector = Annotated[
+    Annotated[CsvConnector, Tag("csv")]
+    | Annotated[ParquetConnector, Tag("parquet")]
+    | Annotated[NdjsonConnector, Tag("ndjson")]
+    | Annotated[JsonConnector, Tag("json")]
+    | Annotated[ConsoleConnector, Tag("console")]
+    | Annotated[PluginConnector, Tag("plugin")],
+    Discriminator(
+        _connector_tag,
+        custom_error_type="missing_type",
+        custom_error_message="a connector needs a `type`",
+    ),
+]

@@ -1,0 +1,68 @@
+"""The pipeline: inputs, steps and outputs, validated and frozen."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from functools import cached_property
+from typing import Any, Literal
+
+from pydantic import Field
+
+from ocht.pipeline_model.connectors import Connector
+from ocht.pipeline_model.steps import ID_PATTERN, Spec, Step
+
+
+class Profile(Spec):
+    """Overlay applied by ``--profile NAME``: the same steps bound to other connectors."""
+
+    vars: dict[str, Any] = Field(default_factory=dict)
+    inputs: dict[str, dict[str, Any]] = Field(default_factory=dict)
+    outputs: dict[str, dict[str, Any]] = Field(default_factory=dict)
+    dead_letter: dict[str, Any] | None = None
+
+
+class Pipeline(Spec):
+    """A whole pipeline: what to read, what to do, where to write.
+
+    Example:
+        >>> p = Pipeline.model_validate({
+        ...     "name": "demo",
+        ...     "inputs": {"orders": {"type": "csv", "path": "orders.csv"}},
+        ...     "steps": [{"kind": "filter", "where": "amount > 10"}],
+        ...     "outputs": {"big": {"type": "parquet", "path": "out/big.parquet"}},
+        ... })
+        >>> p.step_ids()
+        ['filter_1']
+    """
+
+    version: Literal[1] = 1
+    name: str = Field(pattern=ID_PATTERN, description="Pipeline name (runs, state, metrics).")
+    description: str = ""
+    vars: dict[str, Any] = Field(default_factory=dict, description="Values for `${name}`.")
+    inputs: dict[str, Connector] = Field(min_length=1)
+    steps: list[Step] = Field(default_factory=list)
+    outputs: dict[str, Connector] = Field(min_length=1)
+    dead_letter: Connector | None = Field(
+        default=None, description="Where rejected records go (default: a file per run)."
+    )
+    profiles: dict[str, Profile] = Field(default_factory=dict)
+
+    def step_ids(self) -> list[str]:
+        """Every step's id, defaulted to ``<kind>_<position>`` (1-based) when not given."""
+        return [s.id or f"{s.kind}_{i}" for i, s in enumerate(self.steps, start=1)]
+
+    @cached_property
+    def content_hash(self) -> str:
+        """SHA-256 of the canonical JSON form (profiles excluded: they are already applied)."""
+        data = self.model_dump(mode="json", by_alias=True, exclude={"profiles"})
+        blob = json.dumps(data, sort_keys=True, separators=(",", ":"), default=str)
+        return hashlib.sha256(blob.encode()).hexdigest()
+
+
+def json_schema() -> dict[str, Any]:
+    """The JSON Schema of the pipeline document (for editors and CI linting)."""
+    schema = Pipeline.model_json_schema(by_alias=True, mode="validation")
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    schema["title"] = "Ocht pipeline"
+    return schema

@@ -1,0 +1,277 @@
+"""Step specs: one frozen pydantic model per step kind, joined in a discriminated union.
+
+Every step has an optional ``id`` (default ``<kind>_<position>``) and an optional ``input``
+(default: the previous step, or the pipeline's only input). Expressions are SQL strings
+compiled later by the transform brick.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, field_validator
+
+ID_PATTERN = r"^[A-Za-z_][A-Za-z0-9_\-]*$"
+
+
+class Spec(BaseModel):
+    """Base of every spec model: frozen, unknown keys refused."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
+
+
+class StepBase(Spec):
+    id: str | None = Field(
+        default=None, pattern=ID_PATTERN, description="Name other steps and outputs use."
+    )
+    input: str | None = Field(
+        default=None,
+        description="Input or earlier step this step reads (default: the previous step).",
+    )
+    description: str = ""
+
+
+def _as_list(value: Any) -> Any:
+    return [value] if isinstance(value, str) else value
+
+
+class Filter(StepBase):
+    """Keep the rows for which a SQL condition is true."""
+
+    kind: Literal["filter"]
+    where: str = Field(min_length=1, description="SQL condition, e.g. `amount > 10`.")
+
+
+class Select(StepBase):
+    """Keep (and order) the named columns; a mapping computes them from expressions."""
+
+    kind: Literal["select"]
+    columns: list[str] | dict[str, str] = Field(min_length=1)
+
+
+class Drop(StepBase):
+    """Remove columns."""
+
+    kind: Literal["drop"]
+    columns: list[str] = Field(min_length=1)
+    _v = field_validator("columns", mode="before")(_as_list)
+
+
+class Rename(StepBase):
+    """Rename columns: ``{old: new}``."""
+
+    kind: Literal["rename"]
+    columns: dict[str, str] = Field(min_length=1)
+
+
+class Derive(StepBase):
+    """Add or replace columns computed from SQL expressions: ``{name: expression}``."""
+
+    kind: Literal["derive"]
+    columns: dict[str, str] = Field(min_length=1)
+
+
+class Cast(StepBase):
+    """Change column types: ``{column: type}`` (int64, float64, string, bool, date,
+    datetime, datetime[ms, UTC], decimal(10,2), ...)."""
+
+    kind: Literal["cast"]
+    columns: dict[str, str] = Field(min_length=1)
+    strict: bool = Field(
+        default=True, description="Fail on a value that does not convert; false gives null."
+    )
+
+
+class FillNull(StepBase):
+    """Replace nulls, per column with a value, or with a strategy."""
+
+    kind: Literal["fill_null"]
+    columns: dict[str, Any] | list[str] | None = None
+    value: Any = None
+    strategy: Literal["forward", "backward", "min", "max", "mean", "zero", "one"] | None = None
+
+
+class Sort(StepBase):
+    """Order all rows (batch only)."""
+
+    kind: Literal["sort"]
+    by: list[str] = Field(min_length=1)
+    descending: bool | list[bool] = False
+    nulls_last: bool = False
+    _v = field_validator("by", mode="before")(_as_list)
+
+
+class Limit(StepBase):
+    """Keep the first ``n`` rows (after ``offset``) (batch only)."""
+
+    kind: Literal["limit"]
+    n: int = Field(ge=0)
+    offset: int = Field(default=0, ge=0)
+
+
+class Dedupe(StepBase):
+    """Keep one row per key: the first or the last seen (optionally ordered by columns)."""
+
+    kind: Literal["dedupe"]
+    keys: list[str] | None = Field(default=None, description="Key columns (default: all).")
+    keep: Literal["first", "last"] = "first"
+    order_by: list[str] | None = None
+    ttl: str | None = Field(
+        default=None, description="Stream mode: forget a key after this long (e.g. `1h`)."
+    )
+    _v = field_validator("keys", "order_by", mode="before")(_as_list)
+
+
+class Window(Spec):
+    """Event-time window: tumbling (``every``) or hopping (``every`` + longer ``period``)."""
+
+    column: str = Field(description="Timestamp column the window is cut on.")
+    every: str = Field(description="Window start interval, e.g. `1d`, `15m`.")
+    period: str | None = Field(default=None, description="Window length (default: every).")
+    offset: str | None = None
+    allowed_lateness: str = Field(
+        default="0s", description="Stream mode: how long after a window ends records count."
+    )
+    idle_timeout: str | None = Field(
+        default=None, description="Stream mode: close windows after this long without data."
+    )
+    late: Literal["drop", "dead_letter"] = "dead_letter"
+    start_column: str = "window_start"
+    end_column: str = "window_end"
+
+
+class Aggregate(StepBase):
+    """Group rows by keys (and an optional event-time window) into named aggregates."""
+
+    kind: Literal["aggregate"]
+    by: list[str] = Field(default_factory=list)
+    aggs: dict[str, str] = Field(
+        min_length=1, description="``{name: aggregate expression}``, e.g. `sum(amount)`."
+    )
+    window: Window | None = None
+    _v = field_validator("by", mode="before")(_as_list)
+
+
+class Join(StepBase):
+    """Join with another input or step on key columns."""
+
+    kind: Literal["join"]
+    with_: str = Field(alias="with", description="The other side: an input or a step.")
+    on: list[str] | None = None
+    left_on: list[str] | None = None
+    right_on: list[str] | None = None
+    how: Literal["inner", "left", "right", "full", "anti", "semi", "cross"] = "inner"
+    suffix: str = "_right"
+    _v = field_validator("on", "left_on", "right_on", mode="before")(_as_list)
+
+
+class Union(StepBase):
+    """Stack rows of other inputs/steps under this step's input (columns matched by name)."""
+
+    kind: Literal["union"]
+    with_: list[str] = Field(alias="with", min_length=1)
+    how: Literal["by_name", "strict"] = "by_name"
+    distinct: bool = False
+    _v = field_validator("with_", mode="before")(_as_list)
+
+
+class Explode(StepBase):
+    """One row per element of list columns."""
+
+    kind: Literal["explode"]
+    columns: list[str] = Field(min_length=1)
+    _v = field_validator("columns", mode="before")(_as_list)
+
+
+class Unnest(StepBase):
+    """Spread struct (nested JSON object) columns into top-level columns."""
+
+    kind: Literal["unnest"]
+    columns: list[str] = Field(min_length=1)
+    separator: str | None = Field(
+        default=None, description="Prefix fields with `<column><separator>` (default: none)."
+    )
+    _v = field_validator("columns", mode="before")(_as_list)
+
+
+class Route(StepBase):
+    """Send rows to named branches by condition; the rest to ``default``.
+
+    Outputs and later steps read a branch as ``<step id>.<branch>``.
+    """
+
+    kind: Literal["route"]
+    routes: dict[str, str] = Field(min_length=1, description="``{branch: condition}``.")
+    default: str | None = Field(default="default", description="Branch for unmatched rows.")
+    mode: Literal["first", "all"] = Field(
+        default="first", description="`first`: a row goes to its first match; `all`: to each."
+    )
+
+
+class Sql(StepBase):
+    """A SQL query over the step's input, which is called ``self``."""
+
+    kind: Literal["sql"]
+    query: str = Field(min_length=1)
+
+
+class PluginStep(StepBase):
+    """A step kind provided by a plugin; its options are checked by the plugin."""
+
+    model_config = ConfigDict(frozen=True, extra="allow")
+    kind: str
+
+
+BUILTIN_STEPS: dict[str, type[StepBase]] = {
+    "filter": Filter,
+    "select": Select,
+    "drop": Drop,
+    "rename": Rename,
+    "derive": Derive,
+    "cast": Cast,
+    "fill_null": FillNull,
+    "sort": Sort,
+    "limit": Limit,
+    "dedupe": Dedupe,
+    "aggregate": Aggregate,
+    "join": Join,
+    "union": Union,
+    "explode": Explode,
+    "unnest": Unnest,
+    "route": Route,
+    "sql": Sql,
+}
+
+
+def _step_tag(value: Any) -> str | None:
+    kind = value.get("kind") if isinstance(value, dict) else getattr(value, "kind", None)
+    if kind is None:
+        return None
+    return kind if kind in BUILTIN_STEPS else "plugin"
+
+
+Step = Annotated[
+    Annotated[Filter, Tag("filter")]
+    | Annotated[Select, Tag("select")]
+    | Annotated[Drop, Tag("drop")]
+    | Annotated[Rename, Tag("rename")]
+    | Annotated[Derive, Tag("derive")]
+    | Annotated[Cast, Tag("cast")]
+    | Annotated[FillNull, Tag("fill_null")]
+    | Annotated[Sort, Tag("sort")]
+    | Annotated[Limit, Tag("limit")]
+    | Annotated[Dedupe, Tag("dedupe")]
+    | Annotated[Aggregate, Tag("aggregate")]
+    | Annotated[Join, Tag("join")]
+    | Annotated[Union, Tag("union")]
+    | Annotated[Explode, Tag("explode")]
+    | Annotated[Unnest, Tag("unnest")]
+    | Annotated[Route, Tag("route")]
+    | Annotated[Sql, Tag("sql")]
+    | Annotated[PluginStep, Tag("plugin")],
+    Discriminator(
+        _step_tag,
+        custom_error_type="missing_kind",
+        custom_error_message="a step needs a `kind`",
+    ),
+]

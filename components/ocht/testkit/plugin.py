@@ -1,0 +1,40 @@
+"""pytest fixtures shared by every brick's tests (``pytest_plugins = ["ocht.testkit.plugin"]``).
+
+Fixtures:
+    workspace: a :class:`~ocht.testkit.Workspace` in a fresh temporary folder.
+    memory: resets the in-memory connectors around a test; yields the testkit module's
+        ``recorded`` function.
+    registry: a :class:`~ocht.registry.Registry` that also knows the ``memory`` connector.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from ocht.registry import Registry
+from ocht.testkit.memory import MEMORY, recorded, reset_memory
+from ocht.testkit.workspace import Workspace
+
+
+@pytest.fixture
+def workspace(tmp_path: Path) -> Workspace:
+    """A temporary folder for pipelines and data."""
+    return Workspace(tmp_path / "ws")
+
+
+@pytest.fixture
+def memory() -> Iterator[Callable[[str], pl.DataFrame]]:
+    """Fresh in-memory connectors; call the fixture with a key to read what was recorded."""
+    reset_memory()
+    yield recorded
+    reset_memory()
+
+
+@pytest.fixture
+def registry() -> Registry:
+    """The default registry plus the ``memory`` test connector."""
+    return Registry(connectors=[MEMORY])

@@ -1,0 +1,49 @@
+"""Pure step functions (LazyFrame in, LazyFrame out) and SQL expressions compiled to Polars.
+
+Example:
+    >>> import polars as pl
+    >>> from ocht.pipeline_model import Filter
+    >>> from ocht.transform import BuildContext, build_step
+    >>> schema = pl.Schema({"amount": pl.Int64})
+    >>> step = build_step(Filter(kind="filter", where="amount > 1"),
+    ...                   BuildContext("f", "steps[0]", (schema,)))
+    >>> step.apply([pl.LazyFrame({"amount": [1, 2]})]).collect().height
+    1
+"""
+
+from ocht.transform.catalog import STEP_KINDS, build_step
+from ocht.transform.expressions import (
+    check_columns,
+    check_schema,
+    compile_expr,
+    invalid_expression,
+    nearest,
+    unknown_column,
+)
+from ocht.transform.kinds import (
+    DEAD_LETTER,
+    MAIN,
+    BuildContext,
+    CompiledStep,
+    Mode,
+    StepFn,
+    StepKind,
+)
+
+__all__ = [
+    "DEAD_LETTER",
+    "MAIN",
+    "STEP_KINDS",
+    "BuildContext",
+    "CompiledStep",
+    "Mode",
+    "StepFn",
+    "StepKind",
+    "build_step",
+    "check_columns",
+    "check_schema",
+    "compile_expr",
+    "invalid_expression",
+    "nearest",
+    "unknown_column",
+]
