@@ -1,1 +1,5 @@
-"""Ocht command line."""
+"""The ``ocht`` command line."""
+
+from ocht.cli.main import cli, main
+
+__all__ = ["cli", "main"]

@@ -1,1 +1,44 @@
-"""placeholder"""
+"""Compile a pipeline into a plan and run it (batch: Pull → Transform → Push).
+
+Example:
+    >>> from ocht.executor import execute
+    >>> from ocht.registry import Registry
+    >>> from ocht.testkit import MEMORY, recorded, reset_memory
+    >>> reset_memory()
+    >>> result = execute({"name": "demo",
+    ...     "inputs": {"i": {"type": "memory", "rows": [{"a": 1}, {"a": 5}]}},
+    ...     "steps": [{"kind": "filter", "where": "a > 2"}],
+    ...     "outputs": {"o": {"type": "memory", "key": "demo"}}},
+    ...     registry=Registry(connectors=[MEMORY]))
+    >>> result.status, recorded("demo")["a"].to_list()
+    ('succeeded', [5])
+"""
+
+from ocht.executor.api import execute, explain
+from ocht.executor.plan import (
+    Plan,
+    PlannedOutput,
+    PlannedStep,
+    compile_plan,
+    make_context,
+    new_run_id,
+)
+from ocht.executor.result import OutputStats, RunResult, StepStats
+from ocht.executor.runner import Cancelled, build_frames, run
+
+__all__ = [
+    "Cancelled",
+    "OutputStats",
+    "Plan",
+    "PlannedOutput",
+    "PlannedStep",
+    "RunResult",
+    "StepStats",
+    "build_frames",
+    "compile_plan",
+    "execute",
+    "explain",
+    "make_context",
+    "new_run_id",
+    "run",
+]

@@ -1,0 +1,109 @@
+"""The work behind each command (imported only when a command runs)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import click
+
+from ocht.cli.render import Progress, out_console, render_error, render_summary
+from ocht.config import Settings, load_pipeline, parse_set
+from ocht.errors import EXIT_INVALID, OchtError
+from ocht.executor import compile_plan, make_context, run
+from ocht.observability import HookGroup, LoggingHooks, add_secrets, configure_logging
+from ocht.pipeline_model import json_schema
+from ocht.registry import default_registry
+
+
+def _setup(obj: dict[str, Any]) -> Settings:
+    settings = Settings()
+    level = "debug" if obj.get("debug") else settings.log_level
+    configure_logging(obj.get("log_format") or settings.log_format, level)
+    return settings
+
+
+def run_command(obj: dict[str, Any], pipeline: str, *, sets: tuple[str, ...],
+                profile: str | None, dry_run: bool, explain: bool, limit: int | None,
+                as_json: bool, quiet: bool) -> None:
+    """``ocht run``."""
+    settings = _setup(obj)
+    loaded = load_pipeline(pipeline, profile=profile or settings.profile,
+                           variables=parse_set(sets))
+    add_secrets(loaded.secrets)
+    context = make_context(loaded, home=settings.home)
+    plan = compile_plan(loaded, mode="batch", context=context)
+    if explain:
+        from ocht.executor import explain as explain_plan
+
+        click.echo(explain_plan(plan))
+        return
+    if dry_run:
+        click.echo(plan.describe())
+        click.secho("ok: the pipeline compiles; nothing was read or written", fg="green")
+        return
+    hooks = HookGroup([LoggingHooks(), Progress(enabled=not quiet and not as_json)])
+    result = run(plan, hooks=hooks, limit=limit)
+    if as_json:
+        click.echo(json.dumps(result.to_dict(), indent=2, default=str))
+    elif not quiet:
+        render_summary(result)
+
+
+
+
+def validate_command(obj: dict[str, Any], pipelines: tuple[str, ...], *, sets: tuple[str, ...],
+                     profile: str | None, mode: str) -> None:
+    """``ocht validate``: every file checked, every problem listed."""
+    settings = _setup(obj)
+    failed = 0
+    for path in pipelines:
+        try:
+            loaded = load_pipeline(path, profile=profile or settings.profile,
+                                   variables=parse_set(sets))
+            compile_plan(loaded, mode="stream" if mode == "stream" else "batch",
+                         context=make_context(loaded, home=settings.home))
+        except OchtError as exc:
+            failed += 1
+            render_error(exc, debug=bool(obj.get("debug")))
+            continue
+        click.secho(f"ok  {path}", fg="green")
+    if failed:
+        raise click.exceptions.Exit(EXIT_INVALID)
+
+
+def list_command(what: str) -> None:
+    """``ocht list steps|connectors``."""
+    from rich.table import Table
+
+    reg = default_registry()
+    table = Table(show_edge=False, pad_edge=False)
+    if what == "steps":
+        for col in ("kind", "batch", "stream", "stateful", "what it does"):
+            table.add_column(col)
+        for k in reg.steps():
+            table.add_row(k.name, _yes(k.batch), _yes(k.stream), _yes(k.stateful), k.summary)
+    else:
+        for col in ("type", "read", "write", "batch", "stream", "what it does"):
+            table.add_column(col)
+        for c in reg.connectors():
+            caps = set(c.capabilities)
+            summary = c.summary if c.available else f"[dim]in the {c.artifact} artifact[/]"
+            table.add_row(c.name, *(_yes(x in caps) for x in ("read", "write", "batch",
+                                                              "stream")), summary)
+    out_console.print(table)
+
+
+def _yes(flag: bool) -> str:
+    return "yes" if flag else "-"
+
+
+def schema_command(output: str | None) -> None:
+    """``ocht schema``."""
+    text = json.dumps(json_schema(), indent=2)
+    if output:
+        Path(output).write_text(text + "\n", encoding="utf-8")
+        click.echo(f"wrote {output}", err=True)
+    else:
+        click.echo(text)

@@ -1,0 +1,145 @@
+"""The ``ocht`` command: validate and run pipelines.
+
+This module imports only click so ``ocht --help`` stays fast; each command imports the
+bricks it needs when it runs.
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+import click
+
+from ocht.cli.version import VERSION
+
+EXIT_CODES_HELP = """\b
+Exit codes:
+  0  success
+  1  the run failed (outputs are left as they were)
+  2  invalid pipeline or usage
+  130 cancelled (Ctrl-C)"""
+
+
+class OchtGroup(click.Group):
+    """Runs commands with Ocht's error handling: message and hint, no traceback."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except (click.exceptions.Exit, click.exceptions.Abort, click.ClickException):
+            raise
+        except KeyboardInterrupt:
+            click.echo("cancelled", err=True)
+            ctx.exit(130)
+        except Exception as exc:  # every failure ends here: render, pick the exit code
+            from ocht.cli.render import render_error
+
+            debug = bool(ctx.obj and ctx.obj.get("debug"))
+            ctx.exit(render_error(exc, debug=debug))
+
+
+@click.group(cls=OchtGroup, epilog=EXIT_CODES_HELP,
+             context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(VERSION, "-V", "--version", prog_name="ocht")
+@click.option("--debug", is_flag=True, help="Show tracebacks and debug logs.")
+@click.option("--log-format", type=click.Choice(["auto", "console", "json"]), default=None,
+              help="Log format on stderr (default: console on a terminal, JSON otherwise).")
+@click.pass_context
+def cli(ctx: click.Context, debug: bool, log_format: str | None) -> None:
+    """Ocht: data pipelines as data, one executor for batch and streaming.
+
+    \b
+    Start with:
+      ocht validate examples/orders_enriched/pipeline.yaml
+      ocht run examples/orders_enriched/pipeline.yaml
+      ocht list steps
+    """
+    ctx.ensure_object(dict)
+    ctx.obj["debug"] = debug
+    ctx.obj["log_format"] = log_format
+
+
+@cli.command()
+@click.argument("pipeline", type=click.Path(dir_okay=False))
+@click.option("--set", "sets", multiple=True, metavar="NAME=VALUE",
+              help="Set a pipeline variable (repeatable): --set min_amount=10.")
+@click.option("--profile", "-p", default=None, envvar="OCHT_PROFILE",
+              help="Apply a profile from the pipeline's profiles: (inputs/outputs overlay).")
+@click.option("--dry-run", is_flag=True,
+              help="Check everything (connectors, columns, expressions); read and write nothing.")
+@click.option("--explain", is_flag=True, help="Print the plan and stop.")
+@click.option("--limit", type=click.IntRange(min=0), default=None,
+              help="Read at most N rows from each input.")
+@click.option("--json", "as_json", is_flag=True, help="Print the run result as JSON.")
+@click.option("--quiet", "-q", is_flag=True, help="No progress and no summary.")
+@click.pass_context
+def run(ctx: click.Context, pipeline: str, sets: tuple[str, ...], profile: str | None,
+        dry_run: bool, explain: bool, limit: int | None, as_json: bool, quiet: bool) -> None:
+    """Run PIPELINE once in batch mode.
+
+    Nothing is written unless every step succeeds: outputs go to temporary files that
+    replace the old ones only at the end.
+
+    \b
+    Examples:
+      ocht run pipeline.yaml
+      ocht run pipeline.yaml --profile test --set min_amount=50
+      ocht run pipeline.yaml --explain
+    """
+    from ocht.cli.commands import run_command
+
+    run_command(ctx.obj, pipeline, sets=sets, profile=profile, dry_run=dry_run,
+                explain=explain, limit=limit, as_json=as_json, quiet=quiet)
+
+
+@cli.command()
+@click.argument("pipelines", nargs=-1, required=True, type=click.Path(dir_okay=False))
+@click.option("--set", "sets", multiple=True, metavar="NAME=VALUE", help="Set a variable.")
+@click.option("--profile", "-p", default=None, envvar="OCHT_PROFILE", help="Apply a profile.")
+@click.option("--mode", type=click.Choice(["batch", "stream"]), default="batch",
+              help="Check the pipeline for this mode (stream refuses batch-only steps).")
+@click.pass_context
+def validate(ctx: click.Context, pipelines: tuple[str, ...], sets: tuple[str, ...],
+             profile: str | None, mode: str) -> None:
+    """Check PIPELINES without running them.
+
+    Checks keys, types, references, connectors and columns (input schemas are read;
+    no data is).
+
+    Every problem is listed with its file, line and field.
+    """
+    from ocht.cli.commands import validate_command
+
+    validate_command(ctx.obj, pipelines, sets=sets, profile=profile, mode=mode)
+
+
+@cli.command("list")
+@click.argument("what", type=click.Choice(["steps", "connectors"]))
+def list_(what: str) -> None:
+    """List step kinds or connectors, with what each can do."""
+    from ocht.cli.commands import list_command
+
+    list_command(what)
+
+
+@cli.command()
+@click.option("--output", "-o", type=click.Path(dir_okay=False), default=None,
+              help="Write to a file instead of standard output.")
+def schema(output: str | None) -> None:
+    """Print the JSON Schema of pipeline documents.
+
+    Point your editor's YAML support at it for completion and checks as you type.
+    """
+    from ocht.cli.commands import schema_command
+
+    schema_command(output)
+
+
+def main() -> None:
+    """Console-script entry point."""
+    cli(prog_name="ocht")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

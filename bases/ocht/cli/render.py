@@ -1,0 +1,100 @@
+"""How the CLI shows things: errors with hints, progress, the run summary."""
+
+from __future__ import annotations
+
+import sys
+import time
+import traceback
+from typing import Any
+
+import click
+from rich.console import Console
+from rich.table import Table
+
+from ocht.errors import EXIT_RUN_FAILED, InvalidPipeline, OchtError
+from ocht.executor import RunResult
+from ocht.observability import RunHooks
+
+err_console = Console(stderr=True, highlight=False)
+out_console = Console(highlight=False)
+
+
+def render_error(exc: BaseException, *, debug: bool = False) -> int:
+    """Print an error for people (traceback only with ``debug``); return the exit code."""
+    if debug:
+        traceback.print_exception(exc, file=sys.stderr)
+    if isinstance(exc, OchtError):
+        if isinstance(exc, InvalidPipeline) and exc.issues and len(exc.issues) > 1:
+            click.secho(f"error[{exc.code}]: {len(exc.issues)} problems", fg="red", err=True,
+                        bold=True)
+            for issue in exc.issues:
+                click.echo(f"  {click.style(issue.code, fg='yellow')}  {issue.render()}",
+                           err=True)
+        elif isinstance(exc, InvalidPipeline) and exc.issues:
+            issue = exc.issues[0]
+            click.secho(f"error[{issue.code}]: {issue.render()}", fg="red", err=True, bold=True)
+        else:
+            click.secho(f"error[{exc.code}]: {exc.message}", fg="red", err=True, bold=True)
+            if exc.hint:
+                click.echo(f"  hint: {exc.hint}", err=True)
+        return exc.exit_code
+    click.secho(f"error[internal]: {type(exc).__name__}: {exc}", fg="red", err=True, bold=True)
+    if not debug:
+        click.echo("  hint: this is a bug in Ocht; run again with --debug for the traceback",
+                   err=True)
+    return EXIT_RUN_FAILED
+
+
+class Progress(RunHooks):
+    """A live line on stderr: rows read so far and the rate (only on a terminal)."""
+
+    def __init__(self, enabled: bool) -> None:
+        self.enabled = enabled and err_console.is_terminal
+        self._status: Any = None
+        self._started = time.perf_counter()
+        self._last = 0.0
+
+    def on_run_start(self, *, run_id: str, pipeline: str, mode: str, **future: Any) -> None:
+        if self.enabled:
+            self._started = time.perf_counter()
+            self._status = err_console.status(f"running {pipeline} ({run_id})")
+            self._status.start()
+
+    def on_progress(self, *, run_id: str, rows: int, **future: Any) -> None:
+        now = time.perf_counter()
+        if self._status is None or now - self._last < 0.2:
+            return
+        self._last = now
+        rate = rows / max(now - self._started, 1e-9)
+        self._status.update(f"read {rows:,} rows ({rate:,.0f} rows/s)")
+
+    def on_run_end(self, *, run_id: str, status: str, seconds: float, **future: Any) -> None:
+        if self._status is not None:
+            self._status.stop()
+            self._status = None
+
+
+def render_summary(result: RunResult) -> None:
+    """The end-of-run summary: rows per input, step and output, dead letters, time."""
+    table = Table(title=f"{result.pipeline} · run {result.run_id}", title_justify="left",
+                  show_edge=False, pad_edge=False)
+    table.add_column("", style="dim")
+    table.add_column("name")
+    table.add_column("kind / target")
+    table.add_column("rows in", justify="right")
+    table.add_column("rows out", justify="right")
+    for name, rows in result.inputs.items():
+        table.add_row("input", name, "", "", f"{rows:,}")
+    for s in result.steps:
+        detail = ", ".join(f"{b}={n:,}" for b, n in s.branches.items())
+        table.add_row("step", s.step, s.kind + (f" ({detail})" if detail else ""),
+                      f"{s.rows_in:,}", f"{s.rows_out:,}")
+    for o in result.outputs:
+        table.add_row("output", o.name, o.target, f"{o.rows:,}", "")
+    out_console.print(table)
+    phases = " · ".join(f"{k} {v:.2f}s" for k, v in result.phases.items())
+    line = f"[green]{result.status}[/] in {result.seconds:.2f}s ({phases})"
+    out_console.print(line)
+    if result.dead_letters:
+        out_console.print(f"[yellow]{result.dead_letters:,} dead letters[/] → "
+                          f"{result.dead_letter_target}")

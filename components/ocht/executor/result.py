@@ -1,0 +1,80 @@
+"""What a run reports: rows per input, step and output, dead letters, time per phase."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class StepStats:
+    """Rows through one step (``rows_out`` sums every branch of a route)."""
+
+    step: str
+    kind: str
+    rows_in: int
+    rows_out: int
+    branches: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class OutputStats:
+    """One output: where it went and how many rows."""
+
+    name: str
+    target: str
+    rows: int
+
+
+@dataclass(frozen=True)
+class RunResult:
+    """The structured result of a run (the CLI's summary, the API's answer, the manifest).
+
+    Attributes:
+        run_id: the run's id.
+        pipeline: the pipeline's name.
+        status: ``succeeded``, ``failed`` or ``planned`` (dry run).
+        mode: ``batch`` or ``stream``.
+        inputs: rows read per input.
+        steps: rows in and out per step, in pipeline order.
+        outputs: rows written per output.
+        dead_letters: rows sent to the dead-letter output.
+        dead_letter_target: where they went (``None`` when there were none).
+        phases: seconds per phase (``compile``, ``execute``, ``commit``).
+        seconds: the whole run's wall time.
+        error: the error's ``to_dict()`` when the run failed.
+    """
+
+    run_id: str
+    pipeline: str
+    status: str
+    mode: str = "batch"
+    content_hash: str = ""
+    profile: str | None = None
+    inputs: dict[str, int] = field(default_factory=dict)
+    steps: list[StepStats] = field(default_factory=list)
+    outputs: list[OutputStats] = field(default_factory=list)
+    dead_letters: int = 0
+    dead_letter_target: str | None = None
+    phases: dict[str, float] = field(default_factory=dict)
+    seconds: float = 0.0
+    error: dict[str, Any] | None = None
+
+    @property
+    def ok(self) -> bool:
+        """Whether the run succeeded (or, for a dry run, compiled)."""
+        return self.status in ("succeeded", "planned")
+
+    @property
+    def rows_read(self) -> int:
+        """Rows read from every input."""
+        return sum(self.inputs.values())
+
+    @property
+    def rows_written(self) -> int:
+        """Rows written to every output."""
+        return sum(o.rows for o in self.outputs)
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready view."""
+        return asdict(self)

@@ -1,0 +1,199 @@
+"""Run a compiled plan in batch mode: Pull → Transform → Push, all in one Polars query.
+
+Every output becomes a sink node of one ``pl.collect_all`` on Polars' streaming engine,
+so inputs shared by several outputs are read once and memory stays bounded. Sinks write
+to temporary places; only when the whole query succeeded are they committed, so a failed
+run leaves every output as it was.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import polars as pl
+
+from ocht.errors import ExecutionError, OchtError, OutputWriteError
+from ocht.executor.counting import Counters
+from ocht.executor.plan import Plan, PlannedOutput
+from ocht.executor.result import OutputStats, RunResult, StepStats
+from ocht.observability import RunHooks, bound, get_logger
+from ocht.pipeline_model import NdjsonConnector
+from ocht.registry import default_registry
+from ocht.transform import DEAD_LETTER
+
+
+class Cancelled(OchtError):
+    """The run was interrupted (Ctrl-C); no output was changed."""
+
+    code = "cancelled"
+    exit_code = 130
+
+
+def run(plan: Plan, *, hooks: RunHooks | None = None, limit: int | None = None) -> RunResult:
+    """Run a batch plan to completion.
+
+    Args:
+        plan: from :func:`~ocht.executor.compile_plan`.
+        hooks: lifecycle observers (logs, progress, metrics).
+        limit: read at most this many rows from each input (a quick look at real data).
+
+    Returns:
+        The run's :class:`RunResult` (status ``succeeded``).
+
+    Raises:
+        OchtError: the run failed; every output was left as it was before the run.
+    """
+    hooks = hooks or RunHooks()
+    ctx = plan.context
+    started = time.perf_counter()
+    phases: dict[str, float] = {}
+    with bound(run_id=ctx.run_id, pipeline=plan.pipeline.name):
+        hooks.on_run_start(run_id=ctx.run_id, pipeline=plan.pipeline.name, mode=plan.mode,
+                           inputs=list(plan.sources), outputs=[o.name for o in plan.outputs])
+        counters = Counters(lambda rows: hooks.on_progress(run_id=ctx.run_id, rows=rows))
+        opened: list[PlannedOutput] = []
+        try:
+            t0 = time.perf_counter()
+            frames = _build_frames(plan, counters, limit)
+            outputs = list(plan.outputs)
+            dead = _dead_letter_frame(plan, frames)
+            dead_output = _dead_letter_output(plan) if dead is not None else None
+            nodes = []
+            for out in outputs + ([dead_output] if dead_output else []):
+                frame = dead if out is dead_output else frames[out.reads]
+                assert frame is not None
+                out.sink.open()
+                opened.append(out)
+                counted = counters.wrap(f"output:{out.name}", frame)
+                node = out.sink.plan(counted)
+                nodes.append(node if node is not None else
+                             counted.sink_batches(out.sink.write, lazy=True))
+            phases["prepare"] = time.perf_counter() - t0
+            t0 = time.perf_counter()
+            pl.collect_all(nodes, engine="streaming")
+            phases["execute"] = time.perf_counter() - t0
+            t0 = time.perf_counter()
+            written: list[OutputStats] = []
+            dead_rows = counters.get("output:dead_letter")
+            for out in opened:
+                rows = counters.get(f"output:{out.name}")
+                if out is dead_output and rows == 0 and plan.dead_letter is None:
+                    out.sink.abort()  # no dead letters: leave no empty default file
+                    continue
+                out.sink.commit()
+                if out is not dead_output:
+                    written.append(OutputStats(out.name, out.sink.describe(), rows))
+                    hooks.on_output(name=out.name, target=out.sink.describe(), rows=rows)
+            phases["commit"] = time.perf_counter() - t0
+        except BaseException as exc:
+            for out in opened:
+                _quiet_abort(out)
+            error = _explain(plan, exc)
+            hooks.on_run_end(run_id=ctx.run_id, status="failed",
+                             seconds=time.perf_counter() - started, error=error.to_dict())
+            if error is exc:
+                raise
+            raise error from exc
+        finally:
+            for src in plan.sources.values():
+                src.close()
+        steps = _step_stats(plan, counters)
+        for s in steps:
+            hooks.on_step_end(step=s.step, kind=s.kind, rows_in=s.rows_in, rows_out=s.rows_out)
+        result = RunResult(
+            run_id=ctx.run_id, pipeline=plan.pipeline.name, status="succeeded", mode=plan.mode,
+            content_hash=plan.pipeline.content_hash, profile=plan.profile,
+            inputs={n: counters.get(f"input:{n}") for n in plan.sources},
+            steps=steps, outputs=written, dead_letters=dead_rows,
+            dead_letter_target=dead_output.sink.describe() if dead_output and dead_rows else None,
+            phases=phases, seconds=time.perf_counter() - started,
+        )
+        hooks.on_run_end(run_id=ctx.run_id, status="succeeded", seconds=result.seconds,
+                         rows_read=result.rows_read, rows_written=result.rows_written,
+                         dead_letters=dead_rows)
+        return result
+
+
+def build_frames(plan: Plan, *, limit: int | None = None) -> dict[str, pl.LazyFrame]:
+    """Every named frame of the plan (inputs, steps, branches) as lazy frames, uncounted."""
+    return _build_frames(plan, None, limit)
+
+
+def _build_frames(plan: Plan, counters: Counters | None,
+                  limit: int | None) -> dict[str, pl.LazyFrame]:
+    frames: dict[str, pl.LazyFrame] = {}
+    for name, source in plan.sources.items():
+        frame = source.scan()
+        if limit is not None:
+            frame = frame.head(limit)
+        frames[name] = counters.wrap(f"input:{name}", frame, is_input=True) if counters else frame
+    for step in plan.steps:
+        inputs = [frames[r] for r in step.reads]
+        for branch, frame_name in step.frame_names().items():
+            out = step.compiled.apply(inputs, branch)
+            frames[frame_name] = counters.wrap(frame_name, out) if counters else out
+    return frames
+
+
+def _dead_letter_frame(plan: Plan, frames: dict[str, pl.LazyFrame]) -> pl.LazyFrame | None:
+    parts = [frames[f"{s.id}.{DEAD_LETTER}"] for s in plan.steps
+             if DEAD_LETTER in s.compiled.outputs]
+    if not parts:
+        return None
+    return parts[0] if len(parts) == 1 else pl.concat(parts, how="diagonal_relaxed")
+
+
+def _dead_letter_output(plan: Plan) -> PlannedOutput:
+    if plan.dead_letter is not None:
+        return plan.dead_letter
+    conn = default_registry().connector("ndjson")
+    assert conn.sink is not None
+    path = plan.context.run_dir / "dead_letters.ndjson"
+    spec = NdjsonConnector(type="ndjson", path=str(path))
+    return PlannedOutput("dead_letter", "", conn,
+                         conn.sink(spec, name="dead_letter", context=plan.context))
+
+
+def _step_stats(plan: Plan, counters: Counters) -> list[StepStats]:
+    def rows_of(frame_name: str) -> int:
+        key = f"input:{frame_name}" if frame_name in plan.sources else frame_name
+        return counters.get(key)
+
+    out = []
+    for step in plan.steps:
+        branches = {b or "out": counters.get(n) for b, n in step.frame_names().items()}
+        rows_out = sum(v for b, v in branches.items() if b != DEAD_LETTER)
+        out.append(StepStats(step.id, step.kind.name, rows_of(step.reads[0]), rows_out,
+                             branches if len(branches) > 1 else {}))
+    return out
+
+
+def _quiet_abort(out: PlannedOutput) -> None:
+    try:
+        out.sink.abort()
+    except Exception:  # the original failure is what the user needs to see
+        get_logger().warning("abort failed", output=out.name, exc_info=True)
+
+
+def _explain(plan: Plan, exc: BaseException) -> OchtError:
+    """Map anything raised while running to an :class:`OchtError` with a stable code."""
+    if isinstance(exc, OchtError):
+        return exc
+    if isinstance(exc, KeyboardInterrupt):
+        return Cancelled("run cancelled; no output was changed")
+    for source in plan.sources.values():
+        explain = getattr(source, "explain_error", None)
+        mapped = explain(exc) if explain is not None else None
+        if isinstance(mapped, OchtError):
+            return mapped
+    text = str(exc).strip()
+    first = text.splitlines()[0] if text else type(exc).__name__
+    if isinstance(exc, pl.exceptions.InvalidOperationError) and "conversion" in text:
+        return ExecutionError(f"a value could not be converted: {first}", code="cast-failed",
+                              hint="use `strict: false` on the cast step to get nulls instead")
+    if isinstance(exc, OSError):
+        return OutputWriteError(f"writing failed: {first}",
+                                hint="check the output paths and free disk space")
+    details: dict[str, Any] = {"exception": type(exc).__name__}
+    return ExecutionError(f"the run failed: {first}", **details)
