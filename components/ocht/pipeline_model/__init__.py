@@ -22,6 +22,7 @@ from ocht.pipeline_model.connectors import (
 )
 from ocht.pipeline_model.document import Document, parse_document, read_document
 from ocht.pipeline_model.model import Pipeline, Profile, json_schema
+from ocht.pipeline_model.sql import SqlConnector
 from ocht.pipeline_model.steps import (
     BUILTIN_STEPS,
     Aggregate,
@@ -86,6 +87,7 @@ __all__ = [
     "Sort",
     "Spec",
     "Sql",
+    "SqlConnector",
     "StepBase",
     "Union",
     "Unnest",

@@ -89,12 +89,16 @@ class PluginConnector(ConnectorBase):
     type: str
 
 
+# After ConnectorBase: sql.py builds on it (the package imports this module first).
+from ocht.pipeline_model.sql import SqlConnector  # noqa: E402
+
 BUILTIN_CONNECTORS: dict[str, type[ConnectorBase]] = {
     "csv": CsvConnector,
     "parquet": ParquetConnector,
     "ndjson": NdjsonConnector,
     "json": JsonConnector,
     "console": ConsoleConnector,
+    "sql": SqlConnector,
 }
 
 
@@ -111,6 +115,7 @@ Connector = Annotated[
     | Annotated[NdjsonConnector, Tag("ndjson")]
     | Annotated[JsonConnector, Tag("json")]
     | Annotated[ConsoleConnector, Tag("console")]
+    | Annotated[SqlConnector, Tag("sql")]
     | Annotated[PluginConnector, Tag("plugin")],
     Discriminator(
         _connector_tag,
