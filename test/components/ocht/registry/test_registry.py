@@ -1,0 +1,90 @@
+import pytest
+
+import ocht.registry
+from ocht.errors import ConnectorUnavailable, UnknownName
+from ocht.executor import execute
+from ocht.registry import BUILTIN_CONNECTORS, STEP_GROUP, Registry
+from ocht.testkit import MEMORY, installed_plugin
+
+PLUGIN = '''
+import polars as pl
+from typing import Literal
+from ocht.pipeline_model import StepBase
+from ocht.transform import CompiledStep, StepKind, check_columns
+
+
+class Shout(StepBase):
+    kind: Literal["shout"]
+    column: str
+
+
+def build(spec, ctx):
+    check_columns([spec.column], ctx.schema, step=ctx.step_id, path=f"{ctx.path}.column")
+    return CompiledStep.single(
+        ctx.step_id, lambda frames: frames[0].with_columns(pl.col(spec.column).str.to_uppercase()))
+
+
+STEP = StepKind("shout", Shout, build, "Upper-case a column.")
+'''
+
+
+def test_public_names_are_pinned():
+    assert ocht.registry.__all__ == [
+        "BUILTIN_CONNECTORS", "CONNECTOR_GROUP", "STEP_GROUP", "ConnectorInfo",
+        "ConnectorType", "Mode", "PluginError", "Registry", "RunContext", "Sink", "Source",
+        "default_registry",
+    ]
+
+
+def test_unknown_step_suggests_nearest():
+    with pytest.raises(UnknownName) as info:
+        Registry().step("fliter")
+    assert info.value.code == "unknown-step"
+    assert info.value.hint == "did you mean 'filter'?"
+
+
+def test_unknown_connector_suggests_nearest():
+    with pytest.raises(UnknownName) as info:
+        Registry().connector("parqet")
+    assert info.value.hint == "did you mean 'parquet'?"
+
+
+def test_missing_brick_names_the_artifact(monkeypatch):
+    monkeypatch.setitem(BUILTIN_CONNECTORS, "ghost", ("ocht.connector_ghost", "ocht-ghost"))
+    with pytest.raises(ConnectorUnavailable) as info:
+        Registry().connector("ghost")
+    assert info.value.code == "connector-unavailable"
+    assert "ocht-ghost" in (info.value.hint or "")
+    listed = {c.name: c for c in Registry().connectors()}
+    assert listed["ghost"].available is False and listed["ghost"].artifact == "ocht-ghost"
+
+
+def test_plugin_step_discovered_through_entry_points(tmp_path, memory):
+    with installed_plugin(tmp_path / "site", name="ocht_shout_plugin", module_source=PLUGIN,
+                          entry_points={STEP_GROUP: {"shout": "ocht_shout_plugin:STEP"}}):
+        reg = Registry(connectors=[MEMORY])
+        assert "shout" in reg.step_names()
+        result = execute({
+            "name": "plug",
+            "inputs": {"i": {"type": "memory", "rows": [{"name": "ada"}]}},
+            "steps": [{"kind": "shout", "column": "name"}],
+            "outputs": {"o": {"type": "memory", "key": "plug"}},
+        }, registry=reg)
+    assert result.status == "succeeded"
+    assert memory("plug")["name"].to_list() == ["ADA"]
+    assert "shout" not in Registry().step_names()  # gone once uninstalled
+
+
+def test_plugin_options_are_validated(tmp_path, memory):
+    with installed_plugin(tmp_path / "site", name="ocht_shout_plugin2", module_source=PLUGIN,
+                          entry_points={STEP_GROUP: {"shout": "ocht_shout_plugin2:STEP"}}):
+        reg = Registry(connectors=[MEMORY])
+        with pytest.raises(Exception) as info:
+            execute({
+                "name": "plug",
+                "inputs": {"i": {"type": "memory", "rows": [{"name": "ada"}]}},
+                "steps": [{"kind": "shout", "colum": "name"}],
+                "outputs": {"o": {"type": "memory", "key": "plug"}},
+            }, registry=reg)
+    paths = [i.path for i in info.value.issues]
+    assert "steps[0].colum" in paths and "steps[0].column" in paths
