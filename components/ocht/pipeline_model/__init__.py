@@ -21,6 +21,7 @@ from ocht.pipeline_model.connectors import (
     PluginConnector,
 )
 from ocht.pipeline_model.document import Document, parse_document, read_document
+from ocht.pipeline_model.kafka import KafkaConnector
 from ocht.pipeline_model.model import Pipeline, Profile, json_schema
 from ocht.pipeline_model.sql import SqlConnector
 from ocht.pipeline_model.steps import (
@@ -74,6 +75,7 @@ __all__ = [
     "Filter",
     "Join",
     "JsonConnector",
+    "KafkaConnector",
     "Limit",
     "NdjsonConnector",
     "ParquetConnector",

@@ -90,6 +90,7 @@ class PluginConnector(ConnectorBase):
 
 
 # After ConnectorBase: sql.py builds on it (the package imports this module first).
+from ocht.pipeline_model.kafka import KafkaConnector  # noqa: E402
 from ocht.pipeline_model.sql import SqlConnector  # noqa: E402
 
 BUILTIN_CONNECTORS: dict[str, type[ConnectorBase]] = {
@@ -99,6 +100,7 @@ BUILTIN_CONNECTORS: dict[str, type[ConnectorBase]] = {
     "json": JsonConnector,
     "console": ConsoleConnector,
     "sql": SqlConnector,
+    "kafka": KafkaConnector,
 }
 
 
@@ -116,6 +118,7 @@ Connector = Annotated[
     | Annotated[JsonConnector, Tag("json")]
     | Annotated[ConsoleConnector, Tag("console")]
     | Annotated[SqlConnector, Tag("sql")]
+    | Annotated[KafkaConnector, Tag("kafka")]
     | Annotated[PluginConnector, Tag("plugin")],
     Discriminator(
         _connector_tag,
