@@ -1,0 +1,196 @@
+"""Batch benchmark: `ocht run` against hand-written Polars and DuckDB on the same data.
+
+    uv run python bench/batch_orders.py                 # 10M rows, both variants, 3 rounds
+    uv run python bench/batch_orders.py --rows 50000000 --variants all_rows --rounds 1
+
+Generates synthetic orders (order_id, customer_id, country, amount, ts, status) as CSV
+under bench/data/, then times each engine as a separate process (end to end, interpreter
+start included), alternating engines round by round, and reports the median wall time,
+the peak RSS (from /usr/bin/time) and the ratio to hand-written Polars.
+
+Variants:
+  group_by   filter status/amount, derive a converted amount, group by country and day
+  all_rows   filter + derive, every surviving row written to Parquet
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import subprocess
+import sys
+import tempfile
+import textwrap
+import time
+from pathlib import Path
+
+import polars as pl
+
+HERE = Path(__file__).parent
+DATA = HERE / "data"
+
+PIPELINES = {
+    "group_by": """
+        name: bench_group_by
+        inputs:
+          orders: {{type: csv, path: {csv}}}
+        steps:
+          - kind: filter
+            where: status = 'paid' AND amount > 10
+          - kind: derive
+            columns:
+              amount_eur: amount * 0.92
+              day: cast(ts AS date)
+          - kind: aggregate
+            by: [country, day]
+            aggs:
+              orders: count(*)
+              revenue_eur: sum(amount_eur)
+        outputs:
+          out: {{type: parquet, path: {out}}}
+    """,
+    "all_rows": """
+        name: bench_all_rows
+        inputs:
+          orders: {{type: csv, path: {csv}}}
+        steps:
+          - kind: filter
+            where: status = 'paid' AND amount > 10
+          - kind: derive
+            columns:
+              amount_eur: amount * 0.92
+              day: cast(ts AS date)
+        outputs:
+          out: {{type: parquet, path: {out}}}
+    """,
+}
+
+POLARS = {
+    "group_by": """
+        import polars as pl
+        (pl.scan_csv({csv!r}, try_parse_dates=True)
+           .filter((pl.col("status") == "paid") & (pl.col("amount") > 10))
+           .with_columns(amount_eur=pl.col("amount") * 0.92, day=pl.col("ts").dt.date())
+           .group_by("country", "day")
+           .agg(orders=pl.len(), revenue_eur=pl.col("amount_eur").sum())
+           .sink_parquet({out!r}))
+    """,
+    "all_rows": """
+        import polars as pl
+        (pl.scan_csv({csv!r}, try_parse_dates=True)
+           .filter((pl.col("status") == "paid") & (pl.col("amount") > 10))
+           .with_columns(amount_eur=pl.col("amount") * 0.92, day=pl.col("ts").dt.date())
+           .sink_parquet({out!r}))
+    """,
+}
+
+DUCKDB = {
+    "group_by": """
+        import duckdb
+        duckdb.sql('''COPY (SELECT country, CAST(ts AS DATE) AS day, count(*) AS orders,
+                      sum(amount * 0.92) AS revenue_eur
+                    FROM read_csv({csv!r}) WHERE status = 'paid' AND amount > 10
+                    GROUP BY ALL) TO {out!r} (FORMAT parquet)''')
+    """,
+    "all_rows": """
+        import duckdb
+        duckdb.sql('''COPY (SELECT *, amount * 0.92 AS amount_eur, CAST(ts AS DATE) AS day
+                    FROM read_csv({csv!r}) WHERE status = 'paid' AND amount > 10)
+                    TO {out!r} (FORMAT parquet)''')
+    """,
+}
+
+
+def generate(rows: int) -> Path:
+    """Write (once) a CSV of synthetic orders with ``rows`` rows."""
+    path = DATA / f"orders_{rows}.csv"
+    if path.exists():
+        return path
+    DATA.mkdir(parents=True, exist_ok=True)
+    print(f"generating {rows:,} rows -> {path}", flush=True)
+    chunk = 5_000_000
+    tmp = path.with_suffix(".tmp")
+    with tmp.open("wb") as fh:
+        for start in range(0, rows, chunk):
+            n = min(chunk, rows - start)
+            df = _frame(start, n)
+            df.write_csv(fh, include_header=start == 0)
+    tmp.rename(path)
+    return path
+
+
+def _frame(start: int, n: int) -> pl.DataFrame:
+    return pl.select(idx=pl.int_range(start, start + n, dtype=pl.Int64)).select(
+        order_id=pl.col("idx"),
+        customer_id=(pl.col("idx") * 7919) % 100_003,
+        country=pl.lit(pl.Series(["DE", "FR", "NL", "IE", "ES", "IT", "PL", "SE"]))
+        .gather((pl.col("idx") * 31) % 8),
+        amount=((pl.col("idx") * 104_729) % 50_000).cast(pl.Float64) / 100.0,
+        ts=pl.lit(pl.datetime(2024, 1, 1)) + pl.duration(seconds=pl.col("idx") % 7_776_000),
+        status=pl.lit(pl.Series(["paid", "paid", "paid", "refunded", "pending"]))
+        .gather((pl.col("idx") * 13) % 5),
+    )
+
+
+def timed(cmd: list[str]) -> tuple[float, float]:
+    """(wall seconds, peak RSS MiB) of one process."""
+    t0 = time.perf_counter()
+    proc = subprocess.run(["/usr/bin/time", "-f", "%M", *cmd], capture_output=True, text=True)
+    wall = time.perf_counter() - t0
+    if proc.returncode != 0:
+        raise SystemExit(f"failed: {' '.join(cmd)}\n{proc.stdout}\n{proc.stderr}")
+    rss_kib = int(proc.stderr.strip().splitlines()[-1])
+    return wall, rss_kib / 1024
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--rows", type=int, default=10_000_000)
+    ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--variants", nargs="+", default=["group_by", "all_rows"],
+                    choices=list(PIPELINES))
+    ap.add_argument("--engines", nargs="+", default=["ocht", "polars", "duckdb"])
+    args = ap.parse_args()
+    csv = generate(args.rows)
+    work = Path(tempfile.mkdtemp(prefix="ocht-bench-"))
+    python = sys.executable
+    ocht = str(Path(python).parent / "ocht")
+    print(f"rows={args.rows:,} csv={csv.stat().st_size / 2**20:,.0f} MiB rounds={args.rounds}")
+    for variant in args.variants:
+        out = {e: str(work / f"{variant}_{e}.parquet") for e in args.engines}
+        pipe = work / f"{variant}.yaml"
+        pipe.write_text(textwrap.dedent(PIPELINES[variant]).format(csv=csv, out=out["ocht"])
+                        if "ocht" in out else "")
+        commands = {
+            "ocht": [ocht, "run", str(pipe), "--quiet"],
+            "polars": [python, "-c", textwrap.dedent(POLARS[variant]).format(
+                csv=str(csv), out=out.get("polars", ""))],
+            "duckdb": [python, "-c", textwrap.dedent(DUCKDB[variant]).format(
+                csv=str(csv), out=out.get("duckdb", ""))],
+        }
+        walls: dict[str, list[float]] = {e: [] for e in args.engines}
+        rss: dict[str, float] = {e: 0.0 for e in args.engines}
+        for _ in range(args.rounds):
+            for engine in args.engines:
+                wall, peak = timed(commands[engine])
+                walls[engine].append(wall)
+                rss[engine] = max(rss[engine], peak)
+        base = statistics.median(walls["polars"]) if "polars" in walls else None
+        print(f"\n{variant}")
+        print(f"  {'engine':8} {'median s':>9} {'rows/s':>12} {'peak RSS MiB':>13} "
+              f"{'vs polars':>10}")
+        for engine in args.engines:
+            med = statistics.median(walls[engine])
+            ratio = f"{med / base:.2f}x" if base else "-"
+            print(f"  {engine:8} {med:9.2f} {args.rows / med:12,.0f} {rss[engine]:13,.0f} "
+                  f"{ratio:>10}")
+        if "ocht" in out and "polars" in out:
+            a = pl.read_parquet(out["ocht"])
+            b = pl.read_parquet(out["polars"])
+            same = a.height == b.height
+            print(f"  ocht and polars outputs: {a.height:,} vs {b.height:,} rows "
+                  f"({'same' if same else 'DIFFERENT'})")
+
+
+if __name__ == "__main__":
+    main()
