@@ -5,6 +5,8 @@ Fixtures:
     memory: resets the in-memory connectors around a test; yields the testkit module's
         ``recorded`` function.
     registry: a :class:`~ocht.registry.Registry` that also knows the ``memory`` connector.
+    postgres_url: a fresh PostgreSQL database for the session (skips when none answers).
+    database_url: parametrised: a SQLite file, then that PostgreSQL database.
 """
 
 from __future__ import annotations
@@ -55,3 +57,7 @@ def kafka_broker() -> Iterator[str]:
         pytest.skip(f"no Kafka broker: {exc}")
     yield broker.bootstrap
     broker.stop()
+
+
+# -- databases (connector_sql, store) ------------------------------------------------------
+from ocht.testkit.databases import database_url, postgres_url  # noqa: E402, F401
