@@ -123,12 +123,14 @@ def _frame(start: int, n: int) -> pl.DataFrame:
     return pl.select(idx=pl.int_range(start, start + n, dtype=pl.Int64)).select(
         order_id=pl.col("idx"),
         customer_id=(pl.col("idx") * 7919) % 100_003,
-        country=pl.lit(pl.Series(["DE", "FR", "NL", "IE", "ES", "IT", "PL", "SE"]))
-        .gather((pl.col("idx") * 31) % 8),
+        country=pl.lit(pl.Series(["DE", "FR", "NL", "IE", "ES", "IT", "PL", "SE"])).gather(
+            (pl.col("idx") * 31) % 8
+        ),
         amount=((pl.col("idx") * 104_729) % 50_000).cast(pl.Float64) / 100.0,
         ts=pl.lit(pl.datetime(2024, 1, 1)) + pl.duration(seconds=pl.col("idx") % 7_776_000),
-        status=pl.lit(pl.Series(["paid", "paid", "paid", "refunded", "pending"]))
-        .gather((pl.col("idx") * 13) % 5),
+        status=pl.lit(pl.Series(["paid", "paid", "paid", "refunded", "pending"])).gather(
+            (pl.col("idx") * 13) % 5
+        ),
     )
 
 
@@ -147,8 +149,9 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--rows", type=int, default=10_000_000)
     ap.add_argument("--rounds", type=int, default=3)
-    ap.add_argument("--variants", nargs="+", default=["group_by", "all_rows"],
-                    choices=list(PIPELINES))
+    ap.add_argument(
+        "--variants", nargs="+", default=["group_by", "all_rows"], choices=list(PIPELINES)
+    )
     ap.add_argument("--engines", nargs="+", default=["ocht", "polars", "duckdb"])
     args = ap.parse_args()
     csv = generate(args.rows)
@@ -159,17 +162,26 @@ def main() -> None:
     for variant in args.variants:
         out = {e: str(work / f"{variant}_{e}.parquet") for e in args.engines}
         pipe = work / f"{variant}.yaml"
-        pipe.write_text(textwrap.dedent(PIPELINES[variant]).format(csv=csv, out=out["ocht"])
-                        if "ocht" in out else "")
+        pipe.write_text(
+            textwrap.dedent(PIPELINES[variant]).format(csv=csv, out=out["ocht"])
+            if "ocht" in out
+            else ""
+        )
         commands = {
             "ocht": [ocht, "run", str(pipe), "--quiet"],
-            "polars": [python, "-c", textwrap.dedent(POLARS[variant]).format(
-                csv=str(csv), out=out.get("polars", ""))],
-            "duckdb": [python, "-c", textwrap.dedent(DUCKDB[variant]).format(
-                csv=str(csv), out=out.get("duckdb", ""))],
+            "polars": [
+                python,
+                "-c",
+                textwrap.dedent(POLARS[variant]).format(csv=str(csv), out=out.get("polars", "")),
+            ],
+            "duckdb": [
+                python,
+                "-c",
+                textwrap.dedent(DUCKDB[variant]).format(csv=str(csv), out=out.get("duckdb", "")),
+            ],
         }
         walls: dict[str, list[float]] = {e: [] for e in args.engines}
-        rss: dict[str, float] = {e: 0.0 for e in args.engines}
+        rss: dict[str, float] = dict.fromkeys(args.engines, 0.0)
         for _ in range(args.rounds):
             for engine in args.engines:
                 wall, peak = timed(commands[engine])
@@ -177,19 +189,23 @@ def main() -> None:
                 rss[engine] = max(rss[engine], peak)
         base = statistics.median(walls["polars"]) if "polars" in walls else None
         print(f"\n{variant}")
-        print(f"  {'engine':8} {'median s':>9} {'rows/s':>12} {'peak RSS MiB':>13} "
-              f"{'vs polars':>10}")
+        print(
+            f"  {'engine':8} {'median s':>9} {'rows/s':>12} {'peak RSS MiB':>13} {'vs polars':>10}"
+        )
         for engine in args.engines:
             med = statistics.median(walls[engine])
             ratio = f"{med / base:.2f}x" if base else "-"
-            print(f"  {engine:8} {med:9.2f} {args.rows / med:12,.0f} {rss[engine]:13,.0f} "
-                  f"{ratio:>10}")
+            print(
+                f"  {engine:8} {med:9.2f} {args.rows / med:12,.0f} {rss[engine]:13,.0f} {ratio:>10}"
+            )
         if "ocht" in out and "polars" in out:
             a = pl.read_parquet(out["ocht"])
             b = pl.read_parquet(out["polars"])
             same = a.height == b.height
-            print(f"  ocht and polars outputs: {a.height:,} vs {b.height:,} rows "
-                  f"({'same' if same else 'DIFFERENT'})")
+            print(
+                f"  ocht and polars outputs: {a.height:,} vs {b.height:,} rows "
+                f"({'same' if same else 'DIFFERENT'})"
+            )
 
 
 if __name__ == "__main__":

@@ -43,9 +43,13 @@ def reload_pipeline(path: str | Path, **kwargs: Any) -> LoadedPipeline:
     return loaded
 
 
-def test_pipeline(source: str | Path | Mapping[str, Any],
-                  rows: list[dict[str, Any]] | Mapping[str, list[dict[str, Any]]],
-                  *, output: str | None = None, **kwargs: Any) -> pl.DataFrame:
+def test_pipeline(
+    source: str | Path | Mapping[str, Any],
+    rows: list[dict[str, Any]] | Mapping[str, list[dict[str, Any]]],
+    *,
+    output: str | None = None,
+    **kwargs: Any,
+) -> pl.DataFrame:
     """Run a pipeline's steps over inline rows and return what an output would receive.
 
     Args:
@@ -60,8 +64,11 @@ def test_pipeline(source: str | Path | Mapping[str, Any],
     for name in data["inputs"]:
         data["inputs"][name] = {"type": "memory", "rows": list(per_input.get(name, []))}
     for name, spec in data["outputs"].items():
-        data["outputs"][name] = {"type": "memory", "key": f"repl:{name}",
-                                 **({"from": spec["from"]} if "from" in spec else {})}
+        data["outputs"][name] = {
+            "type": "memory",
+            "key": f"repl:{name}",
+            **({"from": spec["from"]} if "from" in spec else {}),
+        }
     data.pop("dead_letter", None)
     testkit.reset_memory()
     result: RunResult = execute(data, registry=Registry(connectors=[testkit.MEMORY]))
@@ -70,5 +77,6 @@ def test_pipeline(source: str | Path | Mapping[str, Any],
 
 
 if __name__ == "__main__":
-    print("ocht REPL: bricks imported; try test_pipeline(path_or_dict, rows), "
-          "reload_pipeline(path)")
+    print(
+        "ocht REPL: bricks imported; try test_pipeline(path_or_dict, rows), reload_pipeline(path)"
+    )

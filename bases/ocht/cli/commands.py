@@ -24,13 +24,21 @@ def _setup(obj: dict[str, Any]) -> Settings:
     return settings
 
 
-def run_command(obj: dict[str, Any], pipeline: str, *, sets: tuple[str, ...],
-                profile: str | None, dry_run: bool, explain: bool, limit: int | None,
-                as_json: bool, quiet: bool) -> None:
+def run_command(
+    obj: dict[str, Any],
+    pipeline: str,
+    *,
+    sets: tuple[str, ...],
+    profile: str | None,
+    dry_run: bool,
+    explain: bool,
+    limit: int | None,
+    as_json: bool,
+    quiet: bool,
+) -> None:
     """``ocht run``."""
     settings = _setup(obj)
-    loaded = load_pipeline(pipeline, profile=profile or settings.profile,
-                           variables=parse_set(sets))
+    loaded = load_pipeline(pipeline, profile=profile or settings.profile, variables=parse_set(sets))
     add_secrets(loaded.secrets)
     context = make_context(loaded, home=settings.home)
     plan = compile_plan(loaded, mode="batch", context=context)
@@ -51,19 +59,27 @@ def run_command(obj: dict[str, Any], pipeline: str, *, sets: tuple[str, ...],
         render_summary(result)
 
 
-
-
-def validate_command(obj: dict[str, Any], pipelines: tuple[str, ...], *, sets: tuple[str, ...],
-                     profile: str | None, mode: str) -> None:
+def validate_command(
+    obj: dict[str, Any],
+    pipelines: tuple[str, ...],
+    *,
+    sets: tuple[str, ...],
+    profile: str | None,
+    mode: str,
+) -> None:
     """``ocht validate``: every file checked, every problem listed."""
     settings = _setup(obj)
     failed = 0
     for path in pipelines:
         try:
-            loaded = load_pipeline(path, profile=profile or settings.profile,
-                                   variables=parse_set(sets))
-            compile_plan(loaded, mode="stream" if mode == "stream" else "batch",
-                         context=make_context(loaded, home=settings.home))
+            loaded = load_pipeline(
+                path, profile=profile or settings.profile, variables=parse_set(sets)
+            )
+            compile_plan(
+                loaded,
+                mode="stream" if mode == "stream" else "batch",
+                context=make_context(loaded, home=settings.home),
+            )
         except OchtError as exc:
             failed += 1
             render_error(exc, debug=bool(obj.get("debug")))
@@ -90,8 +106,9 @@ def list_command(what: str) -> None:
         for c in reg.connectors():
             caps = set(c.capabilities)
             summary = c.summary if c.available else f"[dim]in the {c.artifact} artifact[/]"
-            table.add_row(c.name, *(_yes(x in caps) for x in ("read", "write", "batch",
-                                                              "stream")), summary)
+            table.add_row(
+                c.name, *(_yes(x in caps) for x in ("read", "write", "batch", "stream")), summary
+            )
     out_console.print(table)
 
 

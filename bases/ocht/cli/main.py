@@ -6,7 +6,6 @@ bricks it needs when it runs.
 
 from __future__ import annotations
 
-import sys
 from typing import Any
 
 import click
@@ -39,12 +38,17 @@ class OchtGroup(click.Group):
             ctx.exit(render_error(exc, debug=debug))
 
 
-@click.group(cls=OchtGroup, epilog=EXIT_CODES_HELP,
-             context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(
+    cls=OchtGroup, epilog=EXIT_CODES_HELP, context_settings={"help_option_names": ["-h", "--help"]}
+)
 @click.version_option(VERSION, "-V", "--version", prog_name="ocht")
 @click.option("--debug", is_flag=True, help="Show tracebacks and debug logs.")
-@click.option("--log-format", type=click.Choice(["auto", "console", "json"]), default=None,
-              help="Log format on stderr (default: console on a terminal, JSON otherwise).")
+@click.option(
+    "--log-format",
+    type=click.Choice(["auto", "console", "json"]),
+    default=None,
+    help="Log format on stderr (default: console on a terminal, JSON otherwise).",
+)
 @click.pass_context
 def cli(ctx: click.Context, debug: bool, log_format: str | None) -> None:
     """Ocht: data pipelines as data, one executor for batch and streaming.
@@ -62,20 +66,43 @@ def cli(ctx: click.Context, debug: bool, log_format: str | None) -> None:
 
 @cli.command()
 @click.argument("pipeline", type=click.Path(dir_okay=False))
-@click.option("--set", "sets", multiple=True, metavar="NAME=VALUE",
-              help="Set a pipeline variable (repeatable): --set min_amount=10.")
-@click.option("--profile", "-p", default=None, envvar="OCHT_PROFILE",
-              help="Apply a profile from the pipeline's profiles: (inputs/outputs overlay).")
-@click.option("--dry-run", is_flag=True,
-              help="Check everything (connectors, columns, expressions); read and write nothing.")
+@click.option(
+    "--set",
+    "sets",
+    multiple=True,
+    metavar="NAME=VALUE",
+    help="Set a pipeline variable (repeatable): --set min_amount=10.",
+)
+@click.option(
+    "--profile",
+    "-p",
+    default=None,
+    envvar="OCHT_PROFILE",
+    help="Apply a profile from the pipeline's profiles: (inputs/outputs overlay).",
+)
+@click.option(
+    "--dry-run",
+    is_flag=True,
+    help="Check everything (connectors, columns, expressions); read and write nothing.",
+)
 @click.option("--explain", is_flag=True, help="Print the plan and stop.")
-@click.option("--limit", type=click.IntRange(min=0), default=None,
-              help="Read at most N rows from each input.")
+@click.option(
+    "--limit", type=click.IntRange(min=0), default=None, help="Read at most N rows from each input."
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the run result as JSON.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress and no summary.")
 @click.pass_context
-def run(ctx: click.Context, pipeline: str, sets: tuple[str, ...], profile: str | None,
-        dry_run: bool, explain: bool, limit: int | None, as_json: bool, quiet: bool) -> None:
+def run(
+    ctx: click.Context,
+    pipeline: str,
+    sets: tuple[str, ...],
+    profile: str | None,
+    dry_run: bool,
+    explain: bool,
+    limit: int | None,
+    as_json: bool,
+    quiet: bool,
+) -> None:
     """Run PIPELINE once in batch mode.
 
     Nothing is written unless every step succeeds: outputs go to temporary files that
@@ -89,19 +116,37 @@ def run(ctx: click.Context, pipeline: str, sets: tuple[str, ...], profile: str |
     """
     from ocht.cli.commands import run_command
 
-    run_command(ctx.obj, pipeline, sets=sets, profile=profile, dry_run=dry_run,
-                explain=explain, limit=limit, as_json=as_json, quiet=quiet)
+    run_command(
+        ctx.obj,
+        pipeline,
+        sets=sets,
+        profile=profile,
+        dry_run=dry_run,
+        explain=explain,
+        limit=limit,
+        as_json=as_json,
+        quiet=quiet,
+    )
 
 
 @cli.command()
 @click.argument("pipelines", nargs=-1, required=True, type=click.Path(dir_okay=False))
 @click.option("--set", "sets", multiple=True, metavar="NAME=VALUE", help="Set a variable.")
 @click.option("--profile", "-p", default=None, envvar="OCHT_PROFILE", help="Apply a profile.")
-@click.option("--mode", type=click.Choice(["batch", "stream"]), default="batch",
-              help="Check the pipeline for this mode (stream refuses batch-only steps).")
+@click.option(
+    "--mode",
+    type=click.Choice(["batch", "stream"]),
+    default="batch",
+    help="Check the pipeline for this mode (stream refuses batch-only steps).",
+)
 @click.pass_context
-def validate(ctx: click.Context, pipelines: tuple[str, ...], sets: tuple[str, ...],
-             profile: str | None, mode: str) -> None:
+def validate(
+    ctx: click.Context,
+    pipelines: tuple[str, ...],
+    sets: tuple[str, ...],
+    profile: str | None,
+    mode: str,
+) -> None:
     """Check PIPELINES without running them.
 
     Checks keys, types, references, connectors and columns (input schemas are read;
@@ -124,8 +169,13 @@ def list_(what: str) -> None:
 
 
 @cli.command()
-@click.option("--output", "-o", type=click.Path(dir_okay=False), default=None,
-              help="Write to a file instead of standard output.")
+@click.option(
+    "--output",
+    "-o",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="Write to a file instead of standard output.",
+)
 def schema(output: str | None) -> None:
     """Print the JSON Schema of pipeline documents.
 
@@ -142,4 +192,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())
+    main()

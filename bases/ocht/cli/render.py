@@ -25,11 +25,11 @@ def render_error(exc: BaseException, *, debug: bool = False) -> int:
         traceback.print_exception(exc, file=sys.stderr)
     if isinstance(exc, OchtError):
         if isinstance(exc, InvalidPipeline) and exc.issues and len(exc.issues) > 1:
-            click.secho(f"error[{exc.code}]: {len(exc.issues)} problems", fg="red", err=True,
-                        bold=True)
+            click.secho(
+                f"error[{exc.code}]: {len(exc.issues)} problems", fg="red", err=True, bold=True
+            )
             for issue in exc.issues:
-                click.echo(f"  {click.style(issue.code, fg='yellow')}  {issue.render()}",
-                           err=True)
+                click.echo(f"  {click.style(issue.code, fg='yellow')}  {issue.render()}", err=True)
         elif isinstance(exc, InvalidPipeline) and exc.issues:
             issue = exc.issues[0]
             click.secho(f"error[{issue.code}]: {issue.render()}", fg="red", err=True, bold=True)
@@ -40,8 +40,9 @@ def render_error(exc: BaseException, *, debug: bool = False) -> int:
         return exc.exit_code
     click.secho(f"error[internal]: {type(exc).__name__}: {exc}", fg="red", err=True, bold=True)
     if not debug:
-        click.echo("  hint: this is a bug in Ocht; run again with --debug for the traceback",
-                   err=True)
+        click.echo(
+            "  hint: this is a bug in Ocht; run again with --debug for the traceback", err=True
+        )
     return EXIT_RUN_FAILED
 
 
@@ -76,8 +77,12 @@ class Progress(RunHooks):
 
 def render_summary(result: RunResult) -> None:
     """The end-of-run summary: rows per input, step and output, dead letters, time."""
-    table = Table(title=f"{result.pipeline} · run {result.run_id}", title_justify="left",
-                  show_edge=False, pad_edge=False)
+    table = Table(
+        title=f"{result.pipeline} · run {result.run_id}",
+        title_justify="left",
+        show_edge=False,
+        pad_edge=False,
+    )
     table.add_column("", style="dim")
     table.add_column("name")
     table.add_column("kind / target")
@@ -87,8 +92,13 @@ def render_summary(result: RunResult) -> None:
         table.add_row("input", name, "", "", f"{rows:,}")
     for s in result.steps:
         detail = ", ".join(f"{b}={n:,}" for b, n in s.branches.items())
-        table.add_row("step", s.step, s.kind + (f" ({detail})" if detail else ""),
-                      f"{s.rows_in:,}", f"{s.rows_out:,}")
+        table.add_row(
+            "step",
+            s.step,
+            s.kind + (f" ({detail})" if detail else ""),
+            f"{s.rows_in:,}",
+            f"{s.rows_out:,}",
+        )
     for o in result.outputs:
         table.add_row("output", o.name, o.target, f"{o.rows:,}", "")
     out_console.print(table)
@@ -96,5 +106,6 @@ def render_summary(result: RunResult) -> None:
     line = f"[green]{result.status}[/] in {result.seconds:.2f}s ({phases})"
     out_console.print(line)
     if result.dead_letters:
-        out_console.print(f"[yellow]{result.dead_letters:,} dead letters[/] → "
-                          f"{result.dead_letter_target}")
+        out_console.print(
+            f"[yellow]{result.dead_letters:,} dead letters[/] → {result.dead_letter_target}"
+        )

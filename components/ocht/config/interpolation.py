@@ -27,8 +27,13 @@ class Interpolation:
     issues: list[Issue] = field(default_factory=list)
 
 
-def interpolate(data: Any, variables: Mapping[str, Any], env: Mapping[str, str] | None = None,
-                *, file: str | None = None) -> Interpolation:
+def interpolate(
+    data: Any,
+    variables: Mapping[str, Any],
+    env: Mapping[str, str] | None = None,
+    *,
+    file: str | None = None,
+) -> Interpolation:
     """Replace references everywhere in ``data`` (dict keys are left alone).
 
     Example:
@@ -61,19 +66,31 @@ def interpolate(data: Any, variables: Mapping[str, Any], env: Mapping[str, str] 
                 return value
             if default is not None:
                 return default
-            result.issues.append(Issue(
-                "missing-variable", f"environment variable '{name}' is not set", path, file,
-                hint=f"export {name}=... or write ${{env:{name}:-default}}"))
+            result.issues.append(
+                Issue(
+                    "missing-variable",
+                    f"environment variable '{name}' is not set",
+                    path,
+                    file,
+                    hint=f"export {name}=... or write ${{env:{name}:-default}}",
+                )
+            )
             return ""
         if name in variables:
             return variables[name]
         if default is not None:
             return default
         known = ", ".join(sorted(variables)) or "none defined"
-        result.issues.append(Issue(
-            "missing-variable", f"variable '{name}' is not defined", path, file,
-            hint=f"define it under vars:, pass --set {name}=..., or write ${{{name}:-default}}"
-                 f" (known: {known})"))
+        result.issues.append(
+            Issue(
+                "missing-variable",
+                f"variable '{name}' is not defined",
+                path,
+                file,
+                hint=f"define it under vars:, pass --set {name}=..., or write ${{{name}:-default}}"
+                f" (known: {known})",
+            )
+        )
         return ""
 
     def walk(value: Any, path: str) -> Any:

@@ -68,8 +68,11 @@ def parse_set(values: Sequence[str]) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for item in values:
         if "=" not in item:
-            raise InvalidPipeline(f"--set expects NAME=VALUE, got '{item}'", code="invalid-set",
-                                  hint="for example --set min_amount=10")
+            raise InvalidPipeline(
+                f"--set expects NAME=VALUE, got '{item}'",
+                code="invalid-set",
+                hint="for example --set min_amount=10",
+            )
         key, _, raw = item.partition("=")
         try:
             out[key.strip()] = yaml.safe_load(raw) if raw.strip() else ""
@@ -86,22 +89,36 @@ def apply_profile(data: dict[str, Any], profile: str | None, *, file: str | None
     if not isinstance(profiles, Mapping) or profile not in profiles:
         names = list(profiles) if isinstance(profiles, Mapping) else []
         best = suggest(profile, names)
-        hint = f"did you mean '{best}'?" if best else (
-            f"profiles defined: {', '.join(names)}" if names else "this pipeline has no profiles:")
+        hint = (
+            f"did you mean '{best}'?"
+            if best
+            else (
+                f"profiles defined: {', '.join(names)}"
+                if names
+                else "this pipeline has no profiles:"
+            )
+        )
         raise InvalidPipeline.from_issues(
             [Issue("unknown-profile", f"no profile '{profile}'", "profiles", file, hint=hint)],
-            file=file)
+            file=file,
+        )
     overlay = profiles[profile] or {}
     out = dict(data)
     for section in ("vars", "inputs", "outputs", "dead_letter"):
         if section in overlay:
             out[section] = deep_merge(out.get(section) or {}, overlay[section])
-    unknown_inputs = set((overlay.get("inputs") or {})) - set(data.get("inputs") or {})
-    unknown_outputs = set((overlay.get("outputs") or {})) - set(data.get("outputs") or {})
-    issues = [Issue("unknown-reference", f"profile '{profile}' overlays {kind} '{n}', which "
-                    "the pipeline does not declare", f"profiles.{profile}.{kind}s.{n}", file)
-              for kind, names in (("input", unknown_inputs), ("output", unknown_outputs))
-              for n in sorted(names)]
+    unknown_inputs = set(overlay.get("inputs") or {}) - set(data.get("inputs") or {})
+    unknown_outputs = set(overlay.get("outputs") or {}) - set(data.get("outputs") or {})
+    issues = [
+        Issue(
+            "unknown-reference",
+            f"profile '{profile}' overlays {kind} '{n}', which the pipeline does not declare",
+            f"profiles.{profile}.{kind}s.{n}",
+            file,
+        )
+        for kind, names in (("input", unknown_inputs), ("output", unknown_outputs))
+        for n in sorted(names)
+    ]
     if issues:
         raise InvalidPipeline.from_issues(issues, file=file)
     return out
@@ -145,8 +162,17 @@ def load_pipeline(
         base_dir = Path(source).resolve().parent
     if not isinstance(data, dict):
         raise InvalidPipeline.from_issues(
-            [Issue("invalid-pipeline", "a pipeline must be a mapping (keys and values)", "",
-                   file, 1)], file=file)
+            [
+                Issue(
+                    "invalid-pipeline",
+                    "a pipeline must be a mapping (keys and values)",
+                    "",
+                    file,
+                    1,
+                )
+            ],
+            file=file,
+        )
     for extra in overlays:
         data = deep_merge(data, read_document(extra).data)
     data = apply_profile(data, profile, file=file)
@@ -155,9 +181,17 @@ def load_pipeline(
     data["vars"] = merged_vars
     profiles = data.pop("profiles", None)
     result = interpolate(data, merged_vars, env, file=file)
-    issues = [Issue(i.code, i.message, i.path, file,
-                    document.line_of(_path(i.path)) if document else None, i.hint)
-              for i in result.issues]
+    issues = [
+        Issue(
+            i.code,
+            i.message,
+            i.path,
+            file,
+            document.line_of(_path(i.path)) if document else None,
+            i.hint,
+        )
+        for i in result.issues
+    ]
     if issues:
         raise InvalidPipeline.from_issues(issues, file=file)
     if profiles is not None:

@@ -21,7 +21,7 @@ Bricks subclass these in their own ``errors.py`` with a more specific ``code``.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 EXIT_OK = 0

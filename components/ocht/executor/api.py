@@ -42,14 +42,22 @@ def execute(
     Raises:
         OchtError: invalid pipeline (``exit_code`` 2) or failed run (1); outputs untouched.
     """
-    loaded = source if isinstance(source, LoadedPipeline) else load_pipeline(
-        source, profile=profile, variables=variables)
+    loaded = (
+        source
+        if isinstance(source, LoadedPipeline)
+        else load_pipeline(source, profile=profile, variables=variables)
+    )
     add_secrets(loaded.secrets)
     context = make_context(loaded, mode="batch", home=home, options=options)
     plan = compile_plan(loaded, mode="batch", registry=registry, context=context)
     if dry_run:
-        return RunResult(run_id=context.run_id, pipeline=plan.pipeline.name, status="planned",
-                  content_hash=plan.pipeline.content_hash, profile=plan.profile)
+        return RunResult(
+            run_id=context.run_id,
+            pipeline=plan.pipeline.name,
+            status="planned",
+            content_hash=plan.pipeline.content_hash,
+            profile=plan.profile,
+        )
     return run(plan, hooks=hooks, limit=limit)
 
 

@@ -37,8 +37,13 @@ class Counters:
                 self._on_input(read)
             return df
 
-        return frame.map_batches(count, streamable=True, projection_pushdown=True,
-                                 predicate_pushdown=False, slice_pushdown=False)
+        return frame.map_batches(
+            count,
+            streamable=True,
+            projection_pushdown=True,
+            predicate_pushdown=False,
+            slice_pushdown=False,
+        )
 
     def get(self, name: str) -> int:
         """The total for ``name`` (0 if nothing flowed)."""

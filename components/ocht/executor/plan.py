@@ -82,8 +82,9 @@ class Plan:
             lines.append(f"  input  {name}: {src.describe()}  {_cols(self.schemas[name])}")
         for step in self.steps:
             outs = ", ".join(step.frame_names().values())
-            lines.append(f"  step   {step.id} [{step.kind.name}] reads {', '.join(step.reads)}"
-                         f" -> {outs}")
+            lines.append(
+                f"  step   {step.id} [{step.kind.name}] reads {', '.join(step.reads)} -> {outs}"
+            )
         for out in self.outputs:
             lines.append(f"  output {out.name}: {out.sink.describe()} <- {out.reads}")
         return "\n".join(lines)
@@ -100,16 +101,26 @@ def new_run_id() -> str:
     return f"{datetime.now(UTC):%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:6]}"
 
 
-def make_context(loaded: LoadedPipeline | Pipeline, *, mode: Mode = "batch",
-                 run_id: str | None = None, home: str | Path = ".ocht",
-                 options: Mapping[str, Any] | None = None) -> RunContext:
+def make_context(
+    loaded: LoadedPipeline | Pipeline,
+    *,
+    mode: Mode = "batch",
+    run_id: str | None = None,
+    home: str | Path = ".ocht",
+    options: Mapping[str, Any] | None = None,
+) -> RunContext:
     """The run context for a loaded pipeline (paths relative to its file's folder)."""
     pipeline = loaded.pipeline if isinstance(loaded, LoadedPipeline) else loaded
     base = loaded.base_dir if isinstance(loaded, LoadedPipeline) else Path.cwd()
     rid = run_id or new_run_id()
-    return RunContext(run_id=rid, pipeline=pipeline.name, base_dir=base,
-                      run_dir=Path(home).resolve() / "runs" / rid, mode=mode,
-                      options=dict(options or {}))
+    return RunContext(
+        run_id=rid,
+        pipeline=pipeline.name,
+        base_dir=base,
+        run_dir=Path(home).resolve() / "runs" / rid,
+        mode=mode,
+        options=dict(options or {}),
+    )
 
 
 def compile_plan(
@@ -139,8 +150,10 @@ def compile_plan(
     issues: list[Issue] = []
 
     connectors: dict[str, tuple[ConnectorType, Any]] = {}
-    for section, specs, need in (("inputs", pipeline.inputs, "source"),
-                                 ("outputs", pipeline.outputs, "sink")):
+    for section, specs, need in (
+        ("inputs", pipeline.inputs, "source"),
+        ("outputs", pipeline.outputs, "sink"),
+    ):
         for name, spec in specs.items():
             found = _connector(reg, spec, f"{section}.{name}", need, mode, issues)
             if found:
@@ -167,33 +180,43 @@ def compile_plan(
             raise
 
     steps: list[PlannedStep] = []
-    for i, (spec, sid) in enumerate(zip(pipeline.steps, pipeline.step_ids(), strict=True)):
+    step_spec: Any
+    for i, (step_spec, sid) in enumerate(zip(pipeline.steps, pipeline.step_ids(), strict=True)):
         path = f"steps[{i}]"
         try:
-            kind = reg.step(spec.kind, path=f"{path}.kind")
+            kind = reg.step(step_spec.kind, path=f"{path}.kind")
         except InvalidPipeline as exc:
             issues.extend(exc.issues)
             continue
         if mode == "stream" and not kind.stream:
-            issues.append(Issue("batch-only-step", f"step '{sid}' ({kind.name}) cannot run on "
-                                "a stream: it needs all rows at once", f"{path}.kind",
-                                hint=kind.stream_hint))
+            issues.append(
+                Issue(
+                    "batch-only-step",
+                    f"step '{sid}' ({kind.name}) cannot run on a stream: it needs all rows at once",
+                    f"{path}.kind",
+                    hint=kind.stream_hint,
+                )
+            )
             continue
-        spec = _plugin_options(spec, kind, path, issues)
-        if spec is None:
+        step_spec = _plugin_options(step_spec, kind, path, issues)
+        if step_spec is None:
             continue
-        reads = (resolve_input(pipeline, i),) + _others(spec)
+        reads = (resolve_input(pipeline, i), *_others(step_spec))
         if any(r not in schemas for r in reads):
             continue  # an earlier problem already explains this one
         bctx = BuildContext(sid, path, tuple(schemas[r] for r in reads), mode)
         try:
-            compiled = kind.build(spec, bctx)
-            planned = PlannedStep(sid, kind, spec, reads, compiled, path)
+            compiled = kind.build(step_spec, bctx)
+            planned = PlannedStep(sid, kind, step_spec, reads, compiled, path)
             empties = [pl.LazyFrame(schema=s) for s in bctx.schemas]
             for branch, frame_name in planned.frame_names().items():
                 schemas[frame_name] = check_schema(
-                    compiled.apply(empties, branch), bctx.schema, text=spec.kind,
-                    step=sid, path=path)
+                    compiled.apply(empties, branch),
+                    bctx.schema,
+                    text=step_spec.kind,
+                    step=sid,
+                    path=path,
+                )
         except InvalidPipeline as exc:
             issues.extend(exc.issues or [Issue(exc.code, exc.message, path)])
             continue
@@ -205,19 +228,30 @@ def compile_plan(
             continue
         conn, spec = connectors[f"outputs.{name}"]
         assert conn.sink is not None
-        reads = resolve_output_source(pipeline, name)
-        outputs.append(PlannedOutput(name, reads, conn, conn.sink(spec, name=name, context=ctx)))
+        source_ref = resolve_output_source(pipeline, name)
+        outputs.append(PlannedOutput(name, source_ref, conn, conn.sink(spec, name=name, context=ctx)))
     dead_output = None
     if dead is not None and dead[0].sink is not None:
-        dead_output = PlannedOutput("dead_letter", "", dead[0],
-                                    dead[0].sink(dead[1], name="dead_letter", context=ctx))
+        dead_output = PlannedOutput(
+            "dead_letter", "", dead[0], dead[0].sink(dead[1], name="dead_letter", context=ctx)
+        )
 
     if issues:
-        raise InvalidPipeline.from_issues(_locate(issues, document),
-                                          file=document.file if document else None)
-    return Plan(pipeline, ctx, mode, sources, steps, outputs, schemas, dead_output,
-                loaded.profile if isinstance(loaded, LoadedPipeline) else None,
-                loaded.secrets if isinstance(loaded, LoadedPipeline) else frozenset())
+        raise InvalidPipeline.from_issues(
+            _locate(issues, document), file=document.file if document else None
+        )
+    return Plan(
+        pipeline,
+        ctx,
+        mode,
+        sources,
+        steps,
+        outputs,
+        schemas,
+        dead_output,
+        loaded.profile if isinstance(loaded, LoadedPipeline) else None,
+        loaded.secrets if isinstance(loaded, LoadedPipeline) else frozenset(),
+    )
 
 
 def _others(spec: Any) -> tuple[str, ...]:
@@ -231,8 +265,9 @@ def _others(spec: Any) -> tuple[str, ...]:
     return tuple(extra) if isinstance(extra, list | tuple) else ()
 
 
-def _connector(reg: Registry, spec: Any, path: str, need: str, mode: Mode,
-               issues: list[Issue]) -> tuple[ConnectorType, Any] | None:
+def _connector(
+    reg: Registry, spec: Any, path: str, need: str, mode: Mode, issues: list[Issue]
+) -> tuple[ConnectorType, Any] | None:
     try:
         conn = reg.connector(spec.type, path=f"{path}.type")
     except InvalidPipeline as exc:
@@ -243,12 +278,22 @@ def _connector(reg: Registry, spec: Any, path: str, need: str, mode: Mode,
         return None
     if getattr(conn, need) is None:
         role = "read" if need == "source" else "written"
-        issues.append(Issue("unsupported-connector", f"a '{conn.name}' connector cannot be "
-                            f"{role}", f"{path}.type"))
+        issues.append(
+            Issue(
+                "unsupported-connector",
+                f"a '{conn.name}' connector cannot be {role}",
+                f"{path}.type",
+            )
+        )
         return None
     if not (conn.stream if mode == "stream" else conn.batch):
-        issues.append(Issue("unsupported-connector", f"the '{conn.name}' connector does not "
-                            f"run in {mode} mode", f"{path}.type"))
+        issues.append(
+            Issue(
+                "unsupported-connector",
+                f"the '{conn.name}' connector does not run in {mode} mode",
+                f"{path}.type",
+            )
+        )
         return None
     if isinstance(spec, PluginConnector) or type(spec) is not conn.spec:
         try:
@@ -289,6 +334,14 @@ def _locate(issues: list[Issue], document: Document | None) -> list[Issue]:
         for part in i.path.replace("[", ".[").split("."):
             if part:
                 path.append(int(part[1:-1]) if part.startswith("[") else part)
-        out.append(Issue(i.code, i.message, i.path, document.file,
-                         i.line or document.line_of(tuple(path)), i.hint))
+        out.append(
+            Issue(
+                i.code,
+                i.message,
+                i.path,
+                document.file,
+                i.line or document.line_of(tuple(path)),
+                i.hint,
+            )
+        )
     return out

@@ -49,8 +49,13 @@ def run(plan: Plan, *, hooks: RunHooks | None = None, limit: int | None = None) 
     started = time.perf_counter()
     phases: dict[str, float] = {}
     with bound(run_id=ctx.run_id, pipeline=plan.pipeline.name):
-        hooks.on_run_start(run_id=ctx.run_id, pipeline=plan.pipeline.name, mode=plan.mode,
-                           inputs=list(plan.sources), outputs=[o.name for o in plan.outputs])
+        hooks.on_run_start(
+            run_id=ctx.run_id,
+            pipeline=plan.pipeline.name,
+            mode=plan.mode,
+            inputs=list(plan.sources),
+            outputs=[o.name for o in plan.outputs],
+        )
         counters = Counters(lambda rows: hooks.on_progress(run_id=ctx.run_id, rows=rows))
         opened: list[PlannedOutput] = []
         try:
@@ -67,8 +72,9 @@ def run(plan: Plan, *, hooks: RunHooks | None = None, limit: int | None = None) 
                 opened.append(out)
                 counted = counters.wrap(f"output:{out.name}", frame)
                 node = out.sink.plan(counted)
-                nodes.append(node if node is not None else
-                             counted.sink_batches(out.sink.write, lazy=True))
+                nodes.append(
+                    node if node is not None else counted.sink_batches(out.sink.write, lazy=True)
+                )
             phases["prepare"] = time.perf_counter() - t0
             t0 = time.perf_counter()
             pl.collect_all(nodes, engine="streaming")
@@ -90,8 +96,12 @@ def run(plan: Plan, *, hooks: RunHooks | None = None, limit: int | None = None) 
             for out in opened:
                 _quiet_abort(out)
             error = _explain(plan, exc)
-            hooks.on_run_end(run_id=ctx.run_id, status="failed",
-                             seconds=time.perf_counter() - started, error=error.to_dict())
+            hooks.on_run_end(
+                run_id=ctx.run_id,
+                status="failed",
+                seconds=time.perf_counter() - started,
+                error=error.to_dict(),
+            )
             if error is exc:
                 raise
             raise error from exc
@@ -102,16 +112,28 @@ def run(plan: Plan, *, hooks: RunHooks | None = None, limit: int | None = None) 
         for s in steps:
             hooks.on_step_end(step=s.step, kind=s.kind, rows_in=s.rows_in, rows_out=s.rows_out)
         result = RunResult(
-            run_id=ctx.run_id, pipeline=plan.pipeline.name, status="succeeded", mode=plan.mode,
-            content_hash=plan.pipeline.content_hash, profile=plan.profile,
+            run_id=ctx.run_id,
+            pipeline=plan.pipeline.name,
+            status="succeeded",
+            mode=plan.mode,
+            content_hash=plan.pipeline.content_hash,
+            profile=plan.profile,
             inputs={n: counters.get(f"input:{n}") for n in plan.sources},
-            steps=steps, outputs=written, dead_letters=dead_rows,
+            steps=steps,
+            outputs=written,
+            dead_letters=dead_rows,
             dead_letter_target=dead_output.sink.describe() if dead_output and dead_rows else None,
-            phases=phases, seconds=time.perf_counter() - started,
+            phases=phases,
+            seconds=time.perf_counter() - started,
         )
-        hooks.on_run_end(run_id=ctx.run_id, status="succeeded", seconds=result.seconds,
-                         rows_read=result.rows_read, rows_written=result.rows_written,
-                         dead_letters=dead_rows)
+        hooks.on_run_end(
+            run_id=ctx.run_id,
+            status="succeeded",
+            seconds=result.seconds,
+            rows_read=result.rows_read,
+            rows_written=result.rows_written,
+            dead_letters=dead_rows,
+        )
         return result
 
 
@@ -120,8 +142,9 @@ def build_frames(plan: Plan, *, limit: int | None = None) -> dict[str, pl.LazyFr
     return _build_frames(plan, None, limit)
 
 
-def _build_frames(plan: Plan, counters: Counters | None,
-                  limit: int | None) -> dict[str, pl.LazyFrame]:
+def _build_frames(
+    plan: Plan, counters: Counters | None, limit: int | None
+) -> dict[str, pl.LazyFrame]:
     frames: dict[str, pl.LazyFrame] = {}
     for name, source in plan.sources.items():
         frame = source.scan()
@@ -137,8 +160,9 @@ def _build_frames(plan: Plan, counters: Counters | None,
 
 
 def _dead_letter_frame(plan: Plan, frames: dict[str, pl.LazyFrame]) -> pl.LazyFrame | None:
-    parts = [frames[f"{s.id}.{DEAD_LETTER}"] for s in plan.steps
-             if DEAD_LETTER in s.compiled.outputs]
+    parts = [
+        frames[f"{s.id}.{DEAD_LETTER}"] for s in plan.steps if DEAD_LETTER in s.compiled.outputs
+    ]
     if not parts:
         return None
     return parts[0] if len(parts) == 1 else pl.concat(parts, how="diagonal_relaxed")
@@ -151,8 +175,9 @@ def _dead_letter_output(plan: Plan) -> PlannedOutput:
     assert conn.sink is not None
     path = plan.context.run_dir / "dead_letters.ndjson"
     spec = NdjsonConnector(type="ndjson", path=str(path))
-    return PlannedOutput("dead_letter", "", conn,
-                         conn.sink(spec, name="dead_letter", context=plan.context))
+    return PlannedOutput(
+        "dead_letter", "", conn, conn.sink(spec, name="dead_letter", context=plan.context)
+    )
 
 
 def _step_stats(plan: Plan, counters: Counters) -> list[StepStats]:
@@ -164,8 +189,15 @@ def _step_stats(plan: Plan, counters: Counters) -> list[StepStats]:
     for step in plan.steps:
         branches = {b or "out": counters.get(n) for b, n in step.frame_names().items()}
         rows_out = sum(v for b, v in branches.items() if b != DEAD_LETTER)
-        out.append(StepStats(step.id, step.kind.name, rows_of(step.reads[0]), rows_out,
-                             branches if len(branches) > 1 else {}))
+        out.append(
+            StepStats(
+                step.id,
+                step.kind.name,
+                rows_of(step.reads[0]),
+                rows_out,
+                branches if len(branches) > 1 else {},
+            )
+        )
     return out
 
 
@@ -190,10 +222,14 @@ def _explain(plan: Plan, exc: BaseException) -> OchtError:
     text = str(exc).strip()
     first = text.splitlines()[0] if text else type(exc).__name__
     if isinstance(exc, pl.exceptions.InvalidOperationError) and "conversion" in text:
-        return ExecutionError(f"a value could not be converted: {first}", code="cast-failed",
-                              hint="use `strict: false` on the cast step to get nulls instead")
+        return ExecutionError(
+            f"a value could not be converted: {first}",
+            code="cast-failed",
+            hint="use `strict: false` on the cast step to get nulls instead",
+        )
     if isinstance(exc, OSError):
-        return OutputWriteError(f"writing failed: {first}",
-                                hint="check the output paths and free disk space")
+        return OutputWriteError(
+            f"writing failed: {first}", hint="check the output paths and free disk space"
+        )
     details: dict[str, Any] = {"exception": type(exc).__name__}
     return ExecutionError(f"the run failed: {first}", **details)

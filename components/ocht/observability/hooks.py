@@ -78,20 +78,20 @@ class HookGroup(RunHooks):
             except Exception:  # an observer must never break a run
                 get_logger("ocht.hooks").exception("hook failed", hook=type(hook).__name__)
 
-    def on_run_start(self, **kwargs: Any) -> None:  # type: ignore[override]
+    def on_run_start(self, **kwargs: Any) -> None:
         self._each("on_run_start", **kwargs)
 
-    def on_phase(self, **kwargs: Any) -> None:  # type: ignore[override]
+    def on_phase(self, **kwargs: Any) -> None:
         self._each("on_phase", **kwargs)
 
-    def on_progress(self, **kwargs: Any) -> None:  # type: ignore[override]
+    def on_progress(self, **kwargs: Any) -> None:
         self._each("on_progress", **kwargs)
 
-    def on_step_end(self, **kwargs: Any) -> None:  # type: ignore[override]
+    def on_step_end(self, **kwargs: Any) -> None:
         self._each("on_step_end", **kwargs)
 
-    def on_output(self, **kwargs: Any) -> None:  # type: ignore[override]
+    def on_output(self, **kwargs: Any) -> None:
         self._each("on_output", **kwargs)
 
-    def on_run_end(self, **kwargs: Any) -> None:  # type: ignore[override]
+    def on_run_end(self, **kwargs: Any) -> None:
         self._each("on_run_end", **kwargs)

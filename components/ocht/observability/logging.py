@@ -16,8 +16,12 @@ from typing import Any, TextIO
 import structlog
 
 _SECRETS: set[str] = set()
-_LEVELS = {"debug": logging.DEBUG, "info": logging.INFO, "warning": logging.WARNING,
-           "error": logging.ERROR}
+_LEVELS = {
+    "debug": logging.DEBUG,
+    "info": logging.INFO,
+    "warning": logging.WARNING,
+    "error": logging.ERROR,
+}
 
 
 def add_secrets(secrets: Iterable[str]) -> None:
@@ -44,8 +48,9 @@ def redact_processor(_: Any, __: str, event: MutableMapping[str, Any]) -> Mutabl
     return {k: _redact_value(v) for k, v in event.items()}
 
 
-def configure_logging(fmt: str = "auto", level: str = "warning",
-                      stream: TextIO | None = None) -> None:
+def configure_logging(
+    fmt: str = "auto", level: str = "warning", stream: TextIO | None = None
+) -> None:
     """Configure structlog for the process.
 
     Args:
@@ -55,8 +60,11 @@ def configure_logging(fmt: str = "auto", level: str = "warning",
     """
     out = stream or sys.stderr
     use_console = fmt == "console" or (fmt == "auto" and out.isatty())
-    renderer: Any = (structlog.dev.ConsoleRenderer(colors=out.isatty()) if use_console
-                     else structlog.processors.JSONRenderer())
+    renderer: Any = (
+        structlog.dev.ConsoleRenderer(colors=out.isatty())
+        if use_console
+        else structlog.processors.JSONRenderer()
+    )
     structlog.configure(
         processors=[
             structlog.contextvars.merge_contextvars,

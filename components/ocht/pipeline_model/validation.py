@@ -56,8 +56,9 @@ def validate(data: Any, *, document: Document | None = None) -> Pipeline:
     """
     file = document.file if document else None
     if not isinstance(data, Mapping):
-        issue = Issue("invalid-pipeline", "a pipeline must be a mapping (keys and values)",
-                      file=file, line=1)
+        issue = Issue(
+            "invalid-pipeline", "a pipeline must be a mapping (keys and values)", file=file, line=1
+        )
         raise InvalidPipeline.from_issues([issue], file=file)
     try:
         pipeline = Pipeline.model_validate(data)
@@ -84,8 +85,14 @@ def _dedupe(issues: list[Issue]) -> list[Issue]:
 def _locate(issue: Issue, document: Document | None) -> Issue:
     if document is None:
         return issue
-    return Issue(issue.code, issue.message, issue.path, document.file,
-                 document.line_of(parse_path(issue.path)), issue.hint)
+    return Issue(
+        issue.code,
+        issue.message,
+        issue.path,
+        document.file,
+        document.line_of(parse_path(issue.path)),
+        issue.hint,
+    )
 
 
 def format_path(path: PathKey) -> str:
@@ -111,14 +118,19 @@ def _data_path(loc: tuple[Any, ...], data: Any) -> PathKey:
     path: list[str | int] = []
     node = data
     for seg in loc:
-        if isinstance(node, Mapping) and seg in node:
+        if (isinstance(node, Mapping) and seg in node) or (
+            isinstance(node, list) and isinstance(seg, int) and seg < len(node)
+        ):
             node = node[seg]
             path.append(seg)
-        elif isinstance(node, list) and isinstance(seg, int) and seg < len(node):
-            node = node[seg]
-            path.append(seg)
-        elif isinstance(node, Mapping) and not isinstance(seg, int) and seg not in BUILTIN_STEPS \
-                and seg not in BUILTIN_CONNECTORS and seg != "plugin" and "[" not in str(seg):
+        elif (
+            isinstance(node, Mapping)
+            and not isinstance(seg, int)
+            and seg not in BUILTIN_STEPS
+            and seg not in BUILTIN_CONNECTORS
+            and seg != "plugin"
+            and "[" not in str(seg)
+        ):
             path.append(seg)  # a missing field: keep its name
             node = None
     return tuple(path)
@@ -127,8 +139,9 @@ def _data_path(loc: tuple[Any, ...], data: Any) -> PathKey:
 def _issue_from_error(err: Any, data: Any, document: Document | None) -> Issue:
     path = _data_path(tuple(err["loc"]), data)
     kind = err["type"]
-    code = _CODES.get(kind, "wrong-type" if kind.endswith("_type") or "parsing" in kind
-                      else "invalid-value")
+    code = _CODES.get(
+        kind, "wrong-type" if kind.endswith("_type") or "parsing" in kind else "invalid-value"
+    )
     message = err["msg"]
     hint = None
     if kind == "extra_forbidden" and path:
@@ -137,7 +150,8 @@ def _issue_from_error(err: Any, data: Any, document: Document | None) -> Issue:
         allowed = field_names(model) if model else []
         message = f"unknown key '{key}'"
         hint = did_you_mean(key, allowed) or (
-            f"allowed keys: {', '.join(sorted(allowed))}" if allowed else None)
+            f"allowed keys: {', '.join(sorted(allowed))}" if allowed else None
+        )
     elif kind in ("missing", "missing_kind", "missing_type"):
         message = f"missing required field '{path[-1]}'" if kind == "missing" and path else message
     elif kind == "literal_error" and "expected" in err.get("ctx", {}):
@@ -164,13 +178,19 @@ def model_at(path: PathKey, data: Any) -> type[BaseModel] | None:
 
     while segs and cls is not None:
         seg = segs.pop(0)
-        node = node[seg] if isinstance(node, Mapping | list) else None
+        if isinstance(node, Mapping):
+            node = node.get(seg)
+        elif isinstance(node, list) and isinstance(seg, int):
+            node = node[seg]
+        else:
+            node = None
         if cls is Pipeline and seg in ("inputs", "outputs", "profiles") and segs:
             key = segs.pop(0)
             node = node[key]
             cls = Profile if seg == "profiles" else connector_cls(node)
         elif cls is Pipeline and seg == "steps" and segs:
-            node = node[segs.pop(0)]
+            index = segs.pop(0)
+            node = node[index] if isinstance(index, int) else None
             kind = node.get("kind") if isinstance(node, Mapping) else None
             cls = BUILTIN_STEPS.get(str(kind))
         elif cls is Pipeline and seg == "dead_letter":
@@ -192,18 +212,30 @@ def check_references(pipeline: Pipeline) -> list[Issue]:
 
     for name, spec in pipeline.inputs.items():
         if spec.from_ is not None:
-            issues.append(Issue("invalid-value", "an input has no `from` (outputs do)",
-                                f"inputs.{name}.from"))
+            issues.append(
+                Issue("invalid-value", "an input has no `from` (outputs do)", f"inputs.{name}.from")
+            )
 
     def check(ref: str, path: str, pool: list[str]) -> None:
         if ref in routes:
             branches = ", ".join(f"{ref}.{b}" for b in routes[ref])
-            issues.append(Issue("unknown-reference", f"'{ref}' is a route; read one of its "
-                                f"branches: {branches}", path))
+            issues.append(
+                Issue(
+                    "unknown-reference",
+                    f"'{ref}' is a route; read one of its branches: {branches}",
+                    path,
+                )
+            )
         elif ref not in pool:
             where = "an input or an earlier step"
-            issues.append(Issue("unknown-reference", f"'{ref}' is not {where}", path,
-                                hint=did_you_mean(ref, pool) or f"known: {', '.join(pool)}"))
+            issues.append(
+                Issue(
+                    "unknown-reference",
+                    f"'{ref}' is not {where}",
+                    path,
+                    hint=did_you_mean(ref, pool) or f"known: {', '.join(pool)}",
+                )
+            )
 
     seen_ids: set[str] = set()
     previous: str | None = inputs[0] if len(inputs) == 1 else None
@@ -215,15 +247,24 @@ def check_references(pipeline: Pipeline) -> list[Issue]:
         if step.input is not None:
             check(step.input, f"{base}.input", known)
         elif previous is None:
-            issues.append(Issue(
-                "missing-field",
-                "this step has no `input` and the pipeline has several inputs",
-                f"{base}.input", hint=f"set input: to one of {', '.join(inputs)}"))
+            issues.append(
+                Issue(
+                    "missing-field",
+                    "this step has no `input` and the pipeline has several inputs",
+                    f"{base}.input",
+                    hint=f"set input: to one of {', '.join(inputs)}",
+                )
+            )
         if isinstance(step, Join):
             check(step.with_, f"{base}.with", known)
             if step.how != "cross" and not step.on and not (step.left_on and step.right_on):
-                issues.append(Issue("missing-field", "a join needs `on` (or `left_on` and "
-                                    "`right_on`)", f"{base}.on"))
+                issues.append(
+                    Issue(
+                        "missing-field",
+                        "a join needs `on` (or `left_on` and `right_on`)",
+                        f"{base}.on",
+                    )
+                )
         if isinstance(step, Union):
             for j, ref in enumerate(step.with_):
                 check(ref, f"{base}.with[{j}]", known)
@@ -242,12 +283,21 @@ def check_references(pipeline: Pipeline) -> list[Issue]:
             check(spec.from_, path, known)
         elif previous is None:
             hint = "set from: to a step" + (
-                f" or a branch ({', '.join(k for k in known if '.' in k)})" if routes else "")
-            issues.append(Issue("missing-field", "this output needs `from`: the last step "
-                                "is a route or there are several inputs", path, hint=hint))
+                f" or a branch ({', '.join(k for k in known if '.' in k)})" if routes else ""
+            )
+            issues.append(
+                Issue(
+                    "missing-field",
+                    "this output needs `from`: the last step "
+                    "is a route or there are several inputs",
+                    path,
+                    hint=hint,
+                )
+            )
     if pipeline.dead_letter is not None and pipeline.dead_letter.from_ is not None:
-        issues.append(Issue("invalid-value", "the dead-letter output takes no `from`",
-                            "dead_letter.from"))
+        issues.append(
+            Issue("invalid-value", "the dead-letter output takes no `from`", "dead_letter.from")
+        )
     return issues
 
 

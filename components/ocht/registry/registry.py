@@ -64,8 +64,13 @@ class Registry:
         'filter'
     """
 
-    def __init__(self, steps: Iterable[StepKind] = (), connectors: Iterable[ConnectorType] = (),
-                 *, plugins: bool = True) -> None:
+    def __init__(
+        self,
+        steps: Iterable[StepKind] = (),
+        connectors: Iterable[ConnectorType] = (),
+        *,
+        plugins: bool = True,
+    ) -> None:
         self._steps: dict[str, StepKind] = {k.name: k for k in STEP_KINDS}
         for module in BUILTIN_STEP_MODULES:
             for kind in _optional_module_attr(module, "STEP_KINDS"):
@@ -94,8 +99,12 @@ class Registry:
             best = nearest(kind, list(self._steps))
             hint = f"did you mean '{best}'?" if best else "see `ocht list steps`"
             msg = f"unknown step kind '{kind}'"
-            raise UnknownName(msg, issues=[Issue("unknown-step", msg, path, hint=hint)],
-                              code="unknown-step", hint=hint)
+            raise UnknownName(
+                msg,
+                issues=[Issue("unknown-step", msg, path, hint=hint)],
+                code="unknown-step",
+                hint=hint,
+            )
         return found
 
     def steps(self) -> list[StepKind]:
@@ -121,15 +130,17 @@ class Registry:
             try:
                 found = _connectors_of(module)
             except ModuleNotFoundError as exc:
-                if exc.name and module.startswith(exc.name) or exc.name == module:
+                if (exc.name and module.startswith(exc.name)) or exc.name == module:
                     raise ConnectorUnavailable(
                         f"the '{name}' connector is not part of this installation",
                         hint=f"it ships with the {artifact} artifact (pip install {artifact})",
-                        connector=name, artifact=artifact,
+                        connector=name,
+                        artifact=artifact,
                     ) from None
                 raise ConnectorUnavailable(
                     f"the '{name}' connector needs the library '{exc.name}', not installed",
-                    hint=f"install {artifact}, which brings it", connector=name,
+                    hint=f"install {artifact}, which brings it",
+                    connector=name,
                 ) from None
             for conn in found:
                 self._connectors.setdefault(conn.name, conn)
@@ -138,8 +149,12 @@ class Registry:
         best = nearest(name, self.connector_names())
         hint = f"did you mean '{best}'?" if best else "see `ocht list connectors`"
         msg = f"unknown connector type '{name}'"
-        raise UnknownName(msg, issues=[Issue("unknown-connector", msg, path, hint=hint)],
-                          code="unknown-connector", hint=hint)
+        raise UnknownName(
+            msg,
+            issues=[Issue("unknown-connector", msg, path, hint=hint)],
+            code="unknown-connector",
+            hint=hint,
+        )
 
     def connector_names(self) -> list[str]:
         """Every connector type known, installed or not."""
@@ -180,13 +195,17 @@ def _load_group(group: str, kind: type[Any]) -> list[Any]:
         try:
             obj = ep.load()
         except Exception as exc:  # a broken plugin must not hide which one it is
-            raise PluginError(f"plugin '{ep.name}' ({ep.value}) failed to load: {exc}",
-                              hint=f"fix or uninstall the package providing {ep.value}") from exc
+            raise PluginError(
+                f"plugin '{ep.name}' ({ep.value}) failed to load: {exc}",
+                hint=f"fix or uninstall the package providing {ep.value}",
+            ) from exc
         items = obj if isinstance(obj, list | tuple) else [obj]
         for item in items:
             if not isinstance(item, kind):
-                raise PluginError(f"plugin '{ep.name}' in {group} is a {type(item).__name__}, "
-                                  f"not a {kind.__name__}")
+                raise PluginError(
+                    f"plugin '{ep.name}' in {group} is a {type(item).__name__}, "
+                    f"not a {kind.__name__}"
+                )
             out.append(item)
     return out
 

@@ -69,7 +69,7 @@ class Source(ABC):
         """Release resources."""
 
 
-class Sink(ABC):
+class Sink:
     """Writes one output.
 
     Override :meth:`plan` to hand Polars a native lazy sink (best for files), or
@@ -85,7 +85,7 @@ class Sink(ABC):
         self.name = name
         self.context = context
 
-    def open(self) -> None:  # noqa: B027 - optional hook
+    def open(self) -> None:
         """Prepare to receive data (create a temporary file, begin a transaction)."""
 
     def plan(self, frame: pl.LazyFrame) -> pl.LazyFrame | None:
@@ -96,10 +96,10 @@ class Sink(ABC):
         """Receive one batch (called when :meth:`plan` returns ``None``)."""
         raise NotImplementedError(f"{type(self).__name__} implements neither plan nor write")
 
-    def commit(self) -> None:  # noqa: B027 - optional hook
+    def commit(self) -> None:
         """Make everything written visible at once."""
 
-    def abort(self) -> None:  # noqa: B027 - optional hook
+    def abort(self) -> None:
         """Discard everything written since :meth:`open`."""
 
     def describe(self) -> str:
@@ -132,6 +132,10 @@ class ConnectorType:
     @property
     def capabilities(self) -> tuple[str, ...]:
         """``read``, ``write``, ``batch``, ``stream`` as they apply."""
-        flags = (("read", self.source is not None), ("write", self.sink is not None),
-                 ("batch", self.batch), ("stream", self.stream))
+        flags = (
+            ("read", self.source is not None),
+            ("write", self.sink is not None),
+            ("batch", self.batch),
+            ("stream", self.stream),
+        )
         return tuple(name for name, on in flags if on)

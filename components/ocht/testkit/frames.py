@@ -20,14 +20,16 @@ def orders(n: int = 100, *, seed: int = 7, start: datetime | None = None) -> pl.
     t0 = start or datetime(2024, 1, 1)
     countries = ["DE", "FR", "NL", "IE", "ES"]
     statuses = ["paid", "paid", "paid", "refunded", "pending"]
-    return pl.DataFrame({
-        "order_id": list(range(1, n + 1)),
-        "customer_id": [rng.randint(1, max(2, n // 5)) for _ in range(n)],
-        "country": [rng.choice(countries) for _ in range(n)],
-        "amount": [round(rng.uniform(1, 500), 2) for _ in range(n)],
-        "ts": [t0 + timedelta(minutes=17 * i) for i in range(n)],
-        "status": [rng.choice(statuses) for _ in range(n)],
-    })
+    return pl.DataFrame(
+        {
+            "order_id": list(range(1, n + 1)),
+            "customer_id": [rng.randint(1, max(2, n // 5)) for _ in range(n)],
+            "country": [rng.choice(countries) for _ in range(n)],
+            "amount": [round(rng.uniform(1, 500), 2) for _ in range(n)],
+            "ts": [t0 + timedelta(minutes=17 * i) for i in range(n)],
+            "status": [rng.choice(statuses) for _ in range(n)],
+        }
+    )
 
 
 def assert_same_rows(left: pl.DataFrame, right: pl.DataFrame, *, sort: bool = True) -> None:

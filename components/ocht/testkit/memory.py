@@ -118,6 +118,11 @@ class MemorySink(Sink):
 
 
 MEMORY = ConnectorType(
-    "memory", MemorySpec, MemorySource, MemorySink, batch=True, stream=False,
+    "memory",
+    MemorySpec,
+    MemorySource,
+    MemorySink,
+    batch=True,
+    stream=False,
     summary="Inline rows in, recorded frames out (tests).",
 )

@@ -10,8 +10,9 @@ from pathlib import Path
 
 
 @contextmanager
-def installed_plugin(root: Path, *, name: str, module_source: str,
-                     entry_points: Mapping[str, Mapping[str, str]]) -> Iterator[Path]:
+def installed_plugin(
+    root: Path, *, name: str, module_source: str, entry_points: Mapping[str, Mapping[str, str]]
+) -> Iterator[Path]:
     """Make a distribution named ``name`` importable, with its entry points, for a block.
 
     Args:
@@ -24,8 +25,9 @@ def installed_plugin(root: Path, *, name: str, module_source: str,
     (root / f"{name}.py").write_text(textwrap.dedent(module_source), encoding="utf-8")
     info = root / f"{name}-0.1.0.dist-info"
     info.mkdir(exist_ok=True)
-    (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {name}\nVersion: 0.1.0\n",
-                                   encoding="utf-8")
+    (info / "METADATA").write_text(
+        f"Metadata-Version: 2.1\nName: {name}\nVersion: 0.1.0\n", encoding="utf-8"
+    )
     lines = []
     for group, entries in entry_points.items():
         lines.append(f"[{group}]")

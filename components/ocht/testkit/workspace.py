@@ -54,11 +54,13 @@ class Workspace:
         """Write a pipeline (a dict is dumped as YAML, or JSON for a ``.json`` name)."""
         if isinstance(spec, str):
             return self.write_text(name, spec)
-        text = json.dumps(spec, indent=2) if name.endswith(".json") else yaml.safe_dump(
-            spec, sort_keys=False)
+        text = (
+            json.dumps(spec, indent=2)
+            if name.endswith(".json")
+            else yaml.safe_dump(spec, sort_keys=False)
+        )
         return self.write_text(name, text)
 
     def files(self, pattern: str = "**/*") -> list[str]:
         """Relative paths of files under the root matching ``pattern``."""
-        return sorted(str(p.relative_to(self.root)) for p in self.root.glob(pattern)
-                      if p.is_file())
+        return sorted(str(p.relative_to(self.root)) for p in self.root.glob(pattern) if p.is_file())

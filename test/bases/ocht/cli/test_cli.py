@@ -19,12 +19,14 @@ def runner():
 @pytest.fixture
 def project(workspace):
     workspace.write_text("data/orders.csv", ORDERS)
-    workspace.write_pipeline({
-        "name": "cli_test",
-        "inputs": {"orders": {"type": "csv", "path": "data/orders.csv"}},
-        "steps": [{"kind": "filter", "where": "amount > ${min:-10}"}],
-        "outputs": {"out": {"type": "parquet", "path": "out/o.parquet"}},
-    })
+    workspace.write_pipeline(
+        {
+            "name": "cli_test",
+            "inputs": {"orders": {"type": "csv", "path": "data/orders.csv"}},
+            "steps": [{"kind": "filter", "where": "amount > ${min:-10}"}],
+            "outputs": {"out": {"type": "parquet", "path": "out/o.parquet"}},
+        }
+    )
     return workspace
 
 
@@ -45,9 +47,12 @@ def test_run_json_and_set(runner, project, monkeypatch):
 
 
 def test_invalid_pipeline_exit_2_without_traceback(runner, project):
-    bad = project.write_text("bad.yaml", "name: x\ninputs:\n  i: {type: csv, path: a.csv}\n"
-                             "steps:\n  - kind: fliter\n    where: a\n"
-                             "outputs:\n  o: {type: console}\n")
+    bad = project.write_text(
+        "bad.yaml",
+        "name: x\ninputs:\n  i: {type: csv, path: a.csv}\n"
+        "steps:\n  - kind: fliter\n    where: a\n"
+        "outputs:\n  o: {type: console}\n",
+    )
     res = runner.invoke(cli, ["validate", str(bad)])
     assert res.exit_code == 2
     assert "Traceback" not in res.output
@@ -55,11 +60,15 @@ def test_invalid_pipeline_exit_2_without_traceback(runner, project):
 
 
 def test_unknown_column_message(runner, project):
-    path = project.write_pipeline({
-        "name": "c", "inputs": {"orders": {"type": "csv", "path": "data/orders.csv"}},
-        "steps": [{"kind": "filter", "where": "amout > 1"}],
-        "outputs": {"o": {"type": "console"}},
-    }, "col.yaml")
+    path = project.write_pipeline(
+        {
+            "name": "c",
+            "inputs": {"orders": {"type": "csv", "path": "data/orders.csv"}},
+            "steps": [{"kind": "filter", "where": "amout > 1"}],
+            "outputs": {"o": {"type": "console"}},
+        },
+        "col.yaml",
+    )
     res = runner.invoke(cli, ["run", str(path)])
     assert res.exit_code == 2
     assert "unknown column 'amout'" in res.output and "did you mean 'amount'" in res.output
@@ -67,10 +76,14 @@ def test_unknown_column_message(runner, project):
 
 
 def test_missing_input_file_exit_code(runner, project):
-    path = project.write_pipeline({
-        "name": "m", "inputs": {"orders": {"type": "csv", "path": "data/nope.csv"}},
-        "outputs": {"o": {"type": "parquet", "path": "out/m.parquet"}},
-    }, "missing.yaml")
+    path = project.write_pipeline(
+        {
+            "name": "m",
+            "inputs": {"orders": {"type": "csv", "path": "data/nope.csv"}},
+            "outputs": {"o": {"type": "parquet", "path": "out/m.parquet"}},
+        },
+        "missing.yaml",
+    )
     res = runner.invoke(cli, ["run", str(path)])
     assert res.exit_code in (1, 2)
     assert "source-unreachable" in res.output
@@ -101,9 +114,11 @@ def test_list_and_schema(runner):
 
 
 def test_help_does_not_import_polars():
-    code = ("import sys; from ocht.cli.main import cli\n"
-            "try:\n    cli(['--help'], prog_name='ocht')\nexcept SystemExit:\n    pass\n"
-            "assert 'polars' not in sys.modules, 'polars imported'\n"
-            "assert 'pydantic' not in sys.modules, 'pydantic imported'\n")
+    code = (
+        "import sys; from ocht.cli.main import cli\n"
+        "try:\n    cli(['--help'], prog_name='ocht')\nexcept SystemExit:\n    pass\n"
+        "assert 'polars' not in sys.modules, 'polars imported'\n"
+        "assert 'pydantic' not in sys.modules, 'pydantic imported'\n"
+    )
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr

@@ -99,7 +99,9 @@ def test_overlay_files_merge(workspace, pipeline_file):
 
 def test_deep_merge_replaces_connector_on_type_change():
     assert deep_merge({"type": "csv", "delimiter": ";"}, {"type": "parquet", "path": "x"}) == {
-        "type": "parquet", "path": "x"}
+        "type": "parquet",
+        "path": "x",
+    }
 
 
 def test_bad_set():

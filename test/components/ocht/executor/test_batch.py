@@ -1,9 +1,9 @@
 import pytest
 
 import ocht.executor
+from ocht.config import load_pipeline
 from ocht.errors import InvalidPipeline, OchtError
 from ocht.executor import compile_plan, execute
-from ocht.config import load_pipeline
 from ocht.testkit import was_committed
 
 ROWS = [
@@ -31,13 +31,20 @@ def test_public_names_are_pinned():
 
 
 def test_rows_per_step_are_counted(registry, memory):
-    result = execute(pipeline([
-        {"kind": "filter", "where": "amount > 10"},
-        {"kind": "derive", "columns": {"eur": "amount * 2"}},
-    ]), registry=registry)
+    result = execute(
+        pipeline(
+            [
+                {"kind": "filter", "where": "amount > 10"},
+                {"kind": "derive", "columns": {"eur": "amount * 2"}},
+            ]
+        ),
+        registry=registry,
+    )
     assert result.inputs == {"orders": 4}
     assert [(s.step, s.rows_in, s.rows_out) for s in result.steps] == [
-        ("filter_1", 4, 3), ("derive_2", 3, 3)]
+        ("filter_1", 4, 3),
+        ("derive_2", 3, 3),
+    ]
     assert result.outputs[0].rows == 3
     assert memory("out")["eur"].to_list() == [100.0, 1000.0, 40.0]
     assert set(result.phases) >= {"execute", "commit"}
@@ -63,27 +70,37 @@ def test_unknown_column_in_file_names_line(registry, workspace):
 
 def test_several_compile_errors_reported_together(registry):
     with pytest.raises(InvalidPipeline) as info:
-        execute(pipeline(
-            [{"kind": "filter", "where": "nope > 1"}, {"kind": "fliter", "where": "x"}],
-            {"out": {"type": "memory", "key": "o"}, "bad": {"type": "parqet", "path": "x"}},
-        ), registry=registry)
+        execute(
+            pipeline(
+                [{"kind": "filter", "where": "nope > 1"}, {"kind": "fliter", "where": "x"}],
+                {"out": {"type": "memory", "key": "o"}, "bad": {"type": "parqet", "path": "x"}},
+            ),
+            registry=registry,
+        )
     codes = sorted(i.code for i in info.value.issues)
     assert codes == ["unknown-column", "unknown-connector", "unknown-step"]
 
 
 def test_failing_sink_leaves_every_output_uncommitted(registry, memory):
     with pytest.raises(OchtError):
-        execute(pipeline([], {
-            "good": {"type": "memory", "key": "good"},
-            "bad": {"type": "memory", "key": "bad", "fail_after": 0},
-        }), registry=registry)
+        execute(
+            pipeline(
+                [],
+                {
+                    "good": {"type": "memory", "key": "good"},
+                    "bad": {"type": "memory", "key": "bad", "fail_after": 0},
+                },
+            ),
+            registry=registry,
+        )
     assert not was_committed("good") and not was_committed("bad")
     assert memory("good").is_empty()
 
 
 def test_dry_run_reads_and_writes_nothing(registry, memory):
-    result = execute(pipeline([{"kind": "filter", "where": "amount > 1"}]), registry=registry,
-                     dry_run=True)
+    result = execute(
+        pipeline([{"kind": "filter", "where": "amount > 1"}]), registry=registry, dry_run=True
+    )
     assert result.status == "planned" and not was_committed("out")
 
 

@@ -2,7 +2,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from ocht.errors import InvalidPipeline
+from ocht.errors import InvalidPipeline, SourceUnreachable
 from ocht.pipeline_model import (
     Filter,
     Pipeline,
@@ -46,8 +46,9 @@ def test_valid_pipeline_is_typed_and_frozen():
 
 
 def test_every_error_reported_at_once_with_lines_and_suggestions():
-    text = GOOD.replace("delimiter", "x").replace("    path: orders.csv",
-                                                  "    path: orders.csv\n    delimter: ';'")
+    text = GOOD.replace("delimiter", "x").replace(
+        "    path: orders.csv", "    path: orders.csv\n    delimter: ';'"
+    )
     text = text.replace("where: amount > 10", "wher: amount > 10")
     with pytest.raises(InvalidPipeline) as info:
         load(text)
@@ -78,13 +79,17 @@ def test_invalid_yaml_names_line():
 
 
 def test_json_and_toml_give_lines():
-    json_text = '{\n "name": "p",\n "inputs": {"i": {"type": "csv", "path": "a", "bogus": 1}},\n' \
-                ' "outputs": {"o": {"type": "console"}}\n}'
+    json_text = (
+        '{\n "name": "p",\n "inputs": {"i": {"type": "csv", "path": "a", "bogus": 1}},\n'
+        ' "outputs": {"o": {"type": "console"}}\n}'
+    )
     with pytest.raises(InvalidPipeline) as info:
         load(json_text, "json")
     assert info.value.issues[0].line == 3
-    toml_text = 'name = "p"\n\n[inputs.i]\ntype = "csv"\npath = "a"\nbogus = 1\n\n' \
-                '[outputs.o]\ntype = "console"\n'
+    toml_text = (
+        'name = "p"\n\n[inputs.i]\ntype = "csv"\npath = "a"\nbogus = 1\n\n'
+        '[outputs.o]\ntype = "console"\n'
+    )
     with pytest.raises(InvalidPipeline) as info:
         load(toml_text, "toml")
     assert info.value.issues[0].path == "inputs.i.bogus"
@@ -101,8 +106,9 @@ def test_references_are_checked():
 
 
 def test_route_must_be_read_by_branch():
-    text = GOOD.replace("outputs:", "  - id: split\n    kind: route\n    routes:\n"
-                        "      big: amount > 100\noutputs:")
+    text = GOOD.replace(
+        "outputs:", "  - id: split\n    kind: route\n    routes:\n      big: amount > 100\noutputs:"
+    )
     with pytest.raises(InvalidPipeline) as info:
         load(text)
     assert "split.big" in info.value.issues[0].hint + info.value.issues[0].message
@@ -128,16 +134,24 @@ def test_json_schema_exports_step_kinds():
 
 
 def test_missing_file(tmp_path):
-    with pytest.raises(Exception) as info:
+    with pytest.raises(SourceUnreachable) as info:
         read_document(tmp_path / "nope.yaml")
-    assert getattr(info.value, "code", "") == "pipeline-not-found"
+    assert info.value.code == "pipeline-not-found"
 
 
-@given(st.dictionaries(st.from_regex(r"[a-z]{1,8}", fullmatch=True),
-                       st.integers() | st.text(max_size=5), max_size=4))
+@given(
+    st.dictionaries(
+        st.from_regex(r"[a-z]{1,8}", fullmatch=True),
+        st.integers() | st.text(max_size=5),
+        max_size=4,
+    )
+)
 def test_unknown_top_level_keys_always_reported(extra):
-    data = {"name": "p", "inputs": {"i": {"type": "csv", "path": "a"}},
-            "outputs": {"o": {"type": "console"}}}
+    data = {
+        "name": "p",
+        "inputs": {"i": {"type": "csv", "path": "a"}},
+        "outputs": {"o": {"type": "console"}},
+    }
     unknown = {k: v for k, v in extra.items() if k not in Pipeline.model_fields}
     data.update(unknown)
     if not unknown:

@@ -1,12 +1,12 @@
 import pytest
 
 import ocht.registry
-from ocht.errors import ConnectorUnavailable, UnknownName
+from ocht.errors import ConnectorUnavailable, InvalidPipeline, UnknownName
 from ocht.executor import execute
 from ocht.registry import BUILTIN_CONNECTORS, STEP_GROUP, Registry
 from ocht.testkit import MEMORY, installed_plugin
 
-PLUGIN = '''
+PLUGIN = """
 import polars as pl
 from typing import Literal
 from ocht.pipeline_model import StepBase
@@ -25,13 +25,22 @@ def build(spec, ctx):
 
 
 STEP = StepKind("shout", Shout, build, "Upper-case a column.")
-'''
+"""
 
 
 def test_public_names_are_pinned():
     assert ocht.registry.__all__ == [
-        "BUILTIN_CONNECTORS", "CONNECTOR_GROUP", "STEP_GROUP", "ConnectorInfo",
-        "ConnectorType", "Mode", "PluginError", "Registry", "RunContext", "Sink", "Source",
+        "BUILTIN_CONNECTORS",
+        "CONNECTOR_GROUP",
+        "STEP_GROUP",
+        "ConnectorInfo",
+        "ConnectorType",
+        "Mode",
+        "PluginError",
+        "Registry",
+        "RunContext",
+        "Sink",
+        "Source",
         "default_registry",
     ]
 
@@ -60,31 +69,45 @@ def test_missing_brick_names_the_artifact(monkeypatch):
 
 
 def test_plugin_step_discovered_through_entry_points(tmp_path, memory):
-    with installed_plugin(tmp_path / "site", name="ocht_shout_plugin", module_source=PLUGIN,
-                          entry_points={STEP_GROUP: {"shout": "ocht_shout_plugin:STEP"}}):
+    with installed_plugin(
+        tmp_path / "site",
+        name="ocht_shout_plugin",
+        module_source=PLUGIN,
+        entry_points={STEP_GROUP: {"shout": "ocht_shout_plugin:STEP"}},
+    ):
         reg = Registry(connectors=[MEMORY])
         assert "shout" in reg.step_names()
-        result = execute({
-            "name": "plug",
-            "inputs": {"i": {"type": "memory", "rows": [{"name": "ada"}]}},
-            "steps": [{"kind": "shout", "column": "name"}],
-            "outputs": {"o": {"type": "memory", "key": "plug"}},
-        }, registry=reg)
+        result = execute(
+            {
+                "name": "plug",
+                "inputs": {"i": {"type": "memory", "rows": [{"name": "ada"}]}},
+                "steps": [{"kind": "shout", "column": "name"}],
+                "outputs": {"o": {"type": "memory", "key": "plug"}},
+            },
+            registry=reg,
+        )
     assert result.status == "succeeded"
     assert memory("plug")["name"].to_list() == ["ADA"]
     assert "shout" not in Registry().step_names()  # gone once uninstalled
 
 
 def test_plugin_options_are_validated(tmp_path, memory):
-    with installed_plugin(tmp_path / "site", name="ocht_shout_plugin2", module_source=PLUGIN,
-                          entry_points={STEP_GROUP: {"shout": "ocht_shout_plugin2:STEP"}}):
+    with installed_plugin(
+        tmp_path / "site",
+        name="ocht_shout_plugin2",
+        module_source=PLUGIN,
+        entry_points={STEP_GROUP: {"shout": "ocht_shout_plugin2:STEP"}},
+    ):
         reg = Registry(connectors=[MEMORY])
-        with pytest.raises(Exception) as info:
-            execute({
-                "name": "plug",
-                "inputs": {"i": {"type": "memory", "rows": [{"name": "ada"}]}},
-                "steps": [{"kind": "shout", "colum": "name"}],
-                "outputs": {"o": {"type": "memory", "key": "plug"}},
-            }, registry=reg)
+        with pytest.raises(InvalidPipeline) as info:
+            execute(
+                {
+                    "name": "plug",
+                    "inputs": {"i": {"type": "memory", "rows": [{"name": "ada"}]}},
+                    "steps": [{"kind": "shout", "colum": "name"}],
+                    "outputs": {"o": {"type": "memory", "key": "plug"}},
+                },
+                registry=reg,
+            )
     paths = [i.path for i in info.value.issues]
     assert "steps[0].colum" in paths and "steps[0].column" in paths
