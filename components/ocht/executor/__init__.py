@@ -14,7 +14,14 @@ Example:
     ('succeeded', [5])
 """
 
+from ocht.executor.accounting import (
+    Accounting,
+    AccountingMismatch,
+    accounting,
+    check_accounting,
+)
 from ocht.executor.api import execute, explain
+from ocht.executor.dead_letters import DEAD_LETTER_COLUMNS, normalize_dead_letters
 from ocht.executor.plan import (
     Plan,
     PlannedOutput,
@@ -23,22 +30,29 @@ from ocht.executor.plan import (
     make_context,
     new_run_id,
 )
-from ocht.executor.result import OutputStats, RunResult, StepStats
+from ocht.executor.result import CheckStats, OutputStats, RunResult, StepStats
 from ocht.executor.runner import Cancelled, build_frames, run
 
 __all__ = [
+    "DEAD_LETTER_COLUMNS",
+    "Accounting",
+    "AccountingMismatch",
     "Cancelled",
+    "CheckStats",
     "OutputStats",
     "Plan",
     "PlannedOutput",
     "PlannedStep",
     "RunResult",
     "StepStats",
+    "accounting",
     "build_frames",
+    "check_accounting",
     "compile_plan",
     "execute",
     "explain",
     "make_context",
     "new_run_id",
+    "normalize_dead_letters",
     "run",
 ]

@@ -18,6 +18,19 @@ class StepStats:
 
 
 @dataclass(frozen=True)
+class CheckStats:
+    """One data-quality check of a ``check`` step: rows checked, failed, the action."""
+
+    step: str
+    check: str
+    type: str
+    action: str
+    rows_checked: int
+    failed: int
+    samples: list[Any] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
 class OutputStats:
     """One output: where it went and how many rows."""
 
@@ -43,6 +56,8 @@ class RunResult:
         phases: seconds per phase (``compile``, ``execute``, ``commit``).
         seconds: the whole run's wall time.
         error: the error's ``to_dict()`` when the run failed.
+        checks: per data-quality check: rows checked, failed, action taken.
+        rejected: dead letters per producer (a step id, or ``input:NAME``).
     """
 
     run_id: str
@@ -59,6 +74,8 @@ class RunResult:
     phases: dict[str, float] = field(default_factory=dict)
     seconds: float = 0.0
     error: dict[str, Any] | None = None
+    checks: list[CheckStats] = field(default_factory=list)
+    rejected: dict[str, int] = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:

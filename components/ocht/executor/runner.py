@@ -14,7 +14,9 @@ from typing import Any
 import polars as pl
 
 from ocht.errors import ExecutionError, OchtError, OutputWriteError
+from ocht.executor.checks import check_stats, verify_checks
 from ocht.executor.counting import Counters
+from ocht.executor.dead_letters import dead_letter_frame
 from ocht.executor.plan import Plan, PlannedOutput
 from ocht.executor.result import OutputStats, RunResult, StepStats
 from ocht.observability import RunHooks, bound, get_logger
@@ -62,7 +64,7 @@ def run(plan: Plan, *, hooks: RunHooks | None = None, limit: int | None = None) 
             t0 = time.perf_counter()
             frames = _build_frames(plan, counters, limit)
             outputs = list(plan.outputs)
-            dead = _dead_letter_frame(plan, frames)
+            dead, producers = dead_letter_frame(plan, frames, counters)
             dead_output = _dead_letter_output(plan) if dead is not None else None
             nodes = []
             for out in outputs + ([dead_output] if dead_output else []):
@@ -78,6 +80,7 @@ def run(plan: Plan, *, hooks: RunHooks | None = None, limit: int | None = None) 
             phases["prepare"] = time.perf_counter() - t0
             t0 = time.perf_counter()
             pl.collect_all(nodes, engine="streaming")
+            verify_checks(plan)  # a failing check raises here, before any commit
             phases["execute"] = time.perf_counter() - t0
             t0 = time.perf_counter()
             written: list[OutputStats] = []
@@ -125,6 +128,8 @@ def run(plan: Plan, *, hooks: RunHooks | None = None, limit: int | None = None) 
             dead_letter_target=dead_output.sink.describe() if dead_output and dead_rows else None,
             phases=phases,
             seconds=time.perf_counter() - started,
+            checks=check_stats(plan),
+            rejected={p: counters.get(f"dead:{p}") for p in producers},
         )
         hooks.on_run_end(
             run_id=ctx.run_id,
@@ -157,15 +162,6 @@ def _build_frames(
             out = step.compiled.apply(inputs, branch)
             frames[frame_name] = counters.wrap(frame_name, out) if counters else out
     return frames
-
-
-def _dead_letter_frame(plan: Plan, frames: dict[str, pl.LazyFrame]) -> pl.LazyFrame | None:
-    parts = [
-        frames[f"{s.id}.{DEAD_LETTER}"] for s in plan.steps if DEAD_LETTER in s.compiled.outputs
-    ]
-    if not parts:
-        return None
-    return parts[0] if len(parts) == 1 else pl.concat(parts, how="diagonal_relaxed")
 
 
 def _dead_letter_output(plan: Plan) -> PlannedOutput:

@@ -222,6 +222,9 @@ class PluginStep(StepBase):
     kind: str
 
 
+# After StepBase: quality.py builds on it (the package imports this module first).
+from ocht.pipeline_model.quality import Check  # noqa: E402
+
 BUILTIN_STEPS: dict[str, type[StepBase]] = {
     "filter": Filter,
     "select": Select,
@@ -240,6 +243,7 @@ BUILTIN_STEPS: dict[str, type[StepBase]] = {
     "unnest": Unnest,
     "route": Route,
     "sql": Sql,
+    "check": Check,
 }
 
 
@@ -268,6 +272,7 @@ Step = Annotated[
     | Annotated[Unnest, Tag("unnest")]
     | Annotated[Route, Tag("route")]
     | Annotated[Sql, Tag("sql")]
+    | Annotated[Check, Tag("check")]
     | Annotated[PluginStep, Tag("plugin")],
     Discriminator(
         _step_tag,

@@ -1,0 +1,126 @@
+"""Dead letters from every producer, brought to one format before they are written.
+
+A step's ``DEAD_LETTER`` branch (or a source's ``dead_letters()``) gives what it knows;
+this module fills the rest so every dead letter has the same columns, whatever rejected
+it (the format is documented in :mod:`ocht.quality.records`):
+
+``record, reason, code, step, check, run_id, source, position, ts``
+
+Columns a producer gives that are not in that list are taken as the original record and
+JSON-encoded into ``record`` when the producer gave no ``record``.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import polars as pl
+
+from ocht.executor.counting import Counters
+from ocht.executor.plan import Plan
+from ocht.transform import DEAD_LETTER
+
+#: The dead-letter columns, in order, with their types.
+DEAD_LETTER_COLUMNS: dict[str, pl.DataType] = {
+    "record": pl.String(),
+    "reason": pl.String(),
+    "code": pl.String(),
+    "step": pl.String(),
+    "check": pl.String(),
+    "run_id": pl.String(),
+    "source": pl.String(),
+    "position": pl.String(),
+    "ts": pl.Datetime("us", "UTC"),
+}
+
+
+def normalize_dead_letters(
+    frame: pl.LazyFrame, *, run_id: str, step: str, source: str | None, code: str = "rejected"
+) -> pl.LazyFrame:
+    """``frame`` as dead-letter records with exactly :data:`DEAD_LETTER_COLUMNS`.
+
+    Args:
+        frame: what the producer gave.
+        run_id: this run.
+        step: the producer (a step id, or ``input:<name>``), used when ``step`` is absent.
+        source: the input the records came from, used when ``source`` is absent.
+        code: used when ``code`` is absent.
+
+    Example:
+        >>> lf = pl.LazyFrame({"a": [1], "reason": ["bad"]})
+        >>> out = normalize_dead_letters(lf, run_id="r", step="s", source="in").collect()
+        >>> out.select("record", "reason", "code", "step", "source").row(0)
+        ('{"a":1}', 'bad', 'rejected', 's', 'in')
+    """
+    names = frame.collect_schema().names()
+    extra = [n for n in names if n not in DEAD_LETTER_COLUMNS]
+    defaults: dict[str, pl.Expr] = {
+        "record": (pl.struct(extra).struct.json_encode() if extra else pl.lit(None)),
+        "reason": pl.lit(None),
+        "code": pl.lit(code),
+        "step": pl.lit(step),
+        "check": pl.lit(None),
+        "run_id": pl.lit(run_id),
+        "source": pl.lit(source),
+        "position": pl.lit(None),
+        "ts": pl.lit(datetime.now(UTC)),
+    }
+    cols = []
+    for name, dtype in DEAD_LETTER_COLUMNS.items():
+        expr = pl.col(name) if name in names else defaults[name]
+        if name == "record" and name in names:
+            expr = (
+                pl.col(name)
+                if frame.collect_schema()[name] == pl.String()
+                else pl.col(name).cast(pl.String)
+            )
+        cols.append(expr.cast(dtype).alias(name))
+    return frame.select(cols)
+
+
+def origin(plan: Plan, step_id: str) -> str | None:
+    """The input a step's rows come from (following each step's main input back)."""
+    by_id = {s.id: s for s in plan.steps}
+    name = step_id
+    seen = set()
+    while name in by_id and name not in seen:
+        seen.add(name)
+        name = by_id[name].reads[0]
+    name = name.split(".", 1)[0] if name not in plan.sources else name
+    return name if name in plan.sources else None
+
+
+def dead_letter_frame(
+    plan: Plan, frames: dict[str, pl.LazyFrame], counters: Counters | None = None
+) -> tuple[pl.LazyFrame | None, list[str]]:
+    """Every producer's dead letters, normalized and stacked; and the producers' names.
+
+    Producers are steps with a ``DEAD_LETTER`` branch (named by step id) and sources with
+    a ``dead_letters()`` method returning a lazy frame or ``None`` (named ``input:NAME``).
+    With ``counters``, each producer's rows are counted as ``dead:<producer>``.
+    """
+    run_id = plan.context.run_id
+    parts: list[pl.LazyFrame] = []
+    producers: list[str] = []
+    for s in plan.steps:
+        if DEAD_LETTER not in s.compiled.outputs:
+            continue
+        part = normalize_dead_letters(
+            frames[f"{s.id}.{DEAD_LETTER}"], run_id=run_id, step=s.id, source=origin(plan, s.id)
+        )
+        parts.append(counters.wrap(f"dead:{s.id}", part) if counters else part)
+        producers.append(s.id)
+    for name, src in plan.sources.items():
+        get = getattr(src, "dead_letters", None)
+        found = get() if callable(get) else None
+        if not isinstance(found, pl.LazyFrame):
+            continue
+        producer = f"input:{name}"
+        part = normalize_dead_letters(
+            found, run_id=run_id, step=producer, source=name, code="unreadable-record"
+        )
+        parts.append(counters.wrap(f"dead:{producer}", part) if counters else part)
+        producers.append(producer)
+    if not parts:
+        return None, []
+    return (parts[0] if len(parts) == 1 else pl.concat(parts, how="vertical")), producers
