@@ -12,9 +12,15 @@ Example:
 """
 
 from ocht.transform.catalog import STEP_KINDS, build_step
+from ocht.transform.dtypes import cast_expr, parse_dtype
+from ocht.transform.errors import step_error
 from ocht.transform.expressions import (
+    SqlColumn,
+    bind,
     check_columns,
     check_schema,
+    compile_column,
+    compile_condition,
     compile_expr,
     invalid_expression,
     nearest,
@@ -29,6 +35,7 @@ from ocht.transform.kinds import (
     StepFn,
     StepKind,
 )
+from ocht.transform.windows import Duration, WindowPlan, plan_window
 
 __all__ = [
     "DEAD_LETTER",
@@ -36,14 +43,24 @@ __all__ = [
     "STEP_KINDS",
     "BuildContext",
     "CompiledStep",
+    "Duration",
     "Mode",
+    "SqlColumn",
     "StepFn",
     "StepKind",
+    "WindowPlan",
+    "bind",
     "build_step",
+    "cast_expr",
     "check_columns",
     "check_schema",
+    "compile_column",
+    "compile_condition",
     "compile_expr",
     "invalid_expression",
     "nearest",
+    "parse_dtype",
+    "plan_window",
+    "step_error",
     "unknown_column",
 ]

@@ -1,4 +1,4 @@
-"""Row and column steps: filter, derive (the rest of the stateless kinds follow this shape)."""
+"""Row and column steps: filter, derive."""
 
 from __future__ import annotations
 
@@ -7,16 +7,17 @@ from collections.abc import Sequence
 import polars as pl
 
 from ocht.pipeline_model import Derive, Filter
-from ocht.transform.expressions import compile_expr
+from ocht.transform.expressions import SqlColumn, bind, compile_column, compile_condition
 from ocht.transform.kinds import BuildContext, CompiledStep
 
 
 def build_filter(spec: Filter, ctx: BuildContext) -> CompiledStep:
     """Keep rows where ``spec.where`` is true (null counts as false)."""
-    cond = compile_expr(spec.where, ctx.schema, step=ctx.step_id, path=f"{ctx.path}.where")
+    cond = compile_condition(spec.where, ctx.schema, step=ctx.step_id, path=f"{ctx.path}.where")
 
     def fn(frames: Sequence[pl.LazyFrame]) -> pl.LazyFrame:
-        return frames[0].filter(cond)
+        frame, (expr,), helpers = bind(frames[0], [cond])
+        return frame.filter(expr).drop(helpers)
 
     return CompiledStep.single(ctx.step_id, fn)
 
@@ -24,21 +25,19 @@ def build_filter(spec: Filter, ctx: BuildContext) -> CompiledStep:
 def build_derive(spec: Derive, ctx: BuildContext) -> CompiledStep:
     """Add or replace columns; later columns may use earlier ones."""
     schema = ctx.schema
-    exprs: list[pl.Expr] = []
+    columns: list[tuple[str, SqlColumn]] = []
     for name, text in spec.columns.items():
-        expr = compile_expr(text, schema, step=ctx.step_id, path=f"{ctx.path}.columns.{name}")
-        exprs.append(expr.alias(name))
-        schema = pl.LazyFrame(schema=schema).with_columns(expr.alias(name)).collect_schema()
+        col = compile_column(text, schema, step=ctx.step_id, path=f"{ctx.path}.columns.{name}")
+        columns.append((name, col))
+        schema = pl.Schema({**schema, name: col.dtype})
 
     def fn(frames: Sequence[pl.LazyFrame]) -> pl.LazyFrame:
-        return frames[0].with_columns_seq(exprs) if len(exprs) == 1 else _chain(frames[0], exprs)
+        # one with_columns per column so a column can use the one defined before it;
+        # Polars fuses consecutive projections, so this costs nothing at run time
+        frame = frames[0]
+        for name, col in columns:
+            frame, (expr,), helpers = bind(frame, [col])
+            frame = frame.with_columns(expr.alias(name)).drop(helpers)
+        return frame
 
     return CompiledStep.single(ctx.step_id, fn)
-
-
-def _chain(frame: pl.LazyFrame, exprs: list[pl.Expr]) -> pl.LazyFrame:
-    # one with_columns per expression so a column can use the one defined before it;
-    # Polars fuses consecutive projections, so this costs nothing at run time
-    for e in exprs:
-        frame = frame.with_columns(e)
-    return frame
