@@ -48,8 +48,10 @@ class CsvConnector(FileConnector):
     comment_prefix: str | None = None
     infer_schema_length: int | None = Field(default=10_000, ge=0)
     try_parse_dates: bool = True
-    on_bad_lines: Literal["fail", "skip"] = Field(
-        default="fail", description="A row with the wrong field count: fail the run or skip it."
+    on_bad_lines: Literal["fail", "skip", "dead_letter"] = Field(
+        default="fail",
+        description="A row with the wrong field count: fail the run, skip it, or send the "
+        "line to the dead-letter output (with file and line).",
     )
 
 
