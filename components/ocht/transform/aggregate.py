@@ -8,7 +8,12 @@ import polars as pl
 
 from ocht.pipeline_model import Aggregate
 from ocht.transform.errors import step_error
-from ocht.transform.expressions import check_columns, compile_expr, invalid_expression
+from ocht.transform.expressions import (
+    check_columns,
+    check_schema,
+    compile_expr,
+    invalid_expression,
+)
 from ocht.transform.kinds import BuildContext, CompiledStep
 from ocht.transform.windows import WindowPlan, plan_window
 
@@ -78,7 +83,8 @@ def _check_aggregate(expr: pl.Expr, text: str, ctx: BuildContext, path: str) -> 
     # a row-wise expression in a group-by gives one list per group instead of one value
     empty = pl.LazyFrame(schema=ctx.schema)
     plain = empty.select(expr.alias("_")).collect_schema()["_"]
-    grouped = empty.group_by(pl.lit(0).alias(_PROBE_KEY)).agg(expr.alias("_")).collect_schema()["_"]
+    grouped_frame = empty.group_by(pl.lit(0).alias(_PROBE_KEY)).agg(expr.alias("_"))
+    grouped = check_schema(grouped_frame, ctx.schema, text=text, step=ctx.step_id, path=path)["_"]
     if grouped == pl.List(plain) and not plain.is_nested():
         raise invalid_expression(
             text,

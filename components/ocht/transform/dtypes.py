@@ -16,23 +16,11 @@ from ocht.errors import InvalidPipeline
 from ocht.transform.errors import step_error
 from ocht.transform.expressions import nearest
 
+_SIGNED = {8: pl.Int8(), 16: pl.Int16(), 32: pl.Int32(), 64: pl.Int64()}
+_UNSIGNED = {8: pl.UInt8(), 16: pl.UInt16(), 32: pl.UInt32(), 64: pl.UInt64()}
 _SIMPLE: dict[str, pl.DataType] = {
-    **{
-        f"int{b}": t
-        for b, t in ((8, pl.Int8()), (16, pl.Int16()), (32, pl.Int32()), (64, pl.Int64()))
-    },
-    **{
-        f"uint{b}": t
-        for b, t in ((8, pl.UInt8()), (16, pl.UInt16()), (32, pl.UInt32()), (64, pl.UInt64()))
-    },
-    **{
-        f"i{b}": t
-        for b, t in ((8, pl.Int8()), (16, pl.Int16()), (32, pl.Int32()), (64, pl.Int64()))
-    },
-    **{
-        f"u{b}": t
-        for b, t in ((8, pl.UInt8()), (16, pl.UInt16()), (32, pl.UInt32()), (64, pl.UInt64()))
-    },
+    **{f"{prefix}{bits}": t for prefix in ("int", "i") for bits, t in _SIGNED.items()},
+    **{f"{prefix}{bits}": t for prefix in ("uint", "u") for bits, t in _UNSIGNED.items()},
     "tinyint": pl.Int8(),
     "smallint": pl.Int16(),
     "int": pl.Int32(),

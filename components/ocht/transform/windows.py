@@ -65,6 +65,14 @@ class Duration:
         body = "".join(f"{n * abs(factor)}{unit}" for n, unit in self.parts)
         return f"-{body}" if factor < 0 else body
 
+    def back(self, count: pl.Expr) -> pl.Expr:
+        """This duration multiplied by ``-count`` (an integer expression), as a string
+        expression for ``dt.offset_by``."""
+        parts: list[pl.Expr] = [pl.lit("-")]
+        for n, unit in self.parts:
+            parts += [(count * n).cast(pl.String), pl.lit(unit)]
+        return pl.concat_str(parts)
+
     def bounds_ns(self) -> tuple[int, int]:
         """The shortest and longest this duration can be, in nanoseconds."""
         low = high = 0
@@ -119,13 +127,13 @@ class WindowPlan:
         frame = frame.filter(ts.is_not_null())
         if self.period == self.every:
             return frame.with_columns(last.alias(self.start))
-        starts = pl.concat_list(
-            [last] + [last.dt.offset_by(self.every.times(-k)) for k in range(1, self.candidates)]
-        )
+        # one row per candidate window (the start column holds the candidate number
+        # first), so the plan stays the same size however many windows overlap
         start = pl.col(self.start)
         return (
-            frame.with_columns(starts.alias(self.start))
+            frame.with_columns(pl.int_ranges(0, self.candidates).alias(self.start))
             .explode(self.start)
+            .with_columns(last.dt.offset_by(self.every.back(start)).alias(self.start))
             .filter(start.dt.offset_by(self.period.times(1)) > ts)
         )
 

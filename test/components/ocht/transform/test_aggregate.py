@@ -151,6 +151,33 @@ def test_window_on_dates(steps) -> None:
     assert date(2024, 1, 29) in out["window_start"].to_list()
 
 
+def test_calendar_hopping_windows_equal_group_by_dynamic(steps) -> None:
+    data = frame(
+        [{"k": "a", "ts": datetime(2024, 1, 1) + timedelta(days=9 * i), "v": i} for i in range(40)]
+    )
+    out = steps.run(_window(every="1mo", period="3mo"), data)
+    expected = _dynamic(data, "1mo", "3mo", None)
+    assert_same_rows(_from_first_window(out, data, "1mo", None), expected)
+    assert out["window_start"].dt.day().unique().to_list() == [1]
+
+
+def test_windows_in_a_time_zone_follow_local_days(steps) -> None:
+    zone = "Europe/Paris"
+    data = frame(
+        [
+            {"k": "a", "ts": datetime(2024, 3, 30, 23, 30), "v": 1},
+            {"k": "a", "ts": datetime(2024, 3, 31, 23, 30), "v": 2},
+        ]
+    ).with_columns(pl.col("ts").dt.replace_time_zone(zone))
+    out = steps.run(_window(every="1d"), data).sort("window_start")
+    assert out["window_start"].dt.hour().to_list() == [0, 0]
+    # clocks moved forward on 2024-03-31: that day is 23 hours long
+    assert (out["window_end"] - out["window_start"]).to_list() == [
+        timedelta(hours=24),
+        timedelta(hours=23),
+    ]
+
+
 def _dynamic(data: pl.DataFrame, every: str, period: str, offset: str | None) -> pl.DataFrame:
     return (
         data.sort("k", "ts")
@@ -194,6 +221,9 @@ def _from_first_window(
         ("30m", "10m", None),
         ("1d", "2d", "6h"),
         ("20m", "1h", "5m"),
+        ("1m", "1d", None),
+        ("1w", "2w", None),
+        ("1d", "1mo", None),
     ],
 )
 def test_windows_equal_group_by_dynamic(steps, every, period, offset) -> None:
