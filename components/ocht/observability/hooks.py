@@ -71,7 +71,7 @@ class HookGroup(RunHooks):
     def __init__(self, hooks: Sequence[RunHooks]) -> None:
         self.hooks = list(hooks)
 
-    def _each(self, name: str, **kwargs: Any) -> None:
+    def _each(self, name: str, /, **kwargs: Any) -> None:
         for hook in self.hooks:
             try:
                 getattr(hook, name)(**kwargs)
