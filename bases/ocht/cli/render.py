@@ -102,6 +102,9 @@ def render_summary(result: RunResult) -> None:
     for o in result.outputs:
         table.add_row("output", o.name, o.target, f"{o.rows:,}", "")
     out_console.print(table)
+    from ocht.cli.quality_commands import render_checks
+
+    render_checks(result)
     phases = " · ".join(f"{k} {v:.2f}s" for k, v in result.phases.items())
     line = f"[green]{result.status}[/] in {result.seconds:.2f}s ({phases})"
     out_console.print(line)
