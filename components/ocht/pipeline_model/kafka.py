@@ -34,11 +34,13 @@ class KafkaConnector(ConnectorBase):
         default=None, min_length=1, description="Inputs: several topics read as one input."
     )
     pattern: str | None = Field(
-        default=None, min_length=1,
+        default=None,
+        min_length=1,
         description="Inputs: a regular expression; every matching topic is read.",
     )
     group: str | None = Field(
-        default=None, min_length=1,
+        default=None,
+        min_length=1,
         description="Inputs: the consumer group (default: `ocht-<pipeline>`). Workers with the "
         "same group share the partitions.",
     )
@@ -48,7 +50,8 @@ class KafkaConnector(ConnectorBase):
         "`value`; `raw`: the value as bytes in column `value`.",
     )
     schema_: dict[str, str] | None = Field(
-        default=None, alias="schema",
+        default=None,
+        alias="schema",
         description="Inputs (json): every column's type; without it, types are inferred from "
         "the first batch. A record whose value does not fit goes to the dead letters.",
     )
@@ -68,7 +71,8 @@ class KafkaConnector(ConnectorBase):
         default=500, ge=1, description="Inputs: the longest a micro-batch waits to fill."
     )
     key: str | None = Field(
-        default=None, min_length=1,
+        default=None,
+        min_length=1,
         description="Outputs: the message key, a column or SQL expression (default: none).",
     )
     transactional: bool = Field(

