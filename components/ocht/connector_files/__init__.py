@@ -1,1 +1,51 @@
-"""placeholder"""
+"""File connectors: CSV, Parquet, NDJSON and JSON inputs; CSV, Parquet, NDJSON and console
+outputs, in batch mode.
+
+Inputs take a file, a glob (``data/*.csv``, ``data/**/*.csv``) or a folder as ``path`` and
+read every file as one lazy frame. Outputs are atomic: written to a hidden temporary file
+beside the target and renamed onto it on commit, so a failed run leaves no partial file
+and an older output untouched.
+
+For the executor: a Polars error raised while collecting a frame scanned from a file
+input is often silent about where it happened; pass it to :func:`explain_error` (with the
+input's spec and the run context) for a ``malformed-record`` error naming the file and
+line, and re-raise the original when it returns ``None``.
+
+Example:
+    >>> from ocht.connector_files import CONNECTORS
+    >>> [c.name for c in CONNECTORS]
+    ['csv', 'parquet', 'ndjson', 'json', 'console']
+"""
+
+from ocht.connector_files.catalog import CONNECTORS
+from ocht.connector_files.console import ConsoleSink
+from ocht.connector_files.diagnose import explain_csv_error, explain_error, explain_json_error
+from ocht.connector_files.errors import MalformedRecord
+from ocht.connector_files.paths import resolve_inputs
+from ocht.connector_files.sinks import CsvSink, FileSink, NdjsonSink, ParquetSink
+from ocht.connector_files.sources import (
+    CsvSource,
+    FileSource,
+    JsonSource,
+    NdjsonSource,
+    ParquetSource,
+)
+
+__all__ = [
+    "CONNECTORS",
+    "ConsoleSink",
+    "CsvSink",
+    "CsvSource",
+    "FileSink",
+    "FileSource",
+    "JsonSource",
+    "MalformedRecord",
+    "NdjsonSink",
+    "NdjsonSource",
+    "ParquetSink",
+    "ParquetSource",
+    "explain_csv_error",
+    "explain_error",
+    "explain_json_error",
+    "resolve_inputs",
+]

@@ -16,8 +16,9 @@ from ocht.testkit import Workspace
 
 @pytest.fixture
 def ctx(workspace: Workspace) -> RunContext:
-    return RunContext(run_id="r1", pipeline="p", base_dir=workspace.root,
-                      run_dir=workspace.root / "run")
+    return RunContext(
+        run_id="r1", pipeline="p", base_dir=workspace.root, run_dir=workspace.root / "run"
+    )
 
 
 @pytest.fixture

@@ -51,6 +51,5 @@ def test_the_registry_loads_this_brick_by_name() -> None:
 
 def test_importing_the_brick_does_not_import_rich() -> None:
     code = "import sys, ocht.connector_files; print('rich' in sys.modules)"
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         check=True)
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
