@@ -39,6 +39,9 @@ def test_sql_errors(steps) -> None:
         "SELECT * FROM self LIMIT 3",
         "SELECT DISTINCT country FROM self",
         "SELECT amount, sum(amount) OVER (PARTITION BY country) AS s FROM self",
+        "SELECT count(*) AS n FROM self",
+        "SELECT amount, sum(amount) OVER () AS total FROM self",
+        "SELECT min(amount) AS low, max(amount) AS high FROM self",
     ],
 )
 def test_whole_input_queries_are_refused_on_a_stream(steps, query) -> None:
@@ -54,3 +57,16 @@ def test_row_by_row_queries_run_on_a_stream(steps) -> None:
     query = "SELECT a * 2 AS a2, upper(b) AS b FROM self WHERE a > 1"
     out = steps.run({"kind": "sql", "query": query}, data, mode="stream")
     assert out.rows() == [(4, "Y")]
+    for row_wise in (
+        "SELECT *, CASE WHEN a > 1 THEN 'hi' ELSE 'lo' END AS level FROM self",
+        "SELECT a FROM self WHERE b IN ('x', 'z') AND a IS NOT NULL",
+        "SELECT coalesce(a, 0) + length(b) AS n, cast(a AS double) AS f FROM self",
+    ):
+        steps.build({"kind": "sql", "query": row_wise}, data, mode="stream")
+
+
+def test_plan_words_in_column_names_are_not_mistaken_for_plan_nodes(steps) -> None:
+    data = frame([{"SORT": 1, "UNIQUE": 2}])
+    query = 'SELECT "SORT" AS "SLICE[", "UNIQUE" AS "AGGREGATE[" FROM self'
+    out = steps.run({"kind": "sql", "query": query}, data, mode="stream")
+    assert out.columns == ["SLICE[", "AGGREGATE["]
