@@ -9,6 +9,7 @@ this brick raises:
     invalid-expression   a SQL expression or query that does not parse or type-check
     invalid-type         a type name that does not exist, or a column of the wrong type
     invalid-value        options that contradict each other or a value that does not fit
+    missing-field        an option the others make necessary (``right_on`` with ``left_on``)
     schema-mismatch      inputs whose columns must agree and do not (strict union, join keys)
     batch-only-step      an option that needs all rows at once, asked for in stream mode
 """
