@@ -140,9 +140,10 @@ class Tracker:
         )
         if seen.is_empty():
             return frame
-        return indexed.filter(~pl.col("__ocht_row").is_in(seen.get_column("__ocht_row"))).drop(
-            "__ocht_row"
+        kept = indexed.join(
+            seen.select("__ocht_row"), on="__ocht_row", how="anti", maintain_order="left"
         )
+        return kept.drop("__ocht_row")
 
     def observe(self, frame: pl.DataFrame) -> None:
         """Take the chunk's largest cursor value and the keys of its rows at that value."""

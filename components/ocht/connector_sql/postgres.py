@@ -151,4 +151,6 @@ def copy_in(raw: Any, table_sql: str, quoted_columns: Sequence[str], frame: pl.D
 def pg_type_name(raw: Any, oid: int) -> str:
     """The type name of ``oid`` (``int4``, ``numeric``...), or ``unknown``."""
     info = raw.adapters.types.get(oid)
-    return str(info.name) if info is not None else "unknown"
+    if info is None:
+        return "unknown"
+    return f"{info.name}[]" if info.oid != oid else str(info.name)  # found by its array oid

@@ -339,8 +339,11 @@ class SqlSink(SqlBase, Sink):
         ]
 
     def _insert(self, frame: pl.DataFrame) -> None:
+        q = sa.sql.quoted_name  # always quoted, as in the DDL: keywords are valid names
         table = sa.table(
-            self.table or "", *[sa.column(n) for n in frame.columns], schema=self.db_schema
+            q(self.table or "", True),
+            *[sa.column(q(n, True)) for n in frame.columns],
+            schema=q(self.db_schema, True) if self.db_schema else None,
         )
         rows = for_driver(frame, dialect=self.dialect).to_dicts()
         if self.spec.mode != "upsert":

@@ -61,7 +61,7 @@ class SqlBase:
         return self._engine
 
     def quote(self, name: str) -> str:
-        return str(self.engine.dialect.identifier_preparer.quote(name))
+        return str(self.engine.dialect.identifier_preparer.quote_identifier(name))
 
     def table_sql(self) -> str:
         assert self.table is not None
