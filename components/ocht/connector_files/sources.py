@@ -57,14 +57,17 @@ class FileSource(Source):
         try:
             return self._read_schema()
         except pl.exceptions.PolarsError as exc:
-            explained = self.explain(exc)
+            explained = self.explain_error(exc)
             if explained is None:
                 raise
             raise explained from exc
 
-    def explain(self, exc: BaseException) -> OchtError | None:
+    def explain_error(self, exc: BaseException) -> OchtError | None:
         """An Ocht error naming file and line for a Polars error raised while reading this
-        input (collecting :meth:`scan`), or ``None`` when there is nothing to add."""
+        input (collecting :meth:`scan`), or ``None`` when there is nothing to add.
+
+        The executor calls it on every source when a run fails.
+        """
         return explain_error(exc, self.spec, self.context)
 
     def describe(self) -> str:

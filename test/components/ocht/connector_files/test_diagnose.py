@@ -119,3 +119,13 @@ def test_json_document_that_does_not_parse(workspace: Workspace, ctx: RunContext
     err = failure(JsonConnector(type="json", path="data.json"), ctx)
     assert err.code == "malformed-record"
     assert err.to_dict()["line"] == 3
+
+
+def test_the_source_explains_its_own_errors(workspace: Workspace, ctx: RunContext) -> None:
+    workspace.write_text("data.csv", "a,b\n1,2\n3,4,5\n")
+    src = CsvSource(csv_spec(), name="in", context=ctx)
+    with pytest.raises(pl.exceptions.ComputeError) as info:
+        src.scan().collect()
+    err = src.explain_error(info.value)
+    assert err is not None
+    assert err.to_dict()["line"] == 3
