@@ -19,6 +19,25 @@ from ocht.errors import InvalidPipeline, Issue, SourceUnreachable
 Format = Literal["yaml", "json", "toml"]
 PathKey = tuple[str | int, ...]
 
+
+class _Loader(yaml.SafeLoader):
+    """YAML with YAML 1.2 booleans: only true/false are booleans.
+
+    YAML 1.1 also reads ``on``, ``off``, ``yes``, ``no``, ``y`` and ``n`` as booleans, which
+    turns a join's ``on:`` key into ``True`` and the country code ``NO`` into ``False``.
+    """
+
+
+_Loader.yaml_implicit_resolvers = {
+    first: [(tag, rx) for tag, rx in resolvers if tag != "tag:yaml.org,2002:bool"]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+_Loader.add_implicit_resolver(
+    "tag:yaml.org,2002:bool",
+    re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"),
+    list("tTfF"),
+)
+
 _SUFFIXES: dict[str, Format] = {
     ".yaml": "yaml",
     ".yml": "yaml",
@@ -91,8 +110,8 @@ def _syntax_error(fmt: str, message: str, file: str | None, line: int | None) ->
 
 def _parse_yaml(text: str, file: str | None) -> Document:
     try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.safe_load(text)
+        node = yaml.compose(text, Loader=_Loader)
+        data = yaml.load(text, Loader=_Loader)  # noqa: S506 - a SafeLoader subclass
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark is not None else None
@@ -124,7 +143,7 @@ def _parse_json(text: str, file: str | None) -> Document:
         raise _syntax_error("json", exc.msg, file, exc.lineno) from None
     lines: dict[PathKey, int] = {}
     try:  # JSON is (nearly) YAML: reuse the YAML composer for positions
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        node = yaml.compose(text, Loader=_Loader)
         if node is not None:
             _walk_yaml(node, (), lines)
     except yaml.YAMLError:

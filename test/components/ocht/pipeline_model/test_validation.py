@@ -160,3 +160,8 @@ def test_unknown_top_level_keys_always_reported(extra):
     with pytest.raises(InvalidPipeline) as info:
         validate(data)
     assert {i.path for i in info.value.issues} >= set(unknown)
+
+
+def test_yaml_booleans_are_only_true_and_false():
+    doc = parse_document("on: customer_id\ncountry: NO\nflag: true\nanswer: yes\n")
+    assert doc.data == {"on": "customer_id", "country": "NO", "flag": True, "answer": "yes"}
