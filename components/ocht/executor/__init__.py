@@ -21,6 +21,7 @@ from ocht.executor.accounting import (
     check_accounting,
 )
 from ocht.executor.api import execute, explain
+from ocht.executor.checkpoint import Checkpoint, FileCheckpointStore
 from ocht.executor.dead_letters import DEAD_LETTER_COLUMNS, normalize_dead_letters
 from ocht.executor.plan import (
     Plan,
@@ -32,27 +33,37 @@ from ocht.executor.plan import (
 )
 from ocht.executor.result import CheckStats, OutputStats, RunResult, StepStats
 from ocht.executor.runner import Cancelled, build_frames, run
+from ocht.executor.stream import BatchReport, StreamResult, StreamSource, run_stream
+from ocht.executor.stream_api import execute_stream, plan_stream
 
 __all__ = [
     "DEAD_LETTER_COLUMNS",
     "Accounting",
     "AccountingMismatch",
+    "BatchReport",
     "Cancelled",
     "CheckStats",
+    "Checkpoint",
+    "FileCheckpointStore",
     "OutputStats",
     "Plan",
     "PlannedOutput",
     "PlannedStep",
     "RunResult",
     "StepStats",
+    "StreamResult",
+    "StreamSource",
     "accounting",
     "build_frames",
     "check_accounting",
     "compile_plan",
     "execute",
+    "execute_stream",
     "explain",
     "make_context",
     "new_run_id",
     "normalize_dead_letters",
+    "plan_stream",
     "run",
+    "run_stream",
 ]

@@ -22,15 +22,20 @@ import io
 import json
 import os
 import socket
+import sqlite3
 import subprocess
 import time
 import uuid
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar, Literal
 
 import polars as pl
+from pydantic import Field
+
+from ocht.pipeline_model import ConnectorBase
+from ocht.registry import ConnectorType, RunContext, Sink
 
 #: Consumer settings that keep group joins and test runs short (DESIGN §6).
 FAST_CONSUMER: dict[str, Any] = {
@@ -158,11 +163,13 @@ def unique_topic(prefix: str = "t") -> str:
 
 def create_topic(bootstrap: str, topic: str, *, partitions: int = 1) -> str:
     """Create ``topic`` (waiting for the broker to confirm) and return its name."""
-    from confluent_kafka.admin import AdminClient, NewTopic
+    from confluent_kafka import admin
 
-    admin = AdminClient({"bootstrap.servers": bootstrap})
-    futures = admin.create_topics(
-        [NewTopic(topic, num_partitions=partitions, replication_factor=1)]
+    new_topic: Any = admin.NewTopic  # type: ignore[attr-defined]
+
+    client = admin.AdminClient({"bootstrap.servers": bootstrap})
+    futures = client.create_topics(
+        [new_topic(topic, num_partitions=partitions, replication_factor=1)]
     )
     for fut in futures.values():
         fut.result(timeout=30)
@@ -231,46 +238,114 @@ def produce_frame(
     return produce(bootstrap, topic, frame.iter_rows(named=True), key=key)
 
 
-def drain_values(
-    bootstrap: str, topic: str, *, idle_s: float = 2.0, timeout_s: float = 60.0
-) -> list[bytes]:
-    """Every message value of ``topic`` from the start until it is quiet for ``idle_s``."""
-    from confluent_kafka import Consumer
+def drain_values(bootstrap: str, topic: str, *, timeout_s: float = 60.0) -> list[bytes]:
+    """Every message value of ``topic``, from the start to the end of each partition.
+
+    Partitions are assigned directly (no consumer group, so no join delay); the end is
+    where each partition reports EOF.
+    """
+    from confluent_kafka import Consumer, TopicPartition
 
     consumer = Consumer(
         {
             "bootstrap.servers": bootstrap,
-            "group.id": f"drain-{uuid.uuid4()}",
-            "auto.offset.reset": "earliest",
+            "group.id": "ocht-testkit-drain",
             "enable.auto.commit": False,
-            **FAST_CONSUMER,
+            "enable.partition.eof": True,
+            "fetch.queue.backoff.ms": 1,
         }
     )
-    consumer.subscribe([topic])
     out: list[bytes] = []
-    deadline = time.monotonic() + timeout_s
-    last = time.monotonic()
     try:
-        while time.monotonic() < deadline:
-            msgs = consumer.consume(10_000, timeout=0.2)
-            got = [m.value() for m in msgs if m.error() is None]
-            if got:
-                out.extend(got)
-                last = time.monotonic()
-            elif out and time.monotonic() - last > idle_s:
-                break
-            elif not out and time.monotonic() - last > max(idle_s, 8.0):
-                break  # an empty topic (allow for the first group join)
+        meta = consumer.list_topics(topic, timeout=10)
+        parts = list(meta.topics[topic].partitions)
+        consumer.assign([TopicPartition(topic, p, -2) for p in parts])  # -2: beginning
+        at_end: set[int] = set()
+        deadline = time.monotonic() + timeout_s
+        while len(at_end) < len(parts) and time.monotonic() < deadline:
+            for m in consumer.consume(10_000, timeout=0.5):
+                err, part = m.error(), int(m.partition() or 0)
+                if err is None:
+                    out.append(m.value() or b"")
+                    at_end.discard(part)
+                elif err.code() == -191:  # _PARTITION_EOF
+                    at_end.add(part)
     finally:
         consumer.close()
     return out
 
 
-def drain(
-    bootstrap: str, topic: str, *, schema: dict[str, Any] | None = None, idle_s: float = 2.0
-) -> pl.DataFrame:
+def drain(bootstrap: str, topic: str, *, schema: Any = None) -> pl.DataFrame:
     """Every JSON record of ``topic`` as a DataFrame (see :func:`drain_values`)."""
-    values = drain_values(bootstrap, topic, idle_s=idle_s)
+    values = drain_values(bootstrap, topic)
     if not values:
         return pl.DataFrame(schema=schema)
     return pl.read_ndjson(io.BytesIO(b"\n".join(values)), schema=schema)
+
+
+# -- an idempotent sink for stream tests ---------------------------------------------------
+class UpsertSpec(ConnectorBase):
+    """A SQLite table written by key: replaying a batch changes nothing."""
+
+    type: Literal["sqlite_upsert"] = "sqlite_upsert"
+    path: str
+    table: str = "rows"
+    key: list[str] = Field(min_length=1)
+
+
+class UpsertSink(Sink):
+    """``INSERT OR REPLACE`` by key, one SQLite transaction per batch (stdlib sqlite3)."""
+
+    atomic: ClassVar[bool] = False
+    spec: UpsertSpec
+
+    def __init__(self, spec: UpsertSpec, *, name: str, context: RunContext) -> None:
+        super().__init__(spec, name=name, context=context)
+        self._db: sqlite3.Connection | None = None
+
+    def _conn(self) -> sqlite3.Connection:
+        if self._db is None:
+            path = self.context.resolve(self.spec.path)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            self._db = sqlite3.connect(path, timeout=30, isolation_level=None)
+            self._db.execute("PRAGMA journal_mode=WAL")
+        return self._db
+
+    def write(self, batch: pl.DataFrame) -> None:
+        db = self._conn()
+        cols = ", ".join(f'"{c}"' for c in batch.columns)
+        keys = ", ".join(f'"{k}"' for k in self.spec.key)
+        db.execute(f'CREATE TABLE IF NOT EXISTS "{self.spec.table}" ({cols}, PRIMARY KEY ({keys}))')
+        marks = ", ".join("?" for _ in batch.columns)
+        rows = batch.with_columns(pl.col(pl.Datetime, pl.Date).cast(pl.String)).rows()
+        db.execute("BEGIN")
+        try:
+            db.executemany(
+                f'INSERT OR REPLACE INTO "{self.spec.table}" ({cols}) VALUES ({marks})', rows
+            )
+            db.execute("COMMIT")
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+
+    def describe(self) -> str:
+        return f"sqlite_upsert:{self.spec.path}#{self.spec.table}"
+
+
+UPSERT = ConnectorType(
+    "sqlite_upsert",
+    UpsertSpec,
+    None,
+    UpsertSink,
+    batch=True,
+    stream=True,
+    summary="SQLite upsert by key (stream tests).",
+)
+
+
+def read_upserts(path: str | Path, table: str = "rows") -> pl.DataFrame:
+    """Every row an :class:`UpsertSink` wrote."""
+    with contextlib.closing(sqlite3.connect(path)) as db:
+        cur = db.execute(f'SELECT * FROM "{table}"')
+        names = [d[0] for d in cur.description]
+        return pl.DataFrame(cur.fetchall(), schema=names, orient="row")

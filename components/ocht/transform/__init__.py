@@ -35,6 +35,7 @@ from ocht.transform.kinds import (
     StepFn,
     StepKind,
 )
+from ocht.transform.streaming import OperatorOutput, StreamOperator, stream_operator
 from ocht.transform.windows import Duration, WindowPlan, plan_window
 
 __all__ = [
@@ -45,9 +46,11 @@ __all__ = [
     "CompiledStep",
     "Duration",
     "Mode",
+    "OperatorOutput",
     "SqlColumn",
     "StepFn",
     "StepKind",
+    "StreamOperator",
     "WindowPlan",
     "bind",
     "build_step",
@@ -62,5 +65,6 @@ __all__ = [
     "parse_dtype",
     "plan_window",
     "step_error",
+    "stream_operator",
     "unknown_column",
 ]

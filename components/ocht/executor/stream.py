@@ -1,0 +1,450 @@
+"""Run a compiled plan in stream mode: micro-batch after micro-batch, until stopped.
+
+Per batch: poll → the plan's compiled steps (stateless steps exactly as in batch mode,
+lazily; stateful steps through their :func:`~ocht.transform.stream_operator`) → one
+``pl.collect_all`` for every output → each sink ``open``/``write``/``commit`` → the
+checkpoint (state + offsets) saved → the source offsets committed. A crash anywhere
+before the commit replays the batch (sinks are idempotent by key or position, DESIGN §6);
+a crash after it loses nothing.
+
+One batch is in flight at a time: while a sink is slow nothing is polled, and the Kafka
+client's fetch queue is bounded, so consumption pauses instead of buffering without end.
+
+A stream source implements :class:`StreamSource` (the Kafka connector does).
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol, runtime_checkable
+
+import polars as pl
+
+from ocht.errors import ExecutionError, InvalidPipeline, OchtError
+from ocht.executor.checkpoint import Checkpoint, FileCheckpointStore
+from ocht.executor.plan import Plan
+from ocht.executor.result import OutputStats, RunResult, StepStats
+from ocht.executor.stream_dead import DeadLetterWriter, late_letters, normalize
+from ocht.observability import RunHooks, bound, get_logger
+from ocht.transform import DEAD_LETTER, StreamOperator, stream_operator
+
+PartitionKey = tuple[str, int]
+
+
+@runtime_checkable
+class StreamSource(Protocol):
+    """What a source implements to be read as a stream."""
+
+    def poll_batch(self) -> Any:
+        """The next micro-batch: ``frame``, ``offsets``, ``dead_letters``, ``records``,
+        ``at_end`` attributes (see :class:`ocht.connector_kafka.KafkaBatch`)."""
+
+    def commit(self, offsets: dict[PartitionKey, int]) -> None:
+        """Commit the position after a batch."""
+
+    def start_at(self, offsets: dict[PartitionKey, int]) -> None:
+        """Resume at these positions (from a checkpoint)."""
+
+    def close(self) -> None:
+        """Release the consumer (leave the group)."""
+
+
+@dataclass(frozen=True)
+class StreamResult(RunResult):
+    """A :class:`RunResult` with what only streams have.
+
+    Attributes:
+        batches: micro-batches processed (empty polls not counted).
+        state_bytes: bytes held by stateful steps at the end.
+        lag: records behind the end of the assigned partitions at the end.
+        stop_reason: ``stopped``, ``drained`` or ``max_batches``.
+    """
+
+    batches: int = 0
+    state_bytes: int = 0
+    lag: int = 0
+    stop_reason: str = ""
+
+
+@dataclass(frozen=True)
+class BatchReport:
+    """One processed micro-batch (for metrics).
+
+    Attributes:
+        batch: its number in this run (1-based).
+        records: Kafka records in it (good and bad).
+        steps: ``{step id: (rows in, rows out)}``.
+        outputs: ``{output: rows written}``.
+        dead_letters: rows sent to the dead-letter output.
+        seconds: wall time from poll to commit.
+        lag: records behind after it.
+        state_bytes: bytes held by stateful steps after it.
+    """
+
+    batch: int
+    records: int
+    steps: dict[str, tuple[int, int]] = field(default_factory=dict)
+    outputs: dict[str, int] = field(default_factory=dict)
+    dead_letters: int = 0
+    seconds: float = 0.0
+    lag: int = 0
+    state_bytes: int = 0
+
+
+def run_stream(
+    plan: Plan,
+    *,
+    hooks: RunHooks | None = None,
+    stop: threading.Event | None = None,
+    max_batches: int | None = None,
+    idle_stop_s: float | None = None,
+    checkpoints: FileCheckpointStore | None = None,
+    on_batch: Callable[[BatchReport], None] | None = None,
+) -> StreamResult:
+    """Run a stream plan until ``stop`` is set, ``max_batches`` ran, or the input is drained.
+
+    Args:
+        plan: compiled with ``mode="stream"``.
+        hooks: lifecycle observers.
+        stop: set it (from a signal handler, another thread) to finish the current batch,
+            commit and return.
+        max_batches: stop after this many non-empty batches.
+        idle_stop_s: drain mode: once every partition is at its end and nothing arrived
+            for this long, emit every open window and stop. A drained stream gives the
+            same rows as a batch run over the same records.
+        checkpoints: where state and offsets are saved (default: a file under the run
+            home, keyed by pipeline and consumer group).
+        on_batch: called after every committed batch (metrics).
+
+    Raises:
+        InvalidPipeline: the plan has no stream source, or a stateful step cannot stream.
+        OchtError: a batch failed; its offsets were not committed.
+
+    Example:
+        >>> from ocht.executor import compile_plan, run_stream  # doctest: +SKIP
+        >>> plan = compile_plan(loaded, mode="stream")           # doctest: +SKIP
+        >>> run_stream(plan, idle_stop_s=2).rows_written          # doctest: +SKIP
+    """
+    return _StreamRun(
+        plan, hooks or RunHooks(), stop or threading.Event(), checkpoints, on_batch
+    ).run(max_batches, idle_stop_s)
+
+
+class _StreamRun:
+    def __init__(
+        self,
+        plan: Plan,
+        hooks: RunHooks,
+        stop: threading.Event,
+        checkpoints: FileCheckpointStore | None,
+        on_batch: Callable[[BatchReport], None] | None,
+    ) -> None:
+        self.plan = plan
+        self.hooks = hooks
+        self.stop = stop
+        self.on_batch = on_batch
+        self.log = get_logger("ocht.stream")
+        streams = [n for n, s in plan.sources.items() if isinstance(s, StreamSource)]
+        if len(streams) != 1:
+            raise InvalidPipeline(
+                f"a stream run reads exactly one stream input; this pipeline has {len(streams)}",
+                code="no-stream-input",
+                hint="use a kafka input (other inputs are read once, as lookups)",
+            )
+        self.input = streams[0]
+        self.source: Any = plan.sources[self.input]
+        self.ops: dict[str, StreamOperator] = {}
+        for step in plan.steps:
+            op = stream_operator(
+                step.spec,
+                plan.schemas[step.reads[0]],
+                step_id=step.id,
+                path=step.path,
+                output=plan.schemas.get(step.id),
+            )
+            if op is not None:
+                self.ops[step.id] = op
+        home = plan.context.run_dir.parent.parent
+        group = str(getattr(self.source, "group", "default"))
+        self.store = checkpoints or FileCheckpointStore.for_run(home, plan.pipeline.name, group)
+        self.offsets: dict[PartitionKey, int] = {}
+        self.dead = DeadLetterWriter(plan)
+        self.totals: dict[str, list[int]] = {s.id: [0, 0] for s in plan.steps}
+        self.written: dict[str, int] = {o.name: 0 for o in plan.outputs}
+        self.read = 0
+        self.dead_rows = 0
+        self.batches = 0
+
+    # -- the loop ------------------------------------------------------------------------
+    def run(self, max_batches: int | None, idle_stop_s: float | None) -> StreamResult:
+        plan, ctx = self.plan, self.plan.context
+        started = time.perf_counter()
+        reason = "stopped"
+        with bound(run_id=ctx.run_id, pipeline=plan.pipeline.name):
+            self.hooks.on_run_start(
+                run_id=ctx.run_id,
+                pipeline=plan.pipeline.name,
+                mode="stream",
+                inputs=list(plan.sources),
+                outputs=[o.name for o in plan.outputs],
+            )
+            try:
+                self._resume()
+                lookups = {
+                    n: s.scan().collect().lazy() for n, s in plan.sources.items() if n != self.input
+                }
+                idle_since: float | None = None
+                while not self.stop.is_set():
+                    if max_batches is not None and self.batches >= max_batches:
+                        reason = "max_batches"
+                        break
+                    t0 = time.perf_counter()
+                    batch = self.source.poll_batch()
+                    now = time.time()
+                    if batch.records:
+                        idle_since = None
+                        self._process(batch, lookups, now, "batch", t0)
+                        continue
+                    if batch.at_end and idle_since is None:
+                        idle_since = time.monotonic()
+                    if any(op.idle_due(now=now) for op in self.ops.values()):
+                        self._process(batch, lookups, now, "idle", t0)
+                    if (
+                        idle_stop_s is not None
+                        and idle_since is not None
+                        and time.monotonic() - idle_since >= idle_stop_s
+                    ):
+                        if self.ops:
+                            self._process(batch, lookups, now, "flush", t0)
+                        reason = "drained"
+                        break
+            except BaseException as exc:
+                error = _explain(exc)
+                self.hooks.on_run_end(
+                    run_id=ctx.run_id,
+                    status="failed",
+                    seconds=time.perf_counter() - started,
+                    error=error.to_dict(),
+                )
+                self._close()
+                if error is exc:
+                    raise
+                raise error from exc
+            lag = _lag(self.source)
+            self._close()
+        return self._result(started, reason, lag)
+
+    def _resume(self) -> None:
+        if not self.ops:
+            return
+        cp = self.store.load()
+        if cp is None:
+            return
+        for sid, data in cp.states.items():
+            if sid in self.ops:
+                self.ops[sid].restore(data)
+        self.offsets = dict(cp.offsets)
+        self.source.start_at(cp.offsets)
+        self.log.info(
+            "resumed from checkpoint",
+            path=str(self.store.path),
+            partitions=len(cp.offsets),
+            batches=cp.batches,
+        )
+
+    # -- one batch -----------------------------------------------------------------------
+    def _process(
+        self, batch: Any, lookups: dict[str, pl.LazyFrame], now: float, phase: str, t0: float
+    ) -> None:
+        plan = self.plan
+        counts: dict[str, int] = {}
+        source_frame = (
+            batch.frame if batch.frame.width else pl.DataFrame(schema=plan.schemas[self.input])
+        )
+        frames: dict[str, pl.LazyFrame] = {self.input: source_frame.lazy(), **lookups}
+        counts[self.input] = source_frame.height
+        dead_parts: list[pl.LazyFrame] = []
+        if batch.dead_letters is not None and batch.dead_letters.height:
+            dead_parts.append(batch.dead_letters.lazy())
+        for step in plan.steps:
+            inputs = [frames[r] for r in step.reads]
+            op = self.ops.get(step.id)
+            if op is None:
+                for branch, name in step.frame_names().items():
+                    branch_frame = step.compiled.apply(inputs, branch)
+                    if branch == DEAD_LETTER:
+                        dead_parts.append(branch_frame)
+                    else:
+                        frames[name] = branch_frame
+                continue
+            df = inputs[0].collect()
+            counts[f"in:{step.id}"] = df.height
+            parts = []
+            if df.height:
+                result = op.process(df, now=now)
+                parts.append(result.rows)
+                if result.late is not None and result.late.height:
+                    dead_parts.append(late_letters(result.late, step.id).lazy())
+            extra = (
+                op.on_idle(now=now) if phase == "idle" else op.flush() if phase == "flush" else None
+            )
+            if extra is not None:
+                parts.append(extra)
+            parts = [p for p in parts if p.width]
+            rows = (
+                pl.concat(parts, how="vertical_relaxed")
+                if parts
+                else pl.DataFrame(schema=plan.schemas[step.id])
+            )
+            frames[step.id] = rows.lazy()
+            counts[f"out:{step.id}"] = rows.height
+        targets = [frames[o.reads] for o in plan.outputs]
+        dead = _concat_dead([normalize(p, run_id=plan.context.run_id) for p in dead_parts])
+        collected = pl.collect_all(targets + ([dead] if dead is not None else []))
+        outs, dead_df = collected[: len(targets)], collected[len(targets) :]
+        for out, df in zip(plan.outputs, outs, strict=True):
+            if df.height == 0:
+                continue
+            out.sink.open()  # per batch: a transaction, or nothing
+            try:
+                out.sink.write(df)
+                out.sink.commit()
+            except BaseException:
+                _quiet(out.sink.abort)
+                raise
+            self.written[out.name] += df.height
+        dead_rows = self.dead.write(dead_df[0]) if dead_df else 0
+        if self.ops:
+            self.offsets.update(batch.offsets)
+            self.store.save(
+                Checkpoint(
+                    self.offsets,
+                    {sid: op.snapshot() for sid, op in self.ops.items()},
+                    self.batches + 1,
+                )
+            )
+        if batch.offsets:
+            self.source.commit(batch.offsets)
+        # bookkeeping after the commit: only committed batches count
+        if batch.records:
+            self.batches += 1
+        self.read += batch.records
+        self.dead_rows += dead_rows
+        for step in plan.steps:
+            if step.id in self.ops:
+                rin, rout = counts.get(f"in:{step.id}", 0), counts.get(f"out:{step.id}", 0)
+            else:
+                rin, rout = -1, -1  # lazily fused: counted per output only
+            self.totals[step.id][0] += max(rin, 0)
+            self.totals[step.id][1] += max(rout, 0)
+        if self.on_batch is not None:
+            self.on_batch(
+                BatchReport(
+                    batch=self.batches,
+                    records=batch.records,
+                    steps={s: (v[0], v[1]) for s, v in self.totals.items()},
+                    outputs={o.name: d.height for o, d in zip(plan.outputs, outs, strict=True)},
+                    dead_letters=dead_rows,
+                    seconds=time.perf_counter() - t0,
+                    lag=_lag(self.source),
+                    state_bytes=self.state_bytes(),
+                )
+            )
+
+    def state_bytes(self) -> int:
+        return sum(op.state_bytes() for op in self.ops.values())
+
+    def _close(self) -> None:
+        for out in self.plan.outputs:
+            close = getattr(out.sink, "close", None)
+            if close is not None:
+                _quiet(close)
+        for src in self.plan.sources.values():
+            _quiet(src.close)
+
+    def _result(self, started: float, reason: str, lag: int) -> StreamResult:
+        plan, ctx = self.plan, self.plan.context
+        steps = [
+            StepStats(s.id, s.kind.name, self.totals[s.id][0], self.totals[s.id][1])
+            for s in plan.steps
+        ]
+        outputs = [
+            OutputStats(o.name, o.sink.describe(), self.written[o.name]) for o in plan.outputs
+        ]
+        for o in outputs:
+            self.hooks.on_output(name=o.name, target=o.target, rows=o.rows)
+        seconds = time.perf_counter() - started
+        result = StreamResult(
+            run_id=ctx.run_id,
+            pipeline=plan.pipeline.name,
+            status="succeeded",
+            mode="stream",
+            content_hash=plan.pipeline.content_hash,
+            profile=plan.profile,
+            inputs={self.input: self.read},
+            steps=steps,
+            outputs=outputs,
+            dead_letters=self.dead_rows,
+            dead_letter_target=self.dead.describe() if self.dead_rows else None,
+            seconds=seconds,
+            batches=self.batches,
+            state_bytes=self.state_bytes(),
+            lag=lag,
+            stop_reason=reason,
+        )
+        self.hooks.on_run_end(
+            run_id=ctx.run_id,
+            status="succeeded",
+            seconds=seconds,
+            rows_read=result.rows_read,
+            rows_written=result.rows_written,
+            dead_letters=self.dead_rows,
+            batches=self.batches,
+        )
+        return result
+
+
+def _concat_dead(parts: list[pl.LazyFrame]) -> pl.LazyFrame | None:
+    if not parts:
+        return None
+    return pl.concat(parts, how="diagonal_relaxed")
+
+
+def _lag(source: Any) -> int:
+    lag = getattr(source, "lag", None)
+    try:
+        return int(lag()) if lag is not None else 0
+    except Exception:  # lag is a metric; never fail a run for it
+        return 0
+
+
+def _quiet(fn: Callable[[], Any]) -> None:
+    try:
+        fn()
+    except Exception:  # cleanup must not hide the original failure
+        get_logger("ocht.stream").warning("cleanup failed", exc_info=True)
+
+
+def _explain(exc: BaseException) -> OchtError:
+    if isinstance(exc, OchtError):
+        return exc
+    if isinstance(exc, KeyboardInterrupt):
+        return OchtError(
+            "stream stopped by Ctrl-C; the batch in flight was not committed", code="cancelled"
+        )
+    text = str(exc).strip()
+    first = text.splitlines()[0] if text else type(exc).__name__
+    return ExecutionError(
+        f"the stream run failed: {first}",
+        exception=type(exc).__name__,
+        hint="the failed batch was not committed; a restart re-reads it",
+    )
+
+
+def default_home(plan: Plan) -> Path:
+    """The run home (``.ocht`` by default) the plan's run folder lives in."""
+    return plan.context.run_dir.parent.parent

@@ -1,0 +1,88 @@
+"""One call from a pipeline file (or dict) to a stream run: load, compile, run."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+from ocht.config import LoadedPipeline, load_pipeline
+from ocht.executor.checkpoint import FileCheckpointStore
+from ocht.executor.plan import Plan, compile_plan, make_context
+from ocht.executor.stream import BatchReport, StreamResult, run_stream
+from ocht.observability import RunHooks, add_secrets
+from ocht.registry import Registry
+
+
+def plan_stream(
+    source: str | Path | Mapping[str, Any] | LoadedPipeline,
+    *,
+    profile: str | None = None,
+    variables: Mapping[str, Any] | None = None,
+    registry: Registry | None = None,
+    home: str | Path = ".ocht",
+    options: Mapping[str, Any] | None = None,
+) -> Plan:
+    """Load and compile a pipeline for stream mode (batch-only steps are refused).
+
+    Raises:
+        InvalidPipeline: the pipeline cannot run on a stream, with every reason.
+    """
+    loaded = (
+        source
+        if isinstance(source, LoadedPipeline)
+        else load_pipeline(source, profile=profile, variables=variables)
+    )
+    add_secrets(loaded.secrets)
+    context = make_context(loaded, mode="stream", home=home, options=options)
+    plan = compile_plan(loaded, mode="stream", registry=registry, context=context)
+    _check_operators(plan)
+    return plan
+
+
+def _check_operators(plan: Plan) -> None:
+    # refuse non-mergeable aggregates before any record is read
+    from ocht.transform import stream_operator
+
+    for step in plan.steps:
+        stream_operator(
+            step.spec,
+            plan.schemas[step.reads[0]],
+            step_id=step.id,
+            path=step.path,
+            output=plan.schemas.get(step.id),
+        )
+
+
+def execute_stream(
+    source: str | Path | Mapping[str, Any] | LoadedPipeline,
+    *,
+    profile: str | None = None,
+    variables: Mapping[str, Any] | None = None,
+    registry: Registry | None = None,
+    hooks: RunHooks | None = None,
+    home: str | Path = ".ocht",
+    stop: threading.Event | None = None,
+    max_batches: int | None = None,
+    idle_stop_s: float | None = None,
+    on_batch: Callable[[BatchReport], None] | None = None,
+    checkpoints: FileCheckpointStore | None = None,
+) -> StreamResult:
+    """Load, compile and run a pipeline in stream mode (see :func:`run_stream`).
+
+    Example:
+        >>> result = execute_stream("pipeline.yaml", idle_stop_s=2)  # doctest: +SKIP
+        >>> result.stop_reason                                        # doctest: +SKIP
+        'drained'
+    """
+    plan = plan_stream(source, profile=profile, variables=variables, registry=registry, home=home)
+    return run_stream(
+        plan,
+        hooks=hooks,
+        stop=stop,
+        max_batches=max_batches,
+        idle_stop_s=idle_stop_s,
+        on_batch=on_batch,
+        checkpoints=checkpoints,
+    )
