@@ -9,13 +9,12 @@ import polars as pl
 import sqlalchemy as sa
 import structlog
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.exc import SQLAlchemyError
 
 from ocht.connector_sql.convert import for_driver
 from ocht.connector_sql.drift import Drift, TableColumn, compare
 from ocht.connector_sql.errors import InvalidSqlSpec, SchemaDriftError, SqlWriteError
 from ocht.connector_sql.postgres import copy_in
-from ocht.connector_sql.source import SqlBase
+from ocht.connector_sql.source import SqlBase, is_db_error
 from ocht.connector_sql.types import dtype_from_sql, sql_type_for
 from ocht.connector_sql.urls import reason
 from ocht.errors import Issue
@@ -121,7 +120,7 @@ class SqlSink(SqlBase, Sink):
             raise
         except Exception as exc:
             self.abort()
-            if isinstance(exc, SQLAlchemyError) or type(exc).__module__.startswith("psycopg"):
+            if is_db_error(exc):
                 raise SqlWriteError(
                     f"writing {self.describe()} failed, nothing was written: "
                     f"{reason(exc, self.url)}"

@@ -35,6 +35,16 @@ def split_table(table: str, schema: str | None) -> tuple[str | None, str]:
     return schema, table
 
 
+def is_db_error(exc: BaseException) -> bool:
+    """An error raised by SQLAlchemy or by the driver underneath it."""
+    return isinstance(exc, SQLAlchemyError) or type(exc).__module__.split(".")[0] in (
+        "psycopg",
+        "sqlite3",
+        "pymysql",
+        "MySQLdb",
+    )
+
+
 class SqlBase:
     """What the source and the sink share: the URL, the engine, descriptions."""
 
@@ -160,7 +170,9 @@ class SqlSource(SqlBase, Source):
             with self.connect(SqlUnreachable) as conn:
                 try:
                     self._columns = self._discover(conn)
-                except SQLAlchemyError as exc:
+                except Exception as exc:
+                    if not is_db_error(exc):
+                        raise
                     raise ConnectorError(
                         f"cannot read the columns of {self.describe()}: {reason(exc, self.url)}",
                         code="source-unreadable",
@@ -366,7 +378,7 @@ class SqlSource(SqlBase, Source):
             try:
                 yield from copy_out(raw, sql, columns, chunk)
             except Exception as exc:
-                if type(exc).__module__.startswith("psycopg"):
+                if is_db_error(exc):
                     raise ConnectorError(
                         f"reading {self.describe()} failed: {reason(exc, self.url)}",
                         code="source-read-failed",

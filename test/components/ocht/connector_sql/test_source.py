@@ -6,7 +6,7 @@ import polars as pl
 import pytest
 
 from ocht.connector_sql import SqlUnreachable
-from ocht.errors import InvalidPipeline, SourceUnreachable
+from ocht.errors import ConnectorError, InvalidPipeline, SourceUnreachable
 from ocht.testkit import assert_same_rows, orders
 
 
@@ -106,6 +106,6 @@ def test_password_never_in_describe(sql_pg) -> None:
         name="i",
         context=ctx,
     )
-    with pytest.raises(Exception) as info:
+    with pytest.raises(ConnectorError) as info:
         bad.scan().collect()
     assert "hunter2" not in str(info.value)
