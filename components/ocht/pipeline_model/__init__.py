@@ -42,6 +42,7 @@ from ocht.pipeline_model.quality import (
     RowCount,
     Unique,
 )
+from ocht.pipeline_model.retry import Retry
 from ocht.pipeline_model.sql import SqlConnector
 from ocht.pipeline_model.steps import (
     BUILTIN_STEPS,
@@ -118,6 +119,7 @@ __all__ = [
     "Range",
     "Regex",
     "Rename",
+    "Retry",
     "Route",
     "RowCount",
     "Select",

@@ -10,11 +10,17 @@ from typing import Annotated, Any, Literal
 
 from pydantic import ConfigDict, Discriminator, Field, Tag
 
+from ocht.pipeline_model.retry import Retry
 from ocht.pipeline_model.steps import Spec
 
 
 class ConnectorBase(Spec):
     description: str = ""
+    retry: Retry | None = Field(
+        default=None,
+        description="Retry transient failures (reset connections, timeouts, a broker not yet "
+        "up) with exponential backoff: {attempts, initial, multiplier, max_delay, jitter, timeout}.",
+    )
     from_: str | None = Field(
         default=None,
         alias="from",
