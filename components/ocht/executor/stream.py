@@ -26,6 +26,7 @@ import polars as pl
 
 from ocht.errors import ExecutionError, InvalidPipeline, OchtError
 from ocht.executor.checkpoint import Checkpoint, FileCheckpointStore
+from ocht.executor.counting import Counters
 from ocht.executor.plan import Plan
 from ocht.executor.result import OutputStats, RunResult, StepStats
 from ocht.executor.stream_dead import DeadLetterWriter, late_letters, normalize
@@ -77,7 +78,7 @@ class BatchReport:
     Attributes:
         batch: its number in this run (1-based).
         records: Kafka records in it (good and bad).
-        steps: ``{step id: (rows in, rows out)}``.
+        steps: ``{step id: (rows in, rows out)}`` in this batch.
         outputs: ``{output: rows written}``.
         dead_letters: rows sent to the dead-letter output.
         seconds: wall time from poll to commit.
@@ -262,6 +263,7 @@ class _StreamRun:
     ) -> None:
         plan = self.plan
         counts: dict[str, int] = {}
+        counters = Counters()  # rows through the lazily fused stateless steps
         source_frame = (
             batch.frame if batch.frame.width else pl.DataFrame(schema=plan.schemas[self.input])
         )
@@ -279,10 +281,9 @@ class _StreamRun:
                     if branch == DEAD_LETTER:
                         dead_parts.append(branch_frame)
                     else:
-                        frames[name] = branch_frame
+                        frames[name] = counters.wrap(name, branch_frame)
                 continue
             df = inputs[0].collect()
-            counts[f"in:{step.id}"] = df.height
             parts = []
             if df.height:
                 result = op.process(df, now=now)
@@ -301,7 +302,7 @@ class _StreamRun:
                 else pl.DataFrame(schema=plan.schemas[step.id])
             )
             frames[step.id] = rows.lazy()
-            counts[f"out:{step.id}"] = rows.height
+            counts[step.id] = rows.height
         targets = [frames[o.reads] for o in plan.outputs]
         dead = _concat_dead([normalize(p, run_id=plan.context.run_id) for p in dead_parts])
         collected = pl.collect_all(targets + ([dead] if dead is not None else []))
@@ -334,19 +335,23 @@ class _StreamRun:
             self.batches += 1
         self.read += batch.records
         self.dead_rows += dead_rows
+
+        def rows_of(name: str) -> int:
+            return counts[name] if name in counts else counters.get(name)
+
+        per_step: dict[str, tuple[int, int]] = {}
         for step in plan.steps:
-            if step.id in self.ops:
-                rin, rout = counts.get(f"in:{step.id}", 0), counts.get(f"out:{step.id}", 0)
-            else:
-                rin, rout = -1, -1  # lazily fused: counted per output only
-            self.totals[step.id][0] += max(rin, 0)
-            self.totals[step.id][1] += max(rout, 0)
+            rin = rows_of(step.reads[0])
+            rout = sum(rows_of(n) for b, n in step.frame_names().items() if b != DEAD_LETTER)
+            per_step[step.id] = (rin, rout)
+            self.totals[step.id][0] += rin
+            self.totals[step.id][1] += rout
         if self.on_batch is not None:
             self.on_batch(
                 BatchReport(
                     batch=self.batches,
                     records=batch.records,
-                    steps={s: (v[0], v[1]) for s, v in self.totals.items()},
+                    steps=per_step,
                     outputs={o.name: d.height for o, d in zip(plan.outputs, outs, strict=True)},
                     dead_letters=dead_rows,
                     seconds=time.perf_counter() - t0,
