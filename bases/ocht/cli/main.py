@@ -168,7 +168,7 @@ def list_(what: str) -> None:
     list_command(what)
 
 
-@cli.command()
+@cli.group(invoke_without_command=True)
 @click.option(
     "--output",
     "-o",
@@ -176,14 +176,37 @@ def list_(what: str) -> None:
     default=None,
     help="Write to a file instead of standard output.",
 )
-def schema(output: str | None) -> None:
+@click.pass_context
+def schema(ctx: click.Context, output: str | None) -> None:
     """Print the JSON Schema of pipeline documents.
 
     Point your editor's YAML support at it for completion and checks as you type.
+    `ocht schema infer INPUT` prints an input's inferred schema as pipeline YAML.
     """
+    if ctx.invoked_subcommand is not None:
+        return
     from ocht.cli.commands import schema_command
 
     schema_command(output)
+
+
+@schema.command("infer")
+@click.argument("target", type=click.Path(exists=True, dir_okay=True))
+@click.argument("inputs", nargs=-1)
+def schema_infer(target: str, inputs: tuple[str, ...]) -> None:
+    """Print inputs with their inferred schema, as pipeline YAML.
+
+    TARGET is a data file (csv, parquet, ndjson, json) or a pipeline (then every input,
+    or the INPUTS named, is inferred).
+
+    \b
+    Examples:
+      ocht schema infer data/orders.csv
+      ocht schema infer pipeline.yaml orders
+    """
+    from ocht.cli.quality_commands import schema_infer_command
+
+    schema_infer_command(target, inputs)
 
 
 def main() -> None:

@@ -1,13 +1,15 @@
-"""Data-quality parts of the CLI: the checks table of the run summary.
+"""Data-quality parts of the CLI: the checks table of the run summary, ``schema infer``.
 
 Only click is imported at module level, so ``ocht --help`` stays fast.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from ocht.executor import RunResult
 
 
@@ -36,3 +38,49 @@ def render_checks(result: RunResult) -> None:
         acc = accounting(result)
         colour = "dim" if acc.balanced else "red"
         out_console.print(f"[{colour}]{acc.describe()}[/]")
+
+
+def schema_infer_command(target: str, inputs: tuple[str, ...]) -> None:
+    """``ocht schema infer``: print inputs with their inferred schema, as pipeline YAML."""
+    from pathlib import Path
+
+    import yaml
+
+    from ocht.quality import infer_input
+
+    path = Path(target)
+    found: dict[str, dict[str, Any]] = {}
+    if path.suffix.lower() in (".yaml", ".yml", ".toml") or (
+        path.suffix.lower() == ".json" and _is_pipeline(path)
+    ):
+        from ocht.config import load_pipeline
+
+        loaded = load_pipeline(path)
+        specs = {
+            n: s.model_dump(by_alias=True, exclude_unset=True)
+            for n, s in loaded.pipeline.inputs.items()
+            if not inputs or n in inputs
+        }
+        missing = sorted(set(inputs) - set(specs))
+        if missing:
+            import click
+
+            raise click.UsageError(f"no input named {', '.join(missing)} in {target}")
+        for name, spec in specs.items():
+            found[name] = infer_input(spec, name=name, base_dir=loaded.base_dir)
+    else:
+        name = inputs[0] if inputs else path.stem.replace("-", "_").replace(".", "_")
+        found[name] = infer_input({"path": target}, name=name)
+    import click
+
+    click.echo(yaml.safe_dump({"inputs": found}, sort_keys=False, allow_unicode=True), nl=False)
+
+
+def _is_pipeline(path: Path) -> bool:
+    import json
+
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    return isinstance(data, dict) and "inputs" in data

@@ -19,6 +19,7 @@ from ocht.quality.checks import CompiledCheck, compile_check, parse_dtype, parse
 from ocht.quality.errors import CheckFailed
 from ocht.quality.plugins import CHECK_GROUP, CheckType, check_type, check_types, register_check
 from ocht.quality.records import DEAD_LETTER_SCHEMA, record_columns
+from ocht.quality.schemas import infer_input, type_name, type_names
 from ocht.quality.step import CheckRun, build_check
 from ocht.transform import StepKind
 
@@ -46,8 +47,11 @@ __all__ = [
     "check_type",
     "check_types",
     "compile_check",
+    "infer_input",
     "parse_dtype",
     "parse_duration",
     "record_columns",
     "register_check",
+    "type_name",
+    "type_names",
 ]

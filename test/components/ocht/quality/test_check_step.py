@@ -46,10 +46,13 @@ def test_public_names_are_pinned():
             "check_type",
             "check_types",
             "compile_check",
+            "infer_input",
             "parse_dtype",
             "parse_duration",
             "record_columns",
             "register_check",
+            "type_name",
+            "type_names",
         ]
     )
     for name in ocht.quality.__all__:
