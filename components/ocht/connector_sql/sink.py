@@ -265,6 +265,12 @@ class SqlSink(SqlBase, Sink):
         return out
 
     def _plan(self, schema: pl.Schema) -> tuple[list[str], dict[str, pl.DataType]]:
+        absent = [k for k in self.spec.primary_key or [] if k not in schema]
+        if absent and self.spec.mode == "upsert":
+            raise SqlWriteError(
+                f"{self.describe()}: the data has no primary_key column(s) "
+                f"{', '.join(absent)} to upsert by"
+            )
         if self._columns is None:
             if not self.spec.create:
                 raise SqlWriteError(

@@ -212,3 +212,12 @@ def test_sink_unreachable_without_password() -> None:
         sink.open()
     assert "hunter2" not in str(info.value)
     assert "hunter2" not in sink.describe()
+
+
+def test_upsert_without_the_key_in_the_data(sql) -> None:
+    table = sql.table()
+    sql.load(table, PEOPLE, mode="upsert", primary_key=["id"])
+    with pytest.raises(SqlWriteError) as info:
+        sql.load(table, PEOPLE.drop("id"), mode="upsert", primary_key=["id"])
+    assert "no primary_key column" in str(info.value)
+    assert len(_table_rows(sql, table)) == 3
