@@ -48,7 +48,8 @@ def postgres_url() -> Iterator[str]:
 
     server, reason = _server_url()
     if server is None:
-        pytest.skip(f"PostgreSQL is not answering on 127.0.0.1:5432 ({reason})")
+        where = f"${ENV_URL}" if os.environ.get(ENV_URL) else "127.0.0.1:5432"
+        pytest.skip(f"PostgreSQL is not answering at {where} ({reason})")
     name = f"ocht_test_{uuid.uuid4().hex[:10]}"
     admin = sa.create_engine(server, isolation_level="AUTOCOMMIT")
     try:
