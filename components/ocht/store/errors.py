@@ -18,19 +18,19 @@ class StoreError(OchtError):
     code = "store-error"
 
 
-class StoreUnavailable(StoreError):  # noqa: N818 - named like SourceUnreachable
+class StoreUnavailable(StoreError):
     """The store's database cannot be reached, created or migrated."""
 
     code = "store-unavailable"
 
 
-class RunNotFound(StoreError):  # noqa: N818
+class RunNotFound(StoreError):
     """No run has the id asked for (or a prefix matches several runs)."""
 
     code = "run-not-found"
 
 
-class InvalidStoreValue(StoreError):  # noqa: N818
+class InvalidStoreValue(StoreError):
     """A value the store refuses: an unknown status, a value that is not JSON."""
 
     code = "invalid-store-value"
