@@ -127,7 +127,7 @@ def _frame(start: int, n: int) -> pl.DataFrame:
             (pl.col("idx") * 31) % 8
         ),
         amount=((pl.col("idx") * 104_729) % 50_000).cast(pl.Float64) / 100.0,
-        ts=pl.lit(pl.datetime(2024, 1, 1)) + pl.duration(seconds=pl.col("idx") % 7_776_000),
+        ts=pl.datetime(2024, 1, 1) + pl.duration(seconds=pl.col("idx") % 7_776_000),
         status=pl.lit(pl.Series(["paid", "paid", "paid", "refunded", "pending"])).gather(
             (pl.col("idx") * 13) % 5
         ),
