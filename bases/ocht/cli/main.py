@@ -209,6 +209,19 @@ def schema_infer(target: str, inputs: tuple[str, ...]) -> None:
     schema_infer_command(target, inputs)
 
 
+@cli.command()
+@click.argument("run_id")
+@click.option("--json", "as_json", is_flag=True, help="Print the trace as JSON.")
+def trace(run_id: str, as_json: bool) -> None:
+    """Show the per-step trace of a run: rows in, out, dropped, dead-lettered, checks.
+
+    RUN_ID is printed by `ocht run` (traces live under $OCHT_HOME/runs/RUN_ID/).
+    """
+    from ocht.cli.quality_commands import trace_command
+
+    trace_command(run_id, as_json=as_json)
+
+
 def main() -> None:
     """Console-script entry point."""
     cli(prog_name="ocht")

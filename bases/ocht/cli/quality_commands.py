@@ -84,3 +84,51 @@ def _is_pipeline(path: Path) -> bool:
     except (OSError, ValueError):
         return False
     return isinstance(data, dict) and "inputs" in data
+
+
+def trace_command(run_id: str, *, as_json: bool) -> None:
+    """``ocht trace RUN_ID``: the per-step trace of a run."""
+    import json
+
+    import click
+    from rich.table import Table
+
+    from ocht.cli.render import out_console
+    from ocht.config import Settings
+    from ocht.executor import read_trace
+
+    home = Settings().home
+    try:
+        trace = read_trace(home, run_id)
+    except FileNotFoundError:
+        raise click.UsageError(f"no trace for run '{run_id}' under {home}/runs") from None
+    if as_json:
+        rows = trace.to_dicts()
+        for row in rows:
+            for key in ("branches", "checks"):
+                row[key] = json.loads(row[key]) if row[key] else None
+        click.echo(json.dumps(rows, indent=2, default=str))
+        return
+    first = trace.row(0, named=True) if trace.height else {"pipeline": "?"}
+    table = Table(
+        title=f"{first['pipeline']} · run {run_id}",
+        title_justify="left",
+        show_edge=False,
+        pad_edge=False,
+    )
+    for col in ("#", "step", "kind", "rows in", "rows out", "dropped", "dead letters", "checks"):
+        table.add_column(col, justify="right" if col.startswith(("rows", "dr", "de")) else "left")
+    for row in trace.iter_rows(named=True):
+        checks = json.loads(row["checks"]) if row["checks"] else []
+        shown = ", ".join(f"{c['check']}={c['failed']:,} ({c['action']})" for c in checks)
+        table.add_row(
+            str(row["position"]),
+            row["step"],
+            row["kind"],
+            f"{row['rows_in']:,}",
+            f"{row['rows_out']:,}",
+            f"{row['dropped']:,}",
+            f"{row['dead_lettered']:,}",
+            shown,
+        )
+    out_console.print(table)

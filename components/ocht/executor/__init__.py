@@ -35,6 +35,8 @@ from ocht.executor.result import CheckStats, OutputStats, RunResult, StepStats
 from ocht.executor.runner import Cancelled, build_frames, run
 from ocht.executor.stream import BatchReport, StreamResult, StreamSource, run_stream
 from ocht.executor.stream_api import execute_stream, plan_stream
+from ocht.executor.tracking import prepare_tracked, tracked_run
+from ocht.executor.trace import read_trace, trace_frame
 
 __all__ = [
     "DEAD_LETTER_COLUMNS",
@@ -64,6 +66,10 @@ __all__ = [
     "new_run_id",
     "normalize_dead_letters",
     "plan_stream",
+    "prepare_tracked",
+    "read_trace",
     "run",
     "run_stream",
+    "tracked_run",
+    "trace_frame",
 ]

@@ -19,6 +19,7 @@ from ocht.executor.counting import Counters
 from ocht.executor.dead_letters import dead_letter_frame
 from ocht.executor.plan import Plan, PlannedOutput
 from ocht.executor.result import OutputStats, RunResult, StepStats
+from ocht.executor.trace import write_trace
 from ocht.observability import RunHooks, bound, get_logger
 from ocht.pipeline_model import NdjsonConnector
 from ocht.registry import default_registry
@@ -131,6 +132,7 @@ def run(plan: Plan, *, hooks: RunHooks | None = None, limit: int | None = None) 
             checks=check_stats(plan),
             rejected={p: counters.get(f"dead:{p}") for p in producers},
         )
+        write_trace(plan, result)
         hooks.on_run_end(
             run_id=ctx.run_id,
             status="succeeded",
