@@ -9,9 +9,10 @@ from typing import Any
 import click
 
 from ocht.cli.render import Progress, out_console, render_error, render_summary
+from ocht.cli.store_commands import open_store
 from ocht.config import Settings, load_pipeline, parse_set
 from ocht.errors import EXIT_INVALID, OchtError
-from ocht.executor import compile_plan, make_context, run
+from ocht.executor import compile_plan, make_context, prepare_tracked, run, tracked_run
 from ocht.observability import HookGroup, LoggingHooks, add_secrets, configure_logging
 from ocht.pipeline_model import json_schema
 from ocht.registry import default_registry
@@ -35,13 +36,18 @@ def run_command(
     limit: int | None,
     as_json: bool,
     quiet: bool,
+    full_refresh: bool = False,
+    no_store: bool = False,
 ) -> None:
-    """``ocht run``."""
+    """``ocht run``: compile, run, record in the store, summarise."""
     settings = _setup(obj)
     loaded = load_pipeline(pipeline, profile=profile or settings.profile, variables=parse_set(sets))
     add_secrets(loaded.secrets)
-    context = make_context(loaded, home=settings.home)
-    plan = compile_plan(loaded, mode="batch", context=context)
+    store = None if (no_store or dry_run or explain) else open_store()
+    if store is not None:
+        plan = prepare_tracked(loaded, store, home=settings.home, full_refresh=full_refresh)
+    else:
+        plan = compile_plan(loaded, mode="batch", context=make_context(loaded, home=settings.home))
     if explain:
         from ocht.executor import explain as explain_plan
 
@@ -52,7 +58,14 @@ def run_command(
         click.secho("ok: the pipeline compiles; nothing was read or written", fg="green")
         return
     hooks = HookGroup([LoggingHooks(), Progress(enabled=not quiet and not as_json)])
-    result = run(plan, hooks=hooks, limit=limit)
+    try:
+        if store is not None:
+            result = tracked_run(plan, store, hooks=hooks, limit=limit)
+        else:
+            result = run(plan, hooks=hooks, limit=limit)
+    finally:
+        if store is not None:
+            store.close()
     if as_json:
         click.echo(json.dumps(result.to_dict(), indent=2, default=str))
     elif not quiet:

@@ -10,6 +10,7 @@ from typing import Any
 
 import click
 
+from ocht.cli.store_commands import runs, state
 from ocht.cli.version import VERSION
 
 EXIT_CODES_HELP = """\b
@@ -91,6 +92,16 @@ def cli(ctx: click.Context, debug: bool, log_format: str | None) -> None:
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the run result as JSON.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress and no summary.")
+@click.option(
+    "--full-refresh",
+    is_flag=True,
+    help="Ignore what incremental inputs remember and read everything again.",
+)
+@click.option(
+    "--no-store",
+    is_flag=True,
+    help="Do not record the run in the run store (and keep no incremental state).",
+)
 @click.pass_context
 def run(
     ctx: click.Context,
@@ -102,17 +113,21 @@ def run(
     limit: int | None,
     as_json: bool,
     quiet: bool,
+    full_refresh: bool,
+    no_store: bool,
 ) -> None:
     """Run PIPELINE once in batch mode.
 
     Nothing is written unless every step succeeds: outputs go to temporary files that
-    replace the old ones only at the end.
+    replace the old ones only at the end. Each run is recorded in the run store
+    (`ocht runs`), with the state incremental inputs resume from.
 
     \b
     Examples:
       ocht run pipeline.yaml
       ocht run pipeline.yaml --profile test --set min_amount=50
       ocht run pipeline.yaml --explain
+      ocht run pipeline.yaml --full-refresh
     """
     from ocht.cli.commands import run_command
 
@@ -126,6 +141,8 @@ def run(
         limit=limit,
         as_json=as_json,
         quiet=quiet,
+        full_refresh=full_refresh,
+        no_store=no_store,
     )
 
 
@@ -220,6 +237,10 @@ def trace(run_id: str, as_json: bool) -> None:
     from ocht.cli.quality_commands import trace_command
 
     trace_command(run_id, as_json=as_json)
+
+
+cli.add_command(runs)
+cli.add_command(state)
 
 
 def main() -> None:

@@ -122,3 +122,39 @@ def test_help_does_not_import_polars():
     )
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr
+
+
+def test_runs_are_recorded_and_listed(runner, project, monkeypatch):
+    monkeypatch.chdir(project.root)
+    assert runner.invoke(cli, ["run", "pipeline.yaml", "-q"]).exit_code == 0
+    bad = project.write_text(
+        "bad_data.yaml",
+        "name: cli_test\ninputs:\n"
+        "  orders: {type: csv, path: data/orders.csv}\nsteps:\n"
+        "  - kind: cast\n    columns: {status: int64}\n"
+        "outputs:\n  out: {type: parquet, path: out/b.parquet}\n",
+    )
+    assert runner.invoke(cli, ["run", str(bad), "-q"]).exit_code == 1
+    res = runner.invoke(cli, ["runs", "--json"])
+    records = json.loads(res.output)
+    assert [r["status"] for r in records] == ["failed", "succeeded"]
+    assert records[0]["error_code"] == "cast-failed"
+    res = runner.invoke(cli, ["runs", "--status", "failed"])
+    assert res.exit_code == 0 and "failed" in res.output
+    prefix = records[1]["run_id"][:17]
+    res = runner.invoke(cli, ["runs", "show", records[1]["run_id"]])
+    assert res.exit_code == 0 and "filter_1" in res.output, res.output
+    assert prefix
+    res = runner.invoke(cli, ["runs", "show", "nope-not-a-run"])
+    assert res.exit_code == 1 and "run-not-found" in res.output
+    res = runner.invoke(cli, ["run", "pipeline.yaml", "-q", "--no-store"])
+    assert res.exit_code == 0
+    assert len(json.loads(runner.invoke(cli, ["runs", "--json"]).output)) == 2
+
+
+def test_state_show_and_reset(runner, project, monkeypatch):
+    monkeypatch.chdir(project.root)
+    res = runner.invoke(cli, ["state", "show", "cli_test"])
+    assert res.exit_code == 0 and "no state" in res.output
+    res = runner.invoke(cli, ["state", "reset", "cli_test", "--yes"])
+    assert res.exit_code == 0 and "removed 0" in res.output
