@@ -74,6 +74,11 @@ class NdjsonConnector(FileConnector):
     type: Literal["ndjson"]
     schema_: dict[str, str] | None = Field(default=None, alias="schema")
     infer_schema_length: int | None = Field(default=10_000, ge=0)
+    on_bad_lines: Literal["fail", "dead_letter"] = Field(
+        default="fail",
+        description="A line that is not a JSON object of the declared types: fail the run, "
+        "or send it to the dead-letter output (with file and line).",
+    )
 
 
 class JsonConnector(FileConnector):

@@ -278,14 +278,7 @@ def build_check(spec: Check, ctx: BuildContext) -> CompiledStep:
         if is_dead is not None:
             frame = frame.filter(~is_dead)
         if fixes and spec.fixes_column:
-            mark = pl.concat_str(
-                [pl.when(pl.col(c.flag)).then(pl.lit(c.name)) for c in fixes],
-                separator=",",
-                ignore_nulls=True,
-            )
-            frame = frame.with_columns(
-                pl.when(mark == "").then(None).otherwise(mark).alias(spec.fixes_column)
-            )
+            frame = frame.with_columns(_fix_names(fixes).alias(spec.fixes_column))
         return frame.drop(internal)
 
     outputs = {MAIN: main}
@@ -324,3 +317,29 @@ def _updates(c: CompiledCheck) -> list[pl.Expr]:
             )
         out.append(fixed.alias(col))
     return out
+
+
+def _fix_names(fixes: list[CompiledCheck]) -> pl.Expr:
+    """The names of the checks that fixed each row, comma-separated (null: none).
+
+    Joining strings on every row is slow, so the flags become a bit mask that is looked
+    up in a table of every combination (for up to 6 fixing checks).
+    """
+    if len(fixes) == 1:
+        return pl.when(pl.col(fixes[0].flag)).then(pl.lit(fixes[0].name))
+    if len(fixes) > 6:
+        mark = pl.concat_str(
+            [pl.when(pl.col(c.flag)).then(pl.lit(c.name)) for c in fixes],
+            separator=",",
+            ignore_nulls=True,
+        )
+        return pl.when(mark == "").then(None).otherwise(mark)
+    mask = pl.sum_horizontal(
+        [pl.col(c.flag).cast(pl.UInt8) * (1 << i) for i, c in enumerate(fixes)]
+    )
+    names = {
+        m: ",".join(c.name for i, c in enumerate(fixes) if m & (1 << i))
+        for m in range(1, 1 << len(fixes))
+    }
+    looked_up = mask.replace_strict(names, default=None, return_dtype=pl.String)
+    return pl.when(mask > 0).then(looked_up)
