@@ -14,6 +14,8 @@ from typing import Any, ClassVar
 
 import polars as pl
 
+from ocht.connector_files.bad_json import infer_schema as infer_json_schema
+from ocht.connector_files.bad_json import split_bad_json
 from ocht.connector_files.bad_lines import split_bad_lines
 from ocht.connector_files.diagnose import explain_error
 from ocht.connector_files.dtypes import parse_schema
@@ -245,11 +247,38 @@ class NdjsonSource(FileSource):
     extensions = NDJSON_EXTENSIONS
 
     def scan(self) -> pl.LazyFrame:
+        if self.spec.on_bad_lines == "dead_letter":
+            return self._split_bad_json()[0]
         return pl.scan_ndjson(
             [str(f) for f in self.files()],
             schema=self._schema(self.spec.schema_),
             infer_schema_length=self.spec.infer_schema_length,
         )
+
+    def dead_letters(self) -> pl.LazyFrame | None:
+        """With ``on_bad_lines: dead_letter``, the lines that are not JSON objects of the
+        input's types (raw text, reason, ``file:line``); ``None`` otherwise."""
+        return self._split_bad_json()[1] if self.spec.on_bad_lines == "dead_letter" else None
+
+    def _read_schema(self) -> pl.Schema:
+        if self.spec.on_bad_lines == "dead_letter":
+            declared = self._schema(self.spec.schema_)
+            if declared is not None:
+                return pl.Schema(declared)
+            return infer_json_schema(self.files(), self.spec.infer_schema_length)
+        return super()._read_schema()
+
+    def _split_bad_json(self) -> tuple[pl.LazyFrame, pl.LazyFrame]:
+        split: tuple[pl.LazyFrame, pl.LazyFrame] | None = getattr(self, "_bad_split", None)
+        if split is None:
+            files = self.files()
+            split = split_bad_json(
+                files,
+                schema=self.schema(),
+                shown=[_relative(f, self.context.base_dir) for f in files],
+            )
+            self._bad_split = split
+        return split
 
 
 class JsonSource(FileSource):
