@@ -12,7 +12,15 @@ from ocht.cli.render import Progress, out_console, render_error, render_summary
 from ocht.cli.store_commands import open_store
 from ocht.config import Settings, load_pipeline, parse_set
 from ocht.errors import EXIT_INVALID, OchtError
-from ocht.executor import compile_plan, make_context, prepare_tracked, run, tracked_run
+from ocht.executor import (
+    Plan,
+    RunResult,
+    compile_plan,
+    make_context,
+    prepare_tracked,
+    run,
+    tracked_run,
+)
 from ocht.observability import HookGroup, LoggingHooks, add_secrets, configure_logging
 from ocht.pipeline_model import json_schema
 from ocht.registry import default_registry
@@ -38,6 +46,7 @@ def run_command(
     quiet: bool,
     full_refresh: bool = False,
     no_store: bool = False,
+    timeout: float | None = None,
 ) -> None:
     """``ocht run``: compile, run, record in the store, summarise."""
     settings = _setup(obj)
@@ -59,10 +68,18 @@ def run_command(
         return
     hooks = HookGroup([LoggingHooks(), Progress(enabled=not quiet and not as_json)])
     try:
-        if store is not None:
-            result = tracked_run(plan, store, hooks=hooks, limit=limit)
+
+        def runner(p: Plan) -> RunResult:
+            if store is not None:
+                return tracked_run(p, store, hooks=hooks, limit=limit)
+            return run(p, hooks=hooks, limit=limit)
+
+        if timeout is not None:
+            from ocht.executor import run_with_timeout
+
+            result = run_with_timeout(plan, timeout=timeout, runner=runner)
         else:
-            result = run(plan, hooks=hooks, limit=limit)
+            result = runner(plan)
     finally:
         if store is not None:
             store.close()

@@ -93,6 +93,13 @@ def cli(ctx: click.Context, debug: bool, log_format: str | None) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print the run result as JSON.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress and no summary.")
 @click.option(
+    "--timeout",
+    type=click.FloatRange(min=0, min_open=True),
+    default=None,
+    metavar="SECONDS",
+    help="Fail the run (changing no output) if it takes longer than this.",
+)
+@click.option(
     "--full-refresh",
     is_flag=True,
     help="Ignore what incremental inputs remember and read everything again.",
@@ -115,6 +122,7 @@ def run(
     quiet: bool,
     full_refresh: bool,
     no_store: bool,
+    timeout: float | None,
 ) -> None:
     """Run PIPELINE once in batch mode.
 
@@ -128,6 +136,7 @@ def run(
       ocht run pipeline.yaml --profile test --set min_amount=50
       ocht run pipeline.yaml --explain
       ocht run pipeline.yaml --full-refresh
+      ocht run pipeline.yaml --timeout 600
     """
     from ocht.cli.commands import run_command
 
@@ -143,6 +152,7 @@ def run(
         quiet=quiet,
         full_refresh=full_refresh,
         no_store=no_store,
+        timeout=timeout,
     )
 
 

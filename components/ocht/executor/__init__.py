@@ -35,8 +35,9 @@ from ocht.executor.result import CheckStats, OutputStats, RunResult, StepStats
 from ocht.executor.runner import Cancelled, build_frames, run
 from ocht.executor.stream import BatchReport, StreamResult, StreamSource, run_stream
 from ocht.executor.stream_api import execute_stream, plan_stream
-from ocht.executor.tracking import prepare_tracked, tracked_run
+from ocht.executor.timeout import RunTimedOut, run_with_timeout
 from ocht.executor.trace import read_trace, trace_frame
+from ocht.executor.tracking import prepare_tracked, tracked_run
 
 __all__ = [
     "DEAD_LETTER_COLUMNS",
@@ -52,6 +53,7 @@ __all__ = [
     "PlannedOutput",
     "PlannedStep",
     "RunResult",
+    "RunTimedOut",
     "StepStats",
     "StreamResult",
     "StreamSource",
@@ -70,6 +72,7 @@ __all__ = [
     "read_trace",
     "run",
     "run_stream",
-    "tracked_run",
+    "run_with_timeout",
     "trace_frame",
+    "tracked_run",
 ]

@@ -19,6 +19,7 @@ from ocht.executor.counting import Counters
 from ocht.executor.dead_letters import dead_letter_frame
 from ocht.executor.plan import Plan, PlannedOutput
 from ocht.executor.result import OutputStats, RunResult, StepStats
+from ocht.executor.timeout import raise_if_cancelled
 from ocht.executor.trace import write_trace
 from ocht.observability import RunHooks, bound, get_logger
 from ocht.pipeline_model import NdjsonConnector
@@ -82,6 +83,7 @@ def run(plan: Plan, *, hooks: RunHooks | None = None, limit: int | None = None) 
             t0 = time.perf_counter()
             pl.collect_all(nodes, engine="streaming")
             verify_checks(plan)  # a failing check raises here, before any commit
+            raise_if_cancelled(plan)  # a run past its time limit never commits
             phases["execute"] = time.perf_counter() - t0
             t0 = time.perf_counter()
             written: list[OutputStats] = []

@@ -10,6 +10,7 @@ how many connections were tried.
 from __future__ import annotations
 
 import threading
+import time
 from typing import Any, Literal
 
 import polars as pl
@@ -32,6 +33,7 @@ class FlakySpec(ConnectorBase):
     rows: list[dict[str, Any]] = Field(default_factory=list)
     fail_times: int = Field(default=0, ge=0)
     error: Literal["transient", "permanent"] = "transient"
+    delay: float = Field(default=0.0, ge=0, description="Seconds each connection takes.")
 
 
 def flaky_attempts(key: str = "flaky") -> int:
@@ -52,6 +54,8 @@ class FlakySource(Source):
     spec: FlakySpec
 
     def _connect(self) -> pl.DataFrame:
+        if self.spec.delay:
+            time.sleep(self.spec.delay)
         with _LOCK:
             _ATTEMPTS[self.spec.key] = n = _ATTEMPTS.get(self.spec.key, 0) + 1
         if n <= self.spec.fail_times:

@@ -169,3 +169,27 @@ def test_a_real_server_that_is_not_up_yet_is_waited_for():
 
 def _refuse():
     raise ConnectionRefusedError("refused")
+
+
+def test_a_run_past_its_time_limit_fails_and_never_commits(reg, memory):
+    from ocht.config import load_pipeline
+    from ocht.executor import RunTimedOut, compile_plan, run_with_timeout
+    from ocht.testkit import was_committed
+
+    spec = pipeline(0)
+    spec["inputs"]["src"]["delay"] = 1.0
+    plan = compile_plan(load_pipeline(spec), registry=reg)
+    started = time.monotonic()
+    with pytest.raises(RunTimedOut) as info:
+        run_with_timeout(plan, timeout=0.2)
+    assert time.monotonic() - started < 0.9 and info.value.code == "run-timeout"
+    time.sleep(1.5)  # the worker finishes its query in the background...
+    assert not was_committed("retry-out")  # ...and does not commit
+
+
+def test_a_run_within_its_time_limit_returns_its_result(reg, memory):
+    from ocht.config import load_pipeline
+    from ocht.executor import compile_plan, run_with_timeout
+
+    plan = compile_plan(load_pipeline(pipeline(0)), registry=reg)
+    assert run_with_timeout(plan, timeout=30).rows_written == 2
