@@ -76,6 +76,7 @@ class KafkaSource(Source):
         self._eof: set[PartitionKey] = set()
         self._start: dict[PartitionKey, int] = {}
         self._drained: pl.DataFrame | None = None
+        self._joined = False
         self.log = get_logger("ocht.kafka")
 
     @property
@@ -162,6 +163,7 @@ class KafkaSource(Source):
     def _on_assign(self, consumer: Any, parts: list[Any]) -> None:
         from confluent_kafka import TopicPartition as KafkaTP
 
+        self._joined = True
         wanted = []
         for p in parts:
             tp = (p.topic, p.partition)
@@ -302,9 +304,22 @@ class KafkaSource(Source):
         return set(self._assigned)
 
     def close(self) -> None:
-        """Leave the group (so partitions move to other workers at once)."""
+        """Leave the group (so partitions move to other workers at once).
+
+        A consumer stopped during its first group join first waits (bounded by the
+        session timeout) for the join to complete: some brokers (Tansu 0.6) keep a group
+        stuck when a member leaves in the middle of joining. Records polled meanwhile are
+        not committed, so nothing is lost.
+        """
         if self._consumer is not None:
             consumer, self._consumer = self._consumer, None
+            timeout_ms = float(self.spec.options.get("session.timeout.ms", 45_000))
+            deadline = time.monotonic() + timeout_ms / 1000
+            while not self._joined and time.monotonic() < deadline:
+                try:
+                    consumer.poll(0.1)
+                except Exception:  # a closed or failed consumer: nothing to wait for
+                    break
             try:
                 consumer.close()
             except Exception:  # closing twice or after a fatal error

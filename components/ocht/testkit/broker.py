@@ -24,6 +24,7 @@ import os
 import socket
 import sqlite3
 import subprocess
+import tempfile
 import time
 import uuid
 from collections.abc import Iterable, Iterator
@@ -85,6 +86,7 @@ class Broker:
 
     bootstrap: str
     process: subprocess.Popen[bytes]
+    log: Path | None = None
 
     def stop(self) -> None:
         """Terminate the broker (kill it if it does not stop within 5 s)."""
@@ -95,6 +97,8 @@ class Broker:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait(5)
+        if self.log is not None:
+            self.log.unlink(missing_ok=True)
 
 
 def start_broker(*, timeout: float = 30.0) -> Broker:
@@ -106,6 +110,9 @@ def start_broker(*, timeout: float = 30.0) -> Broker:
     binary = tansu_binary()
     port = free_port()
     url = f"tcp://127.0.0.1:{port}"
+    # the broker's log goes to a file: a pipe nobody reads would fill and stall the broker
+    fd, log_name = tempfile.mkstemp(prefix="tansu-", suffix=".log")
+    log = Path(log_name)
     try:
         proc = subprocess.Popen(
             [
@@ -119,15 +126,19 @@ def start_broker(*, timeout: float = 30.0) -> Broker:
                 "memory://tansu/",
             ],
             stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
+            stderr=fd,
         )
     except OSError as exc:
+        log.unlink(missing_ok=True)
         raise BrokerStartError(f"tansu could not start: {exc}") from exc
-    broker = Broker(f"127.0.0.1:{port}", proc)
+    finally:
+        os.close(fd)
+    broker = Broker(f"127.0.0.1:{port}", proc, log)
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc.poll() is not None:
-            err = proc.stderr.read().decode(errors="replace")[-500:] if proc.stderr else ""
+            err = log.read_text(errors="replace")[-500:]
+            log.unlink(missing_ok=True)
             raise BrokerStartError(f"tansu exited with {proc.returncode}: {err}")
         if _answers(broker.bootstrap):
             return broker

@@ -1,0 +1,154 @@
+"""Stream runs: state survives a restart, bad and late records go to dead letters."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+import pytest
+
+from ocht.executor import FileCheckpointStore, execute, execute_stream
+from ocht.registry import Registry
+from ocht.testkit import MEMORY, assert_same_rows, orders, recorded, reset_memory
+from ocht.testkit.broker import create_topic, drain, produce, produce_frame, unique_topic
+
+pytestmark = pytest.mark.kafka
+
+SCHEMA = {
+    "order_id": "int64",
+    "customer_id": "int64",
+    "country": "string",
+    "amount": "float64",
+    "ts": "datetime",
+    "status": "string",
+}
+FAST = {"session.timeout.ms": 6000, "heartbeat.interval.ms": 1000}
+WINDOWED = [
+    {
+        "kind": "aggregate",
+        "by": ["country"],
+        "aggs": {"total": "sum(amount)", "n": "count(*)"},
+        "window": {"column": "ts", "every": "3h"},
+    }
+]
+
+
+def stream_doc(
+    broker: str,
+    topic_in: str,
+    topic_out: str,
+    group: str,
+    steps: list[dict[str, Any]],
+    **extra: Any,
+) -> dict[str, Any]:
+    return {
+        "name": "st",
+        "inputs": {
+            "orders": {
+                "type": "kafka",
+                "brokers": broker,
+                "topic": topic_in,
+                "group": group,
+                "schema": SCHEMA,
+                "max_rows": 200,
+                "max_wait_ms": 200,
+                "options": FAST,
+            }
+        },
+        "steps": steps,
+        "outputs": {"out": {"type": "kafka", "brokers": broker, "topic": topic_out}},
+        **extra,
+    }
+
+
+def test_restart_resumes_state_and_offsets(kafka_broker: str, tmp_path: Path) -> None:
+    data = orders(2000)
+    topic_in = create_topic(kafka_broker, unique_topic("in"))
+    topic_out = create_topic(kafka_broker, unique_topic("out"))
+    produce_frame(kafka_broker, topic_in, data)
+    doc = stream_doc(kafka_broker, topic_in, topic_out, unique_topic("g"), WINDOWED)
+    first = execute_stream(doc, home=tmp_path, max_batches=4)
+    assert first.stop_reason == "max_batches"
+    assert first.state_bytes > 0
+    store = FileCheckpointStore.for_run(tmp_path, "st", doc["inputs"]["orders"]["group"])
+    saved = store.load()
+    assert saved is not None and sum(saved.offsets.values()) == first.rows_read == 800
+    second = execute_stream(doc, home=tmp_path, idle_stop_s=0.5)
+    assert second.rows_read == 1200  # resumed where the first stopped: nothing read twice
+
+    reset_memory()
+    src = tmp_path / "orders.ndjson"
+    data.write_ndjson(src)
+    execute(
+        {
+            "name": "st",
+            "inputs": {"orders": {"type": "ndjson", "path": str(src), "schema": SCHEMA}},
+            "steps": WINDOWED,
+            "outputs": {"out": {"type": "memory", "key": "b"}},
+        },
+        registry=Registry(connectors=[MEMORY]),
+        home=tmp_path / "batch",
+    )
+    expected = recorded("b")
+    assert_same_rows(expected, drain(kafka_broker, topic_out, schema=expected.schema))
+
+
+def test_poison_and_late_records_go_to_dead_letters(kafka_broker: str, tmp_path: Path) -> None:
+    topic_in = create_topic(kafka_broker, unique_topic("in"))
+    topic_out = create_topic(kafka_broker, unique_topic("out"))
+    good = orders(600)
+    produce_frame(kafka_broker, topic_in, good.head(300))
+    produce(kafka_broker, topic_in, ["{broken", '{"order_id": "seven"}'])
+    produce_frame(kafka_broker, topic_in, good.tail(300))
+    # a record from long ago: its window was emitted already
+    late = good.head(1).with_columns(pl.lit(900_001).alias("order_id"))
+    produce_frame(kafka_broker, topic_in, late)
+    dead_topic = create_topic(kafka_broker, unique_topic("dead"))
+    steps = [
+        {
+            "kind": "aggregate",
+            "by": ["country"],
+            "aggs": {"n": "count(*)"},
+            "window": {"column": "ts", "every": "1h", "late": "dead_letter"},
+        }
+    ]
+    doc = stream_doc(
+        kafka_broker,
+        topic_in,
+        topic_out,
+        unique_topic("g"),
+        steps,
+        dead_letter={"type": "kafka", "brokers": kafka_broker, "topic": dead_topic},
+    )
+    result = execute_stream(doc, home=tmp_path, idle_stop_s=0.5)
+    assert result.rows_read == 603
+    assert result.dead_letters == 3
+    dead = drain(kafka_broker, dead_topic).to_dicts()
+    bad = {d["offset"]: d for d in dead if d["code"] == "undecodable-record"}
+    assert sorted(bad) == [300, 301]
+    assert bad[300]["record"] == "{broken" and bad[300]["topic"] == topic_in
+    assert "wrong type" in bad[301]["reason"]
+    (late_letter,) = [d for d in dead if d["code"] == "late-record"]
+    assert json.loads(late_letter["record"])["order_id"] == 900_001
+    out = drain(kafka_broker, topic_out)
+    assert out["n"].sum() == 600  # every good record counted once; the stream went on
+
+
+def test_running_state_size_is_reported(kafka_broker: str, tmp_path: Path) -> None:
+    topic_in = create_topic(kafka_broker, unique_topic("in"))
+    topic_out = create_topic(kafka_broker, unique_topic("out"))
+    produce_frame(kafka_broker, topic_in, orders(500))
+    steps = [{"kind": "dedupe", "keys": ["customer_id"]}]
+    reports: list[Any] = []
+    result = execute_stream(
+        stream_doc(kafka_broker, topic_in, topic_out, unique_topic("g"), steps),
+        home=tmp_path,
+        idle_stop_s=0.5,
+        on_batch=reports.append,
+    )
+    assert result.state_bytes > 0
+    assert reports and reports[-1].state_bytes == result.state_bytes
+    assert sum(r.steps["dedupe_1"][0] for r in reports) == 500
+    assert sum(r.steps["dedupe_1"][1] for r in reports) == result.rows_written
