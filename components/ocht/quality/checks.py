@@ -223,7 +223,11 @@ def compile_check(
     if isinstance(spec, DType) and spec.cast and spec.action != "fix":
         target = parse_dtype(spec.dtype, step=step, path=f"{path}.dtype")
         casts = {c: convert(pl.col(c), schema[c], target) for c in cols}
-    repairs = _repairs(spec, cols, schema, step=step, path=path) if spec.action == "fix" else {}
+    repairs = (
+        _repairs(spec, cols, schema, step=step, path=path, flag=f"__ocht_check_{index}")
+        if spec.action == "fix"
+        else {}
+    )
     return CompiledCheck(
         index,
         name,
@@ -366,9 +370,20 @@ def _bound(value: Any, dtype: pl.DataType, *, step: str, path: str) -> Any:
 
 
 def _repairs(
-    spec: ColumnsCheck, cols: list[str], schema: pl.Schema, *, step: str, path: str
+    spec: ColumnsCheck,
+    cols: list[str],
+    schema: pl.Schema,
+    *,
+    step: str,
+    path: str,
+    flag: str | None = None,
 ) -> dict[str, Any]:
-    """Per column: ``(repaired value expression, convert-to dtype or None)``."""
+    """Per column: ``(repaired value expression, convert-to dtype or None)``.
+
+    With ``flag`` (the check's violation column), trims, cuts and clamps run on the
+    failing values only (the others are masked to null first): a repair is then paid
+    for by the rows that need it, not by every row.
+    """
     fix = spec.fix or _default_fix(spec)
     if fix is None:
         raise check_error(
@@ -392,7 +407,7 @@ def _repairs(
     for c in cols:
         repl = _replacement(fix, pl.col(c), schema, step=step, path=path)
         if repl is None and target is None:
-            repl = pl.col(c)
+            repl = pl.when(pl.col(flag)).then(pl.col(c)) if flag else pl.col(c)
             if fix.trim:
                 _strings([c], schema, step=step, path=path)
                 repl = repl.str.strip_chars()
