@@ -8,6 +8,19 @@ Example:
     1
 """
 
+from ocht.testkit.broker import (
+    UPSERT,
+    Broker,
+    BrokerStartError,
+    create_topic,
+    drain,
+    produce,
+    produce_frame,
+    read_upserts,
+    start_broker,
+    tansu_binary,
+    unique_topic,
+)
 from ocht.testkit.flaky import FLAKY, FlakySource, FlakySpec, flaky_attempts, reset_flaky
 from ocht.testkit.frames import assert_same_rows, frame, orders
 from ocht.testkit.memory import (
@@ -26,6 +39,9 @@ from ocht.testkit.workspace import Workspace
 __all__ = [
     "FLAKY",
     "MEMORY",
+    "UPSERT",
+    "Broker",
+    "BrokerStartError",
     "FlakySource",
     "FlakySpec",
     "MemorySink",
@@ -33,13 +49,21 @@ __all__ = [
     "MemorySpec",
     "Workspace",
     "assert_same_rows",
+    "create_topic",
+    "drain",
     "flaky_attempts",
     "frame",
     "installed_plugin",
     "orders",
+    "produce",
+    "produce_frame",
     "put_frame",
+    "read_upserts",
     "recorded",
     "reset_flaky",
     "reset_memory",
+    "start_broker",
+    "tansu_binary",
+    "unique_topic",
     "was_committed",
 ]
