@@ -1,0 +1,66 @@
+"""Bad inputs end to end on real files: a stable code, and nothing written."""
+
+import pytest
+
+from ocht.errors import OchtError
+from ocht.executor import execute
+
+
+def two_outputs(workspace, csv_text, *, second_path="out/b.parquet"):
+    workspace.write_text("in.csv", csv_text)
+    return workspace.write_pipeline(
+        {
+            "name": "bad",
+            "inputs": {"i": {"type": "csv", "path": "in.csv"}},
+            "steps": [{"kind": "derive", "columns": {"double": "a * 2"}}],
+            "outputs": {
+                "a": {"type": "parquet", "path": "out/a.parquet"},
+                "b": {"type": "csv", "path": second_path},
+            },
+        }
+    )
+
+
+def test_malformed_csv_row_names_the_line_and_writes_nothing(workspace):
+    rows = "a,b\n" + "".join(f"{i},x\n" for i in range(50)) + "7,y,extra\n"
+    path = two_outputs(workspace, rows)
+    with pytest.raises(OchtError) as info:
+        execute(path, home=workspace.path(".ocht"))
+    assert info.value.code == "malformed-record"
+    assert ":52" in info.value.message  # the header is line 1
+    assert workspace.files("out/**/*") == []
+
+
+def test_unwritable_output_fails_before_reading_and_writes_nothing(workspace):
+    workspace.write_text("blocker", "a file where a folder should be")
+    path = two_outputs(workspace, "a,b\n1,x\n", second_path="blocker/b.csv")
+    with pytest.raises(OchtError) as info:
+        execute(path, home=workspace.path(".ocht"))
+    assert info.value.code == "output-write-failed"
+    assert workspace.files("out/**/*") == []
+
+
+def test_failed_run_keeps_the_previous_output(workspace):
+    path = two_outputs(workspace, "a,b\n1,x\n2,y\n")
+    execute(path, home=workspace.path(".ocht"))
+    before = workspace.path("out/a.parquet").read_bytes()
+    workspace.write_text("in.csv", "a,b\n1,x\n2,y,z\n")
+    with pytest.raises(OchtError):
+        execute(path, home=workspace.path(".ocht"))
+    assert workspace.path("out/a.parquet").read_bytes() == before
+    assert sorted(workspace.files("out/*")) == ["out/a.parquet", "out/b.parquet"]
+
+
+def test_missing_input_file_suggests_the_near_name(workspace):
+    workspace.write_text("orders.csv", "a\n1\n")
+    path = workspace.write_pipeline(
+        {
+            "name": "m",
+            "inputs": {"i": {"type": "csv", "path": "order.csv"}},
+            "outputs": {"o": {"type": "parquet", "path": "out/o.parquet"}},
+        }
+    )
+    with pytest.raises(OchtError) as info:
+        execute(path)
+    assert info.value.code == "source-unreachable"
+    assert "orders.csv" in (info.value.hint or "") + info.value.message
