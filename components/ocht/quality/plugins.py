@@ -63,10 +63,18 @@ def register_check(kind: CheckType) -> None:
 
 
 def check_type(name: str) -> CheckType | None:
-    """The custom check type ``name`` (registered or from an entry point), if any."""
+    """The custom check type ``name`` (registered or from an entry point), if any.
+
+    An unknown name rescans the entry points once (a plugin installed since).
+    """
     _load_entry_points()
     with _LOCK:
-        return _REGISTERED.get(name)
+        found = _REGISTERED.get(name)
+    if found is None:
+        _load_entry_points(force=True)
+        with _LOCK:
+            found = _REGISTERED.get(name)
+    return found
 
 
 def check_types() -> list[str]:
@@ -76,10 +84,10 @@ def check_types() -> list[str]:
         return sorted(_REGISTERED)
 
 
-def _load_entry_points() -> None:
+def _load_entry_points(*, force: bool = False) -> None:
     global _LOADED
     with _LOCK:
-        if _LOADED:
+        if _LOADED and not force:
             return
         _LOADED = True
     for ep in entry_points(group=CHECK_GROUP):

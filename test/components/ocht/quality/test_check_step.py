@@ -328,3 +328,42 @@ def test_custom_checks_are_plugins(registry, memory):
     )
     assert memory("out")["id"].to_list() == [2, 2, None]
     assert by_name(result)["even_1"].failed == 1
+
+
+def test_custom_checks_load_from_the_ocht_checks_entry_point_group(tmp_path, registry, memory):
+    from ocht.testkit import installed_plugin
+
+    source = """
+        import polars as pl
+        from pydantic import BaseModel
+        from ocht.quality import CheckType
+
+        class Options(BaseModel):
+            column: str
+            suffix: str
+
+        def violation(options, schema):
+            return ~pl.col(options.column).str.ends_with(options.suffix)
+
+        CHECK = CheckType("ends_with", Options, violation, "Text ends with a suffix.")
+    """
+    with installed_plugin(
+        tmp_path / "plugin",
+        name="ocht_ends_with",
+        module_source=source,
+        entry_points={"ocht.checks": {"ends_with": "ocht_ends_with:CHECK"}},
+    ):
+        result = execute(
+            pipeline(
+                [{"type": "ends_with", "column": "email", "suffix": ".io", "action": "dead_letter"}]
+            ),
+            registry=registry,
+        )
+    assert memory("out")["email"].to_list() == ["a@x.io", "c@x.io", None]  # null passes
+    assert by_name(result)["ends_with_1"].failed == 1
+    with pytest.raises(InvalidPipeline) as info:
+        execute(
+            pipeline([{"type": "ends_with", "column": "email", "action": "warn"}]),
+            registry=registry,
+        )
+    assert info.value.issues[0].path == "steps[0].checks[0].suffix"
