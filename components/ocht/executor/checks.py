@@ -49,6 +49,7 @@ def check_stats(plan: Plan) -> list[CheckStats]:
                     rows_checked=int(r["rows_checked"]),
                     failed=int(r["failed"]),
                     samples=[_plain(v) for v in r.get("samples", [])],
+                    changes=[_plain(v) for v in r.get("changes", [])],
                 )
             )
     return out

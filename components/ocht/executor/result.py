@@ -19,7 +19,11 @@ class StepStats:
 
 @dataclass(frozen=True)
 class CheckStats:
-    """One data-quality check of a ``check`` step: rows checked, failed, the action."""
+    """One data-quality check of a ``check`` step: rows checked, failed, the action.
+
+    ``samples`` are a few failing values (as they were before any fix); ``changes``, for
+    ``fix`` checks, a few rows the fix changed: ``{"before": {...}, "after": {...}}``.
+    """
 
     step: str
     check: str
@@ -28,6 +32,7 @@ class CheckStats:
     rows_checked: int
     failed: int
     samples: list[Any] = field(default_factory=list)
+    changes: list[dict[str, Any]] = field(default_factory=list)
 
 
 @dataclass(frozen=True)

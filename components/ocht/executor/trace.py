@@ -56,6 +56,7 @@ def trace_frame(result: RunResult) -> pl.DataFrame:
                 "rows_checked": c.rows_checked,
                 "failed": c.failed,
                 "samples": c.samples,
+                "changes": c.changes,
             }
             for c in result.checks
             if c.step == s.step

@@ -51,6 +51,7 @@ class CheckRun:
         self.rows = 0
         self.failed = [0] * len(checks)
         self.samples: list[list[Any]] = [[] for _ in checks]
+        self.changes: list[list[dict[str, Any]]] = [[] for _ in checks]
         self.newest: list[Any] = [None] * len(checks)
         self._row_checks = [c for c in checks if c.violation is not None]
 
@@ -74,6 +75,11 @@ class CheckRun:
             for i in batch_failed
             if len(self.samples[i]) < self.sample_size
         }
+        changes = {
+            i: self._changes(df, self.checks[i])
+            for i in batch_failed
+            if self.checks[i].action == "fix" and len(self.changes[i]) < self.sample_size
+        }
         with self._lock:
             self.rows += df.height
             for i, n in batch_failed.items():
@@ -81,6 +87,9 @@ class CheckRun:
             for i, values in samples.items():
                 room = self.sample_size - len(self.samples[i])
                 self.samples[i].extend(values[:room])
+            for i, rows in changes.items():
+                room = self.sample_size - len(self.changes[i])
+                self.changes[i].extend(rows[:room])
             for i, value in fresh.items():
                 if value is not None and (self.newest[i] is None or value > self.newest[i]):
                     self.newest[i] = value
@@ -88,6 +97,19 @@ class CheckRun:
             # a stream has no end to wait for: each micro-batch is judged on its own
             self._judge(batch=df.height, failed=batch_failed, newest=fresh)
         return df
+
+    def _changes(self, df: pl.DataFrame, check: CompiledCheck) -> list[dict[str, Any]]:
+        """Rows a fix changed: each fixed column's value before the step and after it."""
+        cols = [c for c in check.columns if self.originals.get(c, c) in df.columns]
+        if not cols or check.action != "fix":
+            return []
+        picked = df.filter(pl.col(check.flag)).head(self.sample_size)
+        before = picked.select(pl.col(self.originals.get(c, c)) for c in cols).rows()
+        after = picked.select(cols).rows()
+        return [
+            {"before": dict(zip(cols, b, strict=True)), "after": dict(zip(cols, a, strict=True))}
+            for b, a in zip(before, after, strict=True)
+        ]
 
     def _sample(self, df: pl.DataFrame, check: CompiledCheck) -> list[Any]:
         bad = df.filter(pl.col(check.flag)).head(self.sample_size)
@@ -120,6 +142,7 @@ class CheckRun:
                         "rows_checked": self.rows,
                         "failed": failed,
                         "samples": list(self.samples[c.index]),
+                        "changes": list(self.changes[c.index]),
                     }
                 )
             return out

@@ -169,6 +169,11 @@ def test_fix_clamps_fills_trims_and_records_the_fix(registry, memory):
     ]
     stats = by_name(result)
     assert stats["range_amount"].samples == [-3.0, 500.0]  # the values before the fix
+    assert stats["range_amount"].changes == [  # rows the step changed, before and after
+        {"before": {"amount": -3.0}, "after": {"amount": 0.0}},
+        {"before": {"amount": 500.0}, "after": {"amount": 100.0}},
+    ]
+    assert stats["length_code"].changes[0] == {"before": {"code": " ab "}, "after": {"code": "ab"}}
     assert result.dead_letters == 0
 
 
