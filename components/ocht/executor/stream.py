@@ -26,6 +26,7 @@ import polars as pl
 
 from ocht.errors import ExecutionError, InvalidPipeline, OchtError
 from ocht.executor.checkpoint import Checkpoint, FileCheckpointStore
+from ocht.executor.checks import check_stats
 from ocht.executor.counting import Counters
 from ocht.executor.plan import Plan
 from ocht.executor.result import OutputStats, RunResult, StepStats
@@ -396,6 +397,7 @@ class _StreamRun:
             dead_letters=self.dead_rows,
             dead_letter_target=self.dead.describe() if self.dead_rows else None,
             seconds=seconds,
+            checks=check_stats(plan),
             batches=self.batches,
             state_bytes=self.state_bytes(),
             lag=lag,
