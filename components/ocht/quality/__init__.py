@@ -15,7 +15,8 @@ Example:
 """
 
 from ocht.pipeline_model import Check
-from ocht.quality.checks import CompiledCheck, compile_check, parse_dtype, parse_duration
+from ocht.quality.checks import CompiledCheck, compile_check
+from ocht.quality.dtypes import parse_dtype, parse_duration
 from ocht.quality.errors import CheckFailed
 from ocht.quality.plugins import CHECK_GROUP, CheckType, check_type, check_types, register_check
 from ocht.quality.records import DEAD_LETTER_SCHEMA, record_columns

@@ -7,7 +7,6 @@ and, for ``action: fix``, the expressions that repair its columns. Whole-input c
 
 from __future__ import annotations
 
-import datetime as dt
 import re
 from dataclasses import dataclass, field
 from typing import Any
@@ -21,7 +20,6 @@ from ocht.pipeline_model import (
     ColumnsCheck,
     DType,
     Expression,
-    Fix,
     Freshness,
     Length,
     NotNull,
@@ -31,49 +29,13 @@ from ocht.pipeline_model import (
     RowCount,
     Unique,
 )
+from ocht.quality.dtypes import bound, convert, parse_dtype, require_text
 from ocht.quality.errors import check_error
+from ocht.quality.fixes import expression_repairs, repairs_for
 from ocht.quality.plugins import check_type
 from ocht.transform import check_columns, compile_expr
 
 WHOLE_INPUT = ("row_count", "freshness")
-
-_DTYPES: dict[str, pl.DataType] = {
-    "int8": pl.Int8(),
-    "int16": pl.Int16(),
-    "int32": pl.Int32(),
-    "int64": pl.Int64(),
-    "uint8": pl.UInt8(),
-    "uint16": pl.UInt16(),
-    "uint32": pl.UInt32(),
-    "uint64": pl.UInt64(),
-    "float32": pl.Float32(),
-    "float64": pl.Float64(),
-    "float": pl.Float64(),
-    "int": pl.Int64(),
-    "integer": pl.Int64(),
-    "double": pl.Float64(),
-    "string": pl.String(),
-    "str": pl.String(),
-    "utf8": pl.String(),
-    "bool": pl.Boolean(),
-    "boolean": pl.Boolean(),
-    "date": pl.Date(),
-    "time": pl.Time(),
-    "datetime": pl.Datetime("us"),
-    "timestamp": pl.Datetime("us"),
-    "datetime[utc]": pl.Datetime("us", "UTC"),
-}
-
-_DURATION = re.compile(r"^(\d+)(us|ms|s|m|h|d|w)$")
-_UNITS = {
-    "us": "microseconds",
-    "ms": "milliseconds",
-    "s": "seconds",
-    "m": "minutes",
-    "h": "hours",
-    "d": "days",
-    "w": "weeks",
-}
 
 
 @dataclass(frozen=True)
@@ -109,45 +71,6 @@ class CompiledCheck:
     def flag(self) -> str:
         """The internal column holding this check's violation flag."""
         return f"__ocht_check_{self.index}"
-
-
-def parse_dtype(text: str, *, step: str, path: str) -> pl.DataType:
-    """A type name (``int64``, ``date``, ``datetime[ms, UTC]``) as a Polars type."""
-    key = text.strip().lower().replace(" ", "")
-    if key in _DTYPES:
-        return _DTYPES[key]
-    m = re.fullmatch(r"datetime\[(ns|us|ms)(?:,(.+))?\]", key)
-    if m:
-        tz = text.strip()[text.index(",") + 1 : -1].strip() if m.group(2) else None
-        return pl.Datetime(m.group(1), tz)  # type: ignore[arg-type]
-    raise check_error(
-        f"unknown type '{text}'",
-        step=step,
-        path=path,
-        code="invalid-type",
-        hint=f"one of: {', '.join(sorted(_DTYPES))}",
-    )
-
-
-def convert(expr: pl.Expr, source: pl.DataType, target: pl.DataType) -> pl.Expr:
-    """``expr`` converted to ``target``; values that do not convert become null."""
-    if source == pl.String() and target == pl.Date():
-        return expr.str.strip_chars().str.to_date(strict=False)
-    if source == pl.String() and isinstance(target, pl.Datetime):
-        return expr.str.strip_chars().str.to_datetime(
-            strict=False, time_unit=target.time_unit, time_zone=target.time_zone
-        )
-    if source == pl.String() and target.is_numeric():
-        return expr.str.strip_chars().cast(target, strict=False)
-    return expr.cast(target, strict=False)
-
-
-def parse_duration(text: str) -> dt.timedelta:
-    """``15m``, ``2h``, ``1d`` as a :class:`~datetime.timedelta`."""
-    m = _DURATION.match(text)
-    if not m:
-        raise ValueError(f"not a duration: {text!r}")
-    return dt.timedelta(**{_UNITS[m.group(2)]: int(m.group(1))})
 
 
 def compile_check(
@@ -201,7 +124,7 @@ def compile_check(
         cond = compile_expr(spec.expression, schema, step=step, path=f"{path}.expr")
         used = tuple(cond.meta.root_names())
         name = spec.name or f"expression_{index + 1}"
-        repairs = _expression_repairs(spec, schema, step=step, path=path)
+        repairs = expression_repairs(spec, schema, step=step, path=path)
         return CompiledCheck(
             index,
             name,
@@ -224,7 +147,7 @@ def compile_check(
         target = parse_dtype(spec.dtype, step=step, path=f"{path}.dtype")
         casts = {c: convert(pl.col(c), schema[c], target) for c in cols}
     repairs = (
-        _repairs(spec, cols, schema, step=step, path=path, flag=f"__ocht_check_{index}")
+        repairs_for(spec, cols, schema, step=step, path=path, flag=f"__ocht_check_{index}")
         if spec.action == "fix"
         else {}
     )
@@ -280,7 +203,7 @@ def _violation(
         exprs = []
         for c in cols:
             lo, hi = (
-                _bound(v, schema[c], step=step, path=f"{path}.{k}")
+                bound(v, schema[c], step=step, path=f"{path}.{k}")
                 for k, v in (("min", spec.min), ("max", spec.max))
             )
             bad = pl.lit(False)
@@ -297,7 +220,7 @@ def _violation(
         )
         return pl.any_horizontal(exprs), f"outside {lo_s}, {hi_s}"
     if isinstance(spec, Regex):
-        _strings(cols, schema, step=step, path=path)
+        require_text(cols, schema, step=step, path=path)
         try:
             re.compile(spec.pattern)
         except re.error as exc:
@@ -308,7 +231,7 @@ def _violation(
             [~pl.col(c).str.contains(spec.pattern) for c in cols]
         ), f"does not match /{spec.pattern}/"
     if isinstance(spec, Length):
-        _strings(cols, schema, step=step, path=path)
+        require_text(cols, schema, step=step, path=path)
         if spec.min is None and spec.max is None:
             raise check_error("a length check needs `min`, `max` or both", step=step, path=path)
         exprs = []
@@ -334,133 +257,6 @@ def _violation(
         step=step,
         path=f"{path}.type",
     )
-
-
-def _strings(cols: list[str], schema: pl.Schema, *, step: str, path: str) -> None:
-    for c in cols:
-        if schema[c] != pl.String():
-            raise check_error(
-                f"column '{c}' is {schema[c]}, this check needs text",
-                step=step,
-                path=f"{path}.columns",
-                code="invalid-type",
-                hint="add a cast step before the check, or a dtype check",
-            )
-
-
-def _bound(value: Any, dtype: pl.DataType, *, step: str, path: str) -> Any:
-    if value is None:
-        return None
-    if isinstance(value, str) and dtype == pl.Date():
-        try:
-            return dt.date.fromisoformat(value)
-        except ValueError:
-            raise check_error(f"'{value}' is not a date", step=step, path=path) from None
-    if isinstance(value, str) and isinstance(dtype, pl.Datetime):
-        try:
-            parsed = dt.datetime.fromisoformat(value)
-        except ValueError:
-            raise check_error(f"'{value}' is not a datetime", step=step, path=path) from None
-        return pl.lit(parsed).cast(dtype)
-    if dtype.is_numeric() and not isinstance(value, int | float):
-        raise check_error(
-            f"bound {value!r} is not a number", step=step, path=path, code="invalid-type"
-        )
-    return value
-
-
-def _repairs(
-    spec: ColumnsCheck,
-    cols: list[str],
-    schema: pl.Schema,
-    *,
-    step: str,
-    path: str,
-    flag: str | None = None,
-) -> dict[str, Any]:
-    """Per column: ``(repaired value expression, convert-to dtype or None)``.
-
-    With ``flag`` (the check's violation column), trims, cuts and clamps run on the
-    failing values only (the others are masked to null first): a repair is then paid
-    for by the rows that need it, not by every row.
-    """
-    fix = spec.fix or _default_fix(spec)
-    if fix is None:
-        raise check_error(
-            f"a {spec.type} check with action fix needs "  # type: ignore[attr-defined]
-            "`fix: {value: ...}` or `fix: {expression: ...}`",
-            step=step,
-            path=f"{path}.fix",
-        )
-    if isinstance(spec, Unique) and (fix.value is None and fix.expression is None):
-        raise check_error(
-            "a unique check cannot repair keys; use dead_letter or a value",
-            step=step,
-            path=f"{path}.action",
-        )
-    target = None
-    if fix.coerce is not None:
-        target = parse_dtype(fix.coerce, step=step, path=f"{path}.fix.coerce")
-    elif isinstance(spec, DType):
-        target = parse_dtype(spec.dtype, step=step, path=f"{path}.dtype")
-    out: dict[str, Any] = {}
-    for c in cols:
-        repl = _replacement(fix, pl.col(c), schema, step=step, path=path)
-        if repl is None and target is None:
-            repl = pl.when(pl.col(flag)).then(pl.col(c)) if flag else pl.col(c)
-            if fix.trim:
-                _strings([c], schema, step=step, path=path)
-                repl = repl.str.strip_chars()
-            if isinstance(spec, Length) and spec.max is not None and schema[c] == pl.String():
-                repl = repl.str.slice(0, spec.max)
-            if fix.clamp or isinstance(spec, Range):
-                if not isinstance(spec, Range):
-                    raise check_error(
-                        "clamp needs a range check", step=step, path=f"{path}.fix.clamp"
-                    )
-                lo = _bound(spec.min, schema[c], step=step, path=f"{path}.min")
-                hi = _bound(spec.max, schema[c], step=step, path=f"{path}.max")
-                repl = repl.clip(lo, hi)
-        out[c] = (repl, (schema[c], target) if target is not None else None)
-    return out
-
-
-def _replacement(
-    fix: Fix, col: pl.Expr, schema: pl.Schema, *, step: str, path: str
-) -> pl.Expr | None:
-    if fix.expression is not None:
-        return compile_expr(fix.expression, schema, step=step, path=f"{path}.fix.expression")
-    if fix.value is not None:
-        return pl.lit(fix.value)
-    return None
-
-
-def _default_fix(spec: ColumnsCheck) -> Fix | None:
-    if isinstance(spec, Range):
-        return Fix(clamp=True)
-    if isinstance(spec, Length):
-        return Fix(trim=True)
-    if isinstance(spec, DType):
-        return Fix(coerce=spec.dtype)
-    return None
-
-
-def _expression_repairs(
-    spec: Expression, schema: pl.Schema, *, step: str, path: str
-) -> dict[str, Any]:
-    if spec.action != "fix":
-        return {}
-    fix = spec.fix
-    if spec.column is None or fix is None or (fix.value is None and fix.expression is None):
-        raise check_error(
-            "an expression check with action fix needs `column` and "
-            "`fix: {value: ...}` or `fix: {expression: ...}`",
-            step=step,
-            path=f"{path}.fix",
-        )
-    check_columns([spec.column], schema, step=step, path=f"{path}.column")
-    repl = _replacement(fix, pl.col(spec.column), schema, step=step, path=path)
-    return {spec.column: (repl, None)}
 
 
 def _plugin(

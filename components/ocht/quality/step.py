@@ -19,7 +19,8 @@ import polars as pl
 
 from ocht.observability import get_logger
 from ocht.pipeline_model import Check
-from ocht.quality.checks import CompiledCheck, compile_check, convert, parse_duration
+from ocht.quality.checks import CompiledCheck, compile_check
+from ocht.quality.dtypes import convert, parse_duration
 from ocht.quality.errors import CheckFailed, check_error
 from ocht.quality.records import record_columns
 from ocht.transform import DEAD_LETTER, MAIN, BuildContext, CompiledStep

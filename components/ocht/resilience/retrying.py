@@ -94,10 +94,12 @@ def call_with_retry(
         ...     if len(calls) < 3:
         ...         raise ConnectionResetError("reset")
         ...     return "ok"
-        >>> call_with_retry(flaky, policy=Retry(initial=0, jitter=0), sleep=lambda s: None)
+        >>> from structlog.testing import capture_logs
+        >>> with capture_logs() as logs:
+        ...     call_with_retry(flaky, policy=Retry(initial=0, jitter=0), sleep=lambda s: None)
         'ok'
-        >>> len(calls)
-        3
+        >>> len(calls), [e["attempt"] for e in logs if e["event"] == "retrying"]
+        (3, [1, 2])
     """
     p = policy or DEFAULT_POLICY
     log = get_logger("ocht.retry")
