@@ -17,6 +17,7 @@ from typing import Any
 
 import polars as pl
 
+from ocht.errors import InvalidPipeline
 from ocht.observability import get_logger
 from ocht.pipeline_model import Check
 from ocht.quality.checks import CompiledCheck, compile_check
@@ -227,35 +228,45 @@ def build_check(spec: Check, ctx: BuildContext) -> CompiledStep:
     names: set[str] = set()
     fixed: list[str] = []
     probe = pl.LazyFrame(schema=schema)
+    errors: list[InvalidPipeline] = []
     for i, check in enumerate(spec.checks):
         path = f"{ctx.path}.checks[{i}]"
-        compiled = compile_check(check, i, schema, step=ctx.step_id, path=path)
-        if compiled.name in names:
-            raise check_error(
-                f"two checks are named '{compiled.name}'",
-                step=ctx.step_id,
-                path=f"{path}.name",
-                hint="give one of them a `name`",
-            )
-        names.add(compiled.name)
-        updates = _updates(compiled)
-        fixed.extend(c for c in [*compiled.repairs, *compiled.casts] if c not in fixed)
-        if compiled.violation is not None:
-            probe = probe.with_columns(compiled.violation.alias(compiled.flag))
-        if updates:
-            probe = probe.with_columns(updates)
+        before = probe
         try:
-            schema = probe.drop(
-                [c for c in probe.collect_schema().names() if c.startswith("__ocht_")]
-            ).collect_schema()
-        except pl.exceptions.PolarsError as exc:
-            raise check_error(
-                f"check '{compiled.name}' does not fit the data: {str(exc).splitlines()[0]}",
-                step=ctx.step_id,
-                path=path,
-                code="invalid-type",
-            ) from None
-        stages.append((compiled, updates))
+            compiled = compile_check(check, i, schema, step=ctx.step_id, path=path)
+            if compiled.name in names:
+                raise check_error(
+                    f"two checks are named '{compiled.name}'",
+                    step=ctx.step_id,
+                    path=f"{path}.name",
+                    hint="give one of them a `name`",
+                )
+            names.add(compiled.name)
+            updates = _updates(compiled)
+            fixed.extend(c for c in [*compiled.repairs, *compiled.casts] if c not in fixed)
+            if compiled.violation is not None:
+                probe = probe.with_columns(compiled.violation.alias(compiled.flag))
+            if updates:
+                probe = probe.with_columns(updates)
+            try:
+                schema = probe.drop(
+                    [c for c in probe.collect_schema().names() if c.startswith("__ocht_")]
+                ).collect_schema()
+            except pl.exceptions.PolarsError as exc:
+                raise check_error(
+                    f"check '{compiled.name}' does not fit the data: {str(exc).splitlines()[0]}",
+                    step=ctx.step_id,
+                    path=path,
+                    code="invalid-type",
+                ) from None
+            stages.append((compiled, updates))
+        except InvalidPipeline as exc:  # report every bad check, not just the first
+            errors.append(exc)
+            probe = before
+    if len(errors) == 1:
+        raise errors[0]
+    if errors:
+        raise InvalidPipeline.from_issues([i for e in errors for i in e.issues])
 
     checks = [c for c, _ in stages]
     run = CheckRun(

@@ -372,3 +372,23 @@ def test_custom_checks_load_from_the_ocht_checks_entry_point_group(tmp_path, reg
             registry=registry,
         )
     assert info.value.issues[0].path == "steps[0].checks[0].suffix"
+
+
+def test_every_bad_check_of_a_step_is_reported_at_once(registry, memory):
+    with pytest.raises(InvalidPipeline) as info:
+        execute(
+            pipeline(
+                [
+                    {"type": "not_null", "column": "idd"},
+                    {"type": "range", "column": "amount", "min": "zero"},
+                    {"type": "not_null", "column": "id"},
+                    {"type": "row_count", "min": 1, "action": "dead_letter"},
+                ]
+            ),
+            registry=registry,
+        )
+    assert [(i.code, i.path) for i in info.value.issues] == [
+        ("unknown-column", "steps[0].checks[0].columns"),
+        ("invalid-type", "steps[0].checks[1].min"),
+        ("invalid-check", "steps[0].checks[3].action"),
+    ]
