@@ -154,18 +154,36 @@ def build_frames(plan: Plan, *, limit: int | None = None) -> dict[str, pl.LazyFr
 def _build_frames(
     plan: Plan, counters: Counters | None, limit: int | None
 ) -> dict[str, pl.LazyFrame]:
+    shared = _shared_frames(plan)
     frames: dict[str, pl.LazyFrame] = {}
+
+    def keep(name: str, frame: pl.LazyFrame) -> None:
+        # A frame read by several consumers is cached, so it is computed once: Polars finds
+        # common subplans on its own only one fork deep.
+        frames[name] = frame.cache() if name in shared else frame
+
     for name, source in plan.sources.items():
         frame = source.scan()
         if limit is not None:
             frame = frame.head(limit)
-        frames[name] = counters.wrap(f"input:{name}", frame, is_input=True) if counters else frame
+        keep(name, counters.wrap(f"input:{name}", frame, is_input=True) if counters else frame)
     for step in plan.steps:
         inputs = [frames[r] for r in step.reads]
         for branch, frame_name in step.frame_names().items():
             out = step.compiled.apply(inputs, branch)
-            frames[frame_name] = counters.wrap(frame_name, out) if counters else out
+            keep(frame_name, counters.wrap(frame_name, out) if counters else out)
     return frames
+
+
+def _shared_frames(plan: Plan) -> set[str]:
+    """Frames consumed more than once: by several steps, branches or outputs."""
+    uses: dict[str, int] = {}
+    for step in plan.steps:
+        for ref in step.reads:
+            uses[ref] = uses.get(ref, 0) + len(step.compiled.outputs)
+    for out in plan.outputs:
+        uses[out.reads] = uses.get(out.reads, 0) + 1
+    return {name for name, n in uses.items() if n > 1}
 
 
 def _dead_letter_output(plan: Plan) -> PlannedOutput:

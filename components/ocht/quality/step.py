@@ -304,9 +304,19 @@ def build_check(spec: Check, ctx: BuildContext) -> CompiledStep:
         )
 
     is_dead = pl.any_horizontal([pl.col(c.flag) for c in dead]) if dead else None
+    last: list[tuple[pl.LazyFrame, pl.LazyFrame]] = []
+
+    def annotated(frame: pl.LazyFrame) -> pl.LazyFrame:
+        # both branches read the same annotated frame, cached so the checks run once per
+        # row: Polars shares identical subplans by itself only one fork deep
+        if last and last[0][0] is frame:
+            return last[0][1]
+        out = annotate(frame).cache() if dead else annotate(frame)
+        last[:] = [(frame, out)]
+        return out
 
     def main(frames: Sequence[pl.LazyFrame]) -> pl.LazyFrame:
-        frame = annotate(frames[0])
+        frame = annotated(frames[0])
         if is_dead is not None:
             frame = frame.filter(~is_dead)
         if fixes and spec.fixes_column:
@@ -318,7 +328,7 @@ def build_check(spec: Check, ctx: BuildContext) -> CompiledStep:
 
         def dead_letters(frames: Sequence[pl.LazyFrame]) -> pl.LazyFrame:
             assert is_dead is not None
-            frame = annotate(frames[0]).filter(is_dead)
+            frame = annotated(frames[0]).filter(is_dead)
             original = [
                 pl.col(_ORIG + c).alias(c) if keep_orig and c in fixed else pl.col(c)
                 for c in input_cols

@@ -394,12 +394,6 @@ def test_every_bad_check_of_a_step_is_reported_at_once(registry, memory):
     ]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="Polars shares a common subplan between sinks only one level deep: two forking "
-    "steps in a chain (check with dead letters, route, a step read twice) make the input "
-    "be read twice and every counter before the second fork double (executor issue)",
-)
 def test_two_forking_check_steps_in_a_chain_count_each_row_once(registry, memory):
     spec = pipeline([{"type": "not_null", "column": "id", "action": "dead_letter"}])
     spec["steps"].append(
