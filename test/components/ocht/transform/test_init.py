@@ -11,9 +11,11 @@ def test_public_names_are_pinned() -> None:
             "BuildContext",
             "CompiledStep",
             "Mode",
+            "OperatorOutput",
             "SqlColumn",
             "StepFn",
             "StepKind",
+            "StreamOperator",
             "WindowPlan",
             "bind",
             "build_step",
@@ -28,6 +30,7 @@ def test_public_names_are_pinned() -> None:
             "parse_dtype",
             "plan_window",
             "step_error",
+            "stream_operator",
             "unknown_column",
         ]
     )
