@@ -18,20 +18,10 @@ import polars as pl
 
 from ocht.executor.counting import Counters
 from ocht.executor.plan import Plan
-from ocht.transform import DEAD_LETTER
+from ocht.transform import DEAD_LETTER, DEAD_LETTER_SCHEMA
 
 #: The dead-letter columns, in order, with their types.
-DEAD_LETTER_COLUMNS: dict[str, pl.DataType] = {
-    "record": pl.String(),
-    "reason": pl.String(),
-    "code": pl.String(),
-    "step": pl.String(),
-    "check": pl.String(),
-    "run_id": pl.String(),
-    "source": pl.String(),
-    "position": pl.String(),
-    "ts": pl.Datetime("us", "UTC"),
-}
+DEAD_LETTER_COLUMNS = DEAD_LETTER_SCHEMA
 
 
 def normalize_dead_letters(

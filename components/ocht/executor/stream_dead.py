@@ -19,18 +19,9 @@ from typing import Any
 import polars as pl
 
 from ocht.executor.plan import Plan
+from ocht.transform import DEAD_LETTER_SCHEMA
 
-COLUMNS: dict[str, pl.DataType] = {
-    "record": pl.String(),
-    "reason": pl.String(),
-    "code": pl.String(),
-    "step": pl.String(),
-    "check": pl.String(),
-    "run_id": pl.String(),
-    "source": pl.String(),
-    "position": pl.String(),
-    "ts": pl.Datetime("us", "UTC"),
-}
+COLUMNS = DEAD_LETTER_SCHEMA
 #: Columns kept beside the standard ones when a producer gives them.
 EXTRA: dict[str, pl.DataType] = {
     "topic": pl.String(),

@@ -19,10 +19,10 @@ from ocht.quality.checks import CompiledCheck, compile_check
 from ocht.quality.dtypes import parse_dtype, parse_duration
 from ocht.quality.errors import CheckFailed
 from ocht.quality.plugins import CHECK_GROUP, CheckType, check_type, check_types, register_check
-from ocht.quality.records import DEAD_LETTER_SCHEMA, record_columns
+from ocht.quality.records import record_columns
 from ocht.quality.schemas import infer_input, type_name, type_names
 from ocht.quality.step import CheckRun, build_check
-from ocht.transform import StepKind
+from ocht.transform import DEAD_LETTER_SCHEMA, StepKind
 
 #: The step kinds this brick provides (read by the registry).
 STEP_KINDS: tuple[StepKind, ...] = (

@@ -25,19 +25,6 @@ from __future__ import annotations
 
 import polars as pl
 
-#: The dead-letter columns, in order, with their types.
-DEAD_LETTER_SCHEMA: dict[str, pl.DataType] = {
-    "record": pl.String(),
-    "reason": pl.String(),
-    "code": pl.String(),
-    "step": pl.String(),
-    "check": pl.String(),
-    "run_id": pl.String(),
-    "source": pl.String(),
-    "position": pl.String(),
-    "ts": pl.Datetime("us", "UTC"),
-}
-
 
 def record_columns(
     original: list[pl.Expr],

@@ -28,6 +28,7 @@ from ocht.transform.expressions import (
 )
 from ocht.transform.kinds import (
     DEAD_LETTER,
+    DEAD_LETTER_SCHEMA,
     MAIN,
     BuildContext,
     CompiledStep,
@@ -40,6 +41,7 @@ from ocht.transform.windows import Duration, WindowPlan, plan_window
 
 __all__ = [
     "DEAD_LETTER",
+    "DEAD_LETTER_SCHEMA",
     "MAIN",
     "STEP_KINDS",
     "BuildContext",

@@ -21,6 +21,20 @@ StepFn = Callable[[Sequence[pl.LazyFrame]], pl.LazyFrame]
 MAIN = ""
 DEAD_LETTER = "!dead_letter"
 
+#: The dead-letter record, whatever produced it (a check, a cast, a parser, a late event):
+#: the original record as JSON, why and where it was rejected, in this order and these types.
+DEAD_LETTER_SCHEMA: dict[str, pl.DataType] = {
+    "record": pl.String(),
+    "reason": pl.String(),
+    "code": pl.String(),
+    "step": pl.String(),
+    "check": pl.String(),
+    "run_id": pl.String(),
+    "source": pl.String(),
+    "position": pl.String(),
+    "ts": pl.Datetime("us", "UTC"),
+}
+
 
 @dataclass(frozen=True)
 class BuildContext:
@@ -102,6 +116,13 @@ class StepKind:
     @property
     def capabilities(self) -> tuple[str, ...]:
         """``batch``, ``stream``, ``stateful`` as they apply."""
-        caps = [c for c, on in (("batch", self.batch), ("stream", self.stream),
-                                ("stateful", self.stateful)) if on]
+        caps = [
+            c
+            for c, on in (
+                ("batch", self.batch),
+                ("stream", self.stream),
+                ("stateful", self.stateful),
+            )
+            if on
+        ]
         return tuple(caps)

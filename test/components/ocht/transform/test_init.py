@@ -5,6 +5,7 @@ def test_public_names_are_pinned() -> None:
     assert sorted(ocht.transform.__all__) == sorted(
         [
             "DEAD_LETTER",
+            "DEAD_LETTER_SCHEMA",
             "Duration",
             "MAIN",
             "STEP_KINDS",
