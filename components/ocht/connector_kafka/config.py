@@ -33,6 +33,8 @@ PRODUCER_DEFAULTS: dict[str, Any] = {
     "linger.ms": 5,
     "batch.num.messages": 10_000,
     "compression.type": "none",
+    # room for several micro-batches in flight (the executor bounds how many)
+    "queue.buffering.max.messages": 1_000_000,
 }
 
 PRODUCER_FIXED: dict[str, Any] = {"enable.idempotence": True, "acks": "all"}

@@ -3,7 +3,9 @@ it is acknowledged (optionally inside one Kafka transaction)."""
 
 from __future__ import annotations
 
+import time
 import uuid
+from collections import deque
 from typing import Any, ClassVar
 
 import polars as pl
@@ -17,12 +19,31 @@ from ocht.registry import Sink
 FLUSH_TIMEOUT_S = 60.0
 
 
+class _Deliveries:
+    """Acknowledgements still awaited for one ``write``."""
+
+    __slots__ = ("errors", "remaining")
+
+    def __init__(self, n: int) -> None:
+        self.remaining = n
+        self.errors: list[str] = []
+
+    def report(self, err: Any, _msg: Any) -> None:
+        self.remaining -= 1
+        if err is not None:
+            self.errors.append(err.str())
+
+
 class KafkaSink(Sink):
     """Writes rows as records of one topic.
 
     ``open`` begins a transaction (when ``transactional``), ``write`` produces,
     ``commit`` waits for every acknowledgement (and commits the transaction); any
     delivery error raises :class:`DeliveryFailed` so the source offsets are not committed.
+
+    Without a transaction the stream executor need not block on ``commit``: it takes a
+    ticket with :meth:`mark` after a batch and asks :meth:`settled` later, reading the
+    next batches while the records of this one are acknowledged.
     """
 
     atomic: ClassVar[bool] = False
@@ -32,6 +53,8 @@ class KafkaSink(Sink):
         super().__init__(spec, name=name, context=context)
         self._producer: Any = None
         self._errors: list[str] = []
+        self._deliveries: deque[_Deliveries] = deque()
+        self._base = 0  # how many writes are settled (tickets below it are done)
         self._in_txn = False
         self._key_expr: pl.Expr | None = None
         self.log = get_logger("ocht.kafka")
@@ -58,14 +81,9 @@ class KafkaSink(Sink):
 
     def open(self) -> None:
         producer = self._open_producer()
-        self._errors = []
         if self.spec.transactional and not self._in_txn:
             producer.begin_transaction()
             self._in_txn = True
-
-    def _on_delivery(self, err: Any, _msg: Any) -> None:
-        if err is not None:
-            self._errors.append(err.str())
 
     def _keys(self, batch: pl.DataFrame) -> list[Any] | None:
         key = self.spec.key
@@ -85,7 +103,9 @@ class KafkaSink(Sink):
             values = batch.to_series(0).to_list()
         keys = self._keys(batch)
         topic = self.spec.topic
-        produce, report = producer.produce, self._on_delivery
+        deliveries = _Deliveries(len(values))
+        self._deliveries.append(deliveries)
+        produce, report = producer.produce, deliveries.report
         for i, value in enumerate(values):
             key = keys[i] if keys is not None else None
             while True:
@@ -96,22 +116,61 @@ class KafkaSink(Sink):
                     producer.poll(0.05)
         producer.poll(0)
 
+    def mark(self) -> int | None:
+        """A ticket for everything written so far (``None`` when transactional: then only
+        :meth:`commit` confirms)."""
+        if self.spec.transactional:
+            return None
+        return self._base + len(self._deliveries)
+
+    def settled(self, ticket: int, *, block: bool = False) -> bool:
+        """Whether every record written before ``ticket`` was acknowledged.
+
+        Raises:
+            DeliveryFailed: one of them was not; the batch must not be committed.
+        """
+        if self._producer is None:
+            return True
+        deadline = time.monotonic() + FLUSH_TIMEOUT_S
+        while True:
+            self._producer.poll(0.002 if block else 0)
+            while self._deliveries and self._deliveries[0].remaining <= 0:
+                self._errors.extend(self._deliveries.popleft().errors)
+                self._base += 1
+            if self._errors:
+                self._fail(0)
+            if self._base >= ticket:
+                return True
+            if not block:
+                return False
+            if time.monotonic() > deadline:
+                self._fail(len(self._producer))
+
     def commit(self) -> None:
         if self._producer is None:
             return
         remaining = self._producer.flush(FLUSH_TIMEOUT_S)
+        for d in self._deliveries:
+            self._errors.extend(d.errors)
         if remaining or self._errors:
-            errors, self._errors = self._errors, []
-            self.abort()
-            raise DeliveryFailed(
-                f"output '{self.name}': {remaining} records not acknowledged, "
-                f"{len(errors)} delivery errors" + (f" (first: {errors[0]})" if errors else ""),
-                hint="the batch was not committed and will be re-read",
-                output=self.name,
-            )
+            self._fail(remaining)
+        self._base += len(self._deliveries)
+        self._deliveries.clear()
         if self._in_txn:
             self._producer.commit_transaction(FLUSH_TIMEOUT_S)
             self._in_txn = False
+
+    def _fail(self, remaining: int) -> None:
+        errors, self._errors = self._errors, []
+        self._base += len(self._deliveries)
+        self._deliveries.clear()
+        self.abort()
+        raise DeliveryFailed(
+            f"output '{self.name}': {remaining} records not acknowledged, "
+            f"{len(errors)} delivery errors" + (f" (first: {errors[0]})" if errors else ""),
+            hint="the batch was not committed and will be re-read",
+            output=self.name,
+        )
 
     def abort(self) -> None:
         if self._producer is not None and self._in_txn:

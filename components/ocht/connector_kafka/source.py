@@ -13,7 +13,7 @@ Offsets are only ever committed explicitly; nothing is auto-committed.
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -77,6 +77,8 @@ class KafkaSource(Source):
         self._start: dict[PartitionKey, int] = {}
         self._drained: pl.DataFrame | None = None
         self._joined = False
+        #: called before partitions are taken away (set by the stream executor)
+        self.before_revoke: Callable[[], None] | None = None
         self.log = get_logger("ocht.kafka")
 
     @property
@@ -191,6 +193,10 @@ class KafkaSource(Source):
         )
 
     def _on_revoke(self, consumer: Any, parts: list[Any]) -> None:
+        if self.before_revoke is not None:
+            # the executor confirms and commits the batch in flight while the partitions
+            # are still ours, so the next owner does not read it again
+            self.before_revoke()
         for p in parts:
             self._assigned.discard((p.topic, p.partition))
             self._eof.discard((p.topic, p.partition))
@@ -200,12 +206,14 @@ class KafkaSource(Source):
     def _consume(self, consumer: Any, n: int, timeout: float) -> list[Any]:
         from confluent_kafka import KafkaError
 
-        out = []
-        for m in consumer.consume(n, timeout=timeout):
+        got = consumer.consume(n, timeout=timeout)
+        out = [m for m in got if m.error() is None]
+        if len(out) == len(got) and not self._eof:
+            return out  # the common case: records only, no partition at its end
+        for m in got:
             err = m.error()
             if err is None:
                 self._eof.discard((m.topic(), m.partition()))
-                out.append(m)
             elif err.code() == KafkaError._PARTITION_EOF:
                 self._eof.add((m.topic(), m.partition()))
             elif err.fatal():
@@ -230,26 +238,33 @@ class KafkaSource(Source):
         consumer = self._open()
         spec = self.spec
         msgs, self._pending = self._pending[: spec.max_rows], self._pending[spec.max_rows :]
-        size = sum(len(v) for m in msgs if (v := m.value()) is not None)
+        values = [m.value() for m in msgs]
+        size = sum(map(len, filter(None, values)))
         deadline = time.monotonic() + spec.max_wait_ms / 1000
         while len(msgs) < spec.max_rows and size < spec.max_bytes:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 break
             got = self._consume(consumer, spec.max_rows - len(msgs), remaining)
+            vals = [m.value() for m in got]
             msgs.extend(got)
-            size += sum(len(v) for m in got if (v := m.value()) is not None)
+            values.extend(vals)
+            size += sum(map(len, filter(None, vals)))
             if self._assigned and self._eof >= self._assigned:
                 break  # every partition is at its end: do not wait for more
-        return self._to_batch(msgs)
+        return self._to_batch(msgs, values)
 
-    def _to_batch(self, msgs: Sequence[Any]) -> KafkaBatch:
+    def _to_batch(self, msgs: Sequence[Any], values: list[bytes | None]) -> KafkaBatch:
+        # the last record of each partition gives its offset; scan from the end
         offsets: dict[PartitionKey, int] = {}
-        for m in msgs:
-            offsets[(m.topic(), m.partition())] = m.offset() + 1
-        frame, bad = decode_values(
-            [m.value() for m in msgs], self.spec.format, self._value_schema()
-        )
+        parts = len(self._assigned) or None
+        for m in reversed(msgs):
+            key = (m.topic(), m.partition())
+            if key not in offsets:
+                offsets[key] = m.offset() + 1
+                if parts is not None and len(offsets) >= parts and self._assigned <= offsets.keys():
+                    break
+        frame, bad = decode_values(values, self.spec.format, self._value_schema())
         if self.spec.format == "json" and self._schema is None and frame.width:
             self._schema = frame.schema  # later batches keep the first batch's types
         dead = None
@@ -359,7 +374,7 @@ class KafkaSource(Source):
             msgs: list[Any] = []
             while self._eof < self._assigned:
                 msgs.extend(self._consume(consumer, self.spec.max_rows, 1.0))
-            batch = self._to_batch(msgs)
+            batch = self._to_batch(msgs, [m.value() for m in msgs])
         finally:
             self._assigned = set()
             consumer.close()

@@ -28,7 +28,7 @@ from ocht.errors import ExecutionError, InvalidPipeline, OchtError
 from ocht.executor.checkpoint import Checkpoint, FileCheckpointStore
 from ocht.executor.checks import check_stats
 from ocht.executor.counting import Counters
-from ocht.executor.plan import Plan
+from ocht.executor.plan import Plan, PlannedOutput
 from ocht.executor.result import OutputStats, RunResult, StepStats
 from ocht.executor.stream_dead import DeadLetterWriter, late_letters, normalize
 from ocht.observability import RunHooks, bound, get_logger
@@ -97,6 +97,24 @@ class BatchReport:
     state_bytes: int = 0
 
 
+@dataclass
+class _Pending:
+    """A batch handed to the sinks whose delivery is not confirmed yet.
+
+    ``tickets`` hold, per sink written, what :meth:`settled` is asked about (``None``:
+    the sink confirms in ``commit()``); ``states`` is the state right after this batch.
+    """
+
+    batch: Any
+    written: list[PlannedOutput]
+    tickets: list[Any]
+    outputs: dict[str, int]
+    dead: pl.DataFrame | None
+    steps: dict[str, tuple[int, int]]
+    states: dict[str, bytes]
+    t0: float
+
+
 def run_stream(
     plan: Plan,
     *,
@@ -106,6 +124,7 @@ def run_stream(
     idle_stop_s: float | None = None,
     checkpoints: FileCheckpointStore | None = None,
     on_batch: Callable[[BatchReport], None] | None = None,
+    max_in_flight: int = 8,
 ) -> StreamResult:
     """Run a stream plan until ``stop`` is set, ``max_batches`` ran, or the input is drained.
 
@@ -121,6 +140,9 @@ def run_stream(
         checkpoints: where state and offsets are saved (default: a file under the run
             home, keyed by pipeline and consumer group).
         on_batch: called after every committed batch (metrics).
+        max_in_flight: batches handed to the sinks but not yet confirmed, at most. While
+            their records are being acknowledged the next batches are read; past this
+            bound the run waits. A crash re-delivers at most these batches.
 
     Raises:
         InvalidPipeline: the plan has no stream source, or a stateful step cannot stream.
@@ -132,7 +154,12 @@ def run_stream(
         >>> run_stream(plan, idle_stop_s=2).rows_written          # doctest: +SKIP
     """
     return _StreamRun(
-        plan, hooks or RunHooks(), stop or threading.Event(), checkpoints, on_batch
+        plan,
+        hooks or RunHooks(),
+        stop or threading.Event(),
+        checkpoints,
+        on_batch,
+        max(1, max_in_flight),
     ).run(max_batches, idle_stop_s)
 
 
@@ -144,11 +171,13 @@ class _StreamRun:
         stop: threading.Event,
         checkpoints: FileCheckpointStore | None,
         on_batch: Callable[[BatchReport], None] | None,
+        max_in_flight: int = 8,
     ) -> None:
         self.plan = plan
         self.hooks = hooks
         self.stop = stop
         self.on_batch = on_batch
+        self.max_in_flight = max_in_flight
         self.log = get_logger("ocht.stream")
         streams = [n for n, s in plan.sources.items() if isinstance(s, StreamSource)]
         if len(streams) != 1:
@@ -180,6 +209,7 @@ class _StreamRun:
         self.read = 0
         self.dead_rows = 0
         self.batches = 0
+        self.pending: list[_Pending] = []
 
     # -- the loop ------------------------------------------------------------------------
     def run(self, max_batches: int | None, idle_stop_s: float | None) -> StreamResult:
@@ -200,30 +230,38 @@ class _StreamRun:
                     n: s.scan().collect().lazy() for n, s in plan.sources.items() if n != self.input
                 }
                 idle_since: float | None = None
+                self.source.before_revoke = self._finish_pending
                 while not self.stop.is_set():
-                    if max_batches is not None and self.batches >= max_batches:
+                    done = self.batches + len(self.pending)
+                    if max_batches is not None and done >= max_batches:
                         reason = "max_batches"
                         break
                     t0 = time.perf_counter()
+                    # the previous batch's records are on their way while this one is polled;
+                    # its offsets are committed only once they are confirmed (just below)
                     batch = self.source.poll_batch()
                     now = time.time()
                     if batch.records:
                         idle_since = None
-                        self._process(batch, lookups, now, "batch", t0)
+                        self.pending.append(self._write(batch, lookups, now, "batch", t0))
+                        self._finish_pending(wait=False)
                         continue
+                    self._finish_pending(wait=False)
                     if batch.at_end and idle_since is None:
                         idle_since = time.monotonic()
                     if any(op.idle_due(now=now) for op in self.ops.values()):
-                        self._process(batch, lookups, now, "idle", t0)
+                        self.pending.append(self._write(batch, lookups, now, "idle", t0))
+                        self._finish_pending()
                     if (
                         idle_stop_s is not None
                         and idle_since is not None
                         and time.monotonic() - idle_since >= idle_stop_s
                     ):
                         if self.ops:
-                            self._process(batch, lookups, now, "flush", t0)
+                            self.pending.append(self._write(batch, lookups, now, "flush", t0))
                         reason = "drained"
                         break
+                self._finish_pending()
             except BaseException as exc:
                 error = _explain(exc)
                 self.hooks.on_run_end(
@@ -259,9 +297,10 @@ class _StreamRun:
         )
 
     # -- one batch -----------------------------------------------------------------------
-    def _process(
+    def _write(
         self, batch: Any, lookups: dict[str, pl.LazyFrame], now: float, phase: str, t0: float
-    ) -> None:
+    ) -> _Pending:
+        """Transform one batch and hand it to the sinks (not yet confirmed)."""
         plan = self.plan
         counts: dict[str, int] = {}
         counters = Counters()  # rows through the lazily fused stateless steps
@@ -308,34 +347,21 @@ class _StreamRun:
         dead = _concat_dead([normalize(p, run_id=plan.context.run_id) for p in dead_parts])
         collected = pl.collect_all(targets + ([dead] if dead is not None else []))
         outs, dead_df = collected[: len(targets)], collected[len(targets) :]
+        written: list[PlannedOutput] = []
+        tickets: list[Any] = []
         for out, df in zip(plan.outputs, outs, strict=True):
             if df.height == 0:
                 continue
             out.sink.open()  # per batch: a transaction, or nothing
+            written.append(out)
             try:
                 out.sink.write(df)
-                out.sink.commit()
             except BaseException:
-                _quiet(out.sink.abort)
+                for o in written:
+                    _quiet(o.sink.abort)
                 raise
-            self.written[out.name] += df.height
-        dead_rows = self.dead.write(dead_df[0]) if dead_df else 0
-        if self.ops:
-            self.offsets.update(batch.offsets)
-            self.store.save(
-                Checkpoint(
-                    self.offsets,
-                    {sid: op.snapshot() for sid, op in self.ops.items()},
-                    self.batches + 1,
-                )
-            )
-        if batch.offsets:
-            self.source.commit(batch.offsets)
-        # bookkeeping after the commit: only committed batches count
-        if batch.records:
-            self.batches += 1
-        self.read += batch.records
-        self.dead_rows += dead_rows
+            mark = getattr(out.sink, "mark", None)
+            tickets.append(mark() if mark is not None else None)
 
         def rows_of(name: str) -> int:
             return counts[name] if name in counts else counters.get(name)
@@ -345,17 +371,74 @@ class _StreamRun:
             rin = rows_of(step.reads[0])
             rout = sum(rows_of(n) for b, n in step.frame_names().items() if b != DEAD_LETTER)
             per_step[step.id] = (rin, rout)
-            self.totals[step.id][0] += rin
-            self.totals[step.id][1] += rout
+        states = {sid: op.snapshot() for sid, op in self.ops.items()}
+        return _Pending(
+            batch,
+            written,
+            tickets,
+            {o.name: d.height for o, d in zip(plan.outputs, outs, strict=True)},
+            dead_df[0] if dead_df else None,
+            per_step,
+            states,
+            t0,
+        )
+
+    def _finish_pending(self, *, wait: bool = True) -> None:
+        """Confirm batches handed to the sinks, oldest first: save state, commit offsets.
+
+        With ``wait=False`` only the batches whose records are already acknowledged are
+        finished, except that the oldest is waited for while more than
+        ``max_in_flight`` are pending. With ``wait=True`` (stop, revoke, idle) every
+        pending batch is confirmed.
+        """
+        while self.pending:
+            p = self.pending[0]
+            block = wait or len(self.pending) > self.max_in_flight
+            for out, ticket in zip(p.written, p.tickets, strict=True):
+                if ticket is not None and not _settled(out.sink, ticket, block=block):
+                    return  # not yet acknowledged: look again after the next poll
+            self.pending.pop(0)
+            self._finish(p)
+
+    def _finish(self, p: _Pending) -> None:
+        for i, (out, ticket) in enumerate(zip(p.written, p.tickets, strict=True)):
+            if ticket is not None:
+                continue
+            try:
+                out.sink.commit()  # a transaction, or a sink that confirms on commit
+            except BaseException:
+                for o in p.written[i:]:
+                    _quiet(o.sink.abort)
+                raise
+        dead_rows = self.dead.write(p.dead) if p.dead is not None else 0
+        if self.ops:
+            self.offsets.update(p.batch.offsets)
+            self.store.save(Checkpoint(self.offsets, p.states, self.batches + 1))
+        if p.batch.offsets:
+            self.source.commit(p.batch.offsets)
+        # bookkeeping after the commit: only committed batches count
+        self._account(p, dead_rows)
+
+    def _account(self, pending: _Pending, dead_rows: int) -> None:
+        batch = pending.batch
+        if batch.records:
+            self.batches += 1
+        self.read += batch.records
+        self.dead_rows += dead_rows
+        for name, rows in pending.outputs.items():
+            self.written[name] += rows
+        for sid, (rin, rout) in pending.steps.items():
+            self.totals[sid][0] += rin
+            self.totals[sid][1] += rout
         if self.on_batch is not None:
             self.on_batch(
                 BatchReport(
                     batch=self.batches,
                     records=batch.records,
-                    steps=per_step,
-                    outputs={o.name: d.height for o, d in zip(plan.outputs, outs, strict=True)},
+                    steps=pending.steps,
+                    outputs=pending.outputs,
                     dead_letters=dead_rows,
-                    seconds=time.perf_counter() - t0,
+                    seconds=time.perf_counter() - pending.t0,
                     lag=_lag(self.source),
                     state_bytes=self.state_bytes(),
                 )
@@ -419,6 +502,10 @@ def _concat_dead(parts: list[pl.LazyFrame]) -> pl.LazyFrame | None:
     if not parts:
         return None
     return pl.concat(parts, how="diagonal_relaxed")
+
+
+def _settled(sink: Any, ticket: Any, *, block: bool) -> bool:
+    return bool(sink.settled(ticket, block=block))
 
 
 def _lag(source: Any) -> int:

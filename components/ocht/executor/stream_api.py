@@ -68,6 +68,7 @@ def execute_stream(
     idle_stop_s: float | None = None,
     on_batch: Callable[[BatchReport], None] | None = None,
     checkpoints: FileCheckpointStore | None = None,
+    max_in_flight: int = 8,
 ) -> StreamResult:
     """Load, compile and run a pipeline in stream mode (see :func:`run_stream`).
 
@@ -85,4 +86,5 @@ def execute_stream(
         idle_stop_s=idle_stop_s,
         on_batch=on_batch,
         checkpoints=checkpoints,
+        max_in_flight=max_in_flight,
     )

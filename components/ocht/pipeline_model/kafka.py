@@ -68,7 +68,7 @@ class KafkaConnector(ConnectorBase):
         default=16 * 1024 * 1024, ge=1024, description="Inputs: value bytes per micro-batch."
     )
     max_wait_ms: int = Field(
-        default=500, ge=1, description="Inputs: the longest a micro-batch waits to fill."
+        default=100, ge=1, description="Inputs: the longest a micro-batch waits to fill."
     )
     key: str | None = Field(
         default=None,

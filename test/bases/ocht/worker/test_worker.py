@@ -236,7 +236,8 @@ def test_sigkill_crashes_lose_nothing(kafka_broker: str, tmp_path: Path) -> None
     out = drain(kafka_broker, topic_out)["id"].to_list()
     assert set(out) == set(range(n))  # plain topic: at least once
     duplicates = len(out) - n
-    assert 0 <= duplicates <= kills * max_rows  # at most the batch in flight per crash
+    in_flight = 8  # the executor's default max_in_flight, plus the batch being written
+    assert 0 <= duplicates <= kills * (in_flight + 1) * max_rows  # bounded per crash
 
 
 def test_second_worker_shares_the_partitions(kafka_broker: str, tmp_path: Path) -> None:

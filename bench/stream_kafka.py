@@ -1,0 +1,475 @@
+"""Stream benchmark: Kafka -> (filter, derive) -> Kafka, Ocht against a hand-written loop
+and Quix Streams, through the same Tansu broker in the same run.
+
+    uv run python bench/stream_kafka.py                      # 1M records
+    uv run python bench/stream_kafka.py --records 200000 --quix-python /path/to/python
+
+Each engine runs as its own process on the same input topic (a fresh consumer group and
+output topic each), so peak RSS is per engine. Throughput is records read divided by the
+time from the first non-empty poll to the last committed write (group joins excluded).
+
+Engines:
+  raw       consume only (the broker/client ceiling on this machine)
+  hand      hand-written confluent-kafka + Polars micro-batch loop: consume(10000) ->
+            read_ndjson -> expressions -> write_ndjson -> produce (idempotent producer,
+            flush at the end, async offset commit per batch)
+  ocht      ocht.executor.execute_stream on the same pipeline, as the worker runs it
+            (sync commit after every batch, delivery confirmed before the commit)
+  quix      Quix Streams 3 (needs a Python with quixstreams: --quix-python, or it is
+            installed into ~/.cache/ocht-bench/quix with uv; skipped if that fails)
+
+Then latency: an ocht-worker process at ~10k records/s, end to end (produce time in the
+record -> read back from the output topic), p50 and p99.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).resolve()
+FAST = {"session.timeout.ms": 6000, "heartbeat.interval.ms": 1000}
+WHERE = "amount > 100"
+
+
+def rss_mb() -> float:
+    """This process's peak RSS (VmHWM: unlike ru_maxrss it is not inherited across exec)."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+# -- children ----------------------------------------------------------------------------
+def child_raw(bs: str, topic: str, _out: str, n: int) -> dict[str, Any]:
+    from confluent_kafka import Consumer
+
+    c = Consumer(
+        {
+            "bootstrap.servers": bs,
+            "group.id": f"raw-{uuid.uuid4()}",
+            "auto.offset.reset": "earliest",
+            "enable.auto.commit": False,
+            "fetch.queue.backoff.ms": 1,
+            **FAST,
+        }
+    )
+    c.subscribe([topic])
+    got, t0 = 0, None
+    while got < n:
+        start = time.perf_counter()
+        msgs = c.consume(10_000, timeout=0.5)
+        ok = [m.value() for m in msgs if m.error() is None]
+        if ok and t0 is None:
+            t0 = start
+        got += len(ok)
+    seconds = time.perf_counter() - (t0 or 0)
+    c.close()
+    return {"records": got, "seconds": seconds}
+
+
+def child_hand(bs: str, topic: str, out: str, n: int) -> dict[str, Any]:
+    import io
+
+    import polars as pl
+    from confluent_kafka import Consumer, Producer
+
+    c = Consumer(
+        {
+            "bootstrap.servers": bs,
+            "group.id": f"hand-{uuid.uuid4()}",
+            "auto.offset.reset": "earliest",
+            "enable.auto.commit": False,
+            "fetch.queue.backoff.ms": 1,
+            **FAST,
+        }
+    )
+    p = Producer(
+        {
+            "bootstrap.servers": bs,
+            "enable.idempotence": True,
+            "linger.ms": 5,
+            "batch.num.messages": 10_000,
+        }
+    )
+    c.subscribe([topic])
+    got, t0, written = 0, None, 0
+    while got < n:
+        start = time.perf_counter()
+        msgs = c.consume(10_000, timeout=0.5)
+        values = [m.value() for m in msgs if m.error() is None]
+        if not values:
+            continue
+        if t0 is None:
+            t0 = start
+        df = pl.read_ndjson(io.BytesIO(b"\n".join(values)))
+        res = df.filter(pl.col("amount") > 100).with_columns(
+            (pl.col("amount") * 0.92).alias("amount_eur"), (pl.col("amount") > 400).alias("big")
+        )
+        for line in res.write_ndjson().encode().split(b"\n")[: res.height]:
+            while True:
+                try:
+                    p.produce(out, line)
+                    break
+                except BufferError:
+                    p.poll(0.01)
+        p.poll(0)
+        c.commit(asynchronous=True)
+        got += len(values)
+        written += res.height
+    p.flush(60)
+    seconds = time.perf_counter() - (t0 or 0)
+    c.close()
+    return {"records": got, "written": written, "seconds": seconds}
+
+
+def child_ocht(bs: str, topic: str, out: str, n: int) -> dict[str, Any]:
+    from ocht.executor import execute_stream
+
+    doc = {
+        "name": "bench_stream",
+        "inputs": {
+            "events": {
+                "type": "kafka",
+                "brokers": bs,
+                "topic": topic,
+                "group": f"ocht-{uuid.uuid4()}",
+                "max_rows": 10_000,
+                "schema": {
+                    "id": "int64",
+                    "user": "string",
+                    "country": "string",
+                    "amount": "float64",
+                    "ts": "string",
+                    "status": "string",
+                },
+                "options": FAST,
+            }
+        },
+        "steps": [
+            {"kind": "filter", "where": WHERE},
+            {"kind": "derive", "columns": {"amount_eur": "amount * 0.92", "big": "amount > 400"}},
+        ],
+        "outputs": {"out": {"type": "kafka", "brokers": bs, "topic": out}},
+    }
+    marks: list[tuple[float, float]] = []
+    home = tempfile.mkdtemp(prefix="ocht-bench-")
+    result = execute_stream(
+        doc,
+        home=home,
+        idle_stop_s=1.0,
+        max_in_flight=int(os.environ.get("OCHT_BENCH_INFLIGHT", "8")),
+        on_batch=lambda r: marks.append((time.perf_counter(), r.seconds)),
+    )
+    shutil.rmtree(home, ignore_errors=True)
+    t0 = marks[0][0] - marks[0][1]
+    return {
+        "records": result.rows_read,
+        "written": result.rows_written,
+        "seconds": marks[-1][0] - t0,
+        "batches": result.batches,
+    }
+
+
+def child_quix(bs: str, topic: str, out: str, n: int) -> dict[str, Any]:
+    from quixstreams import Application
+
+    app = Application(
+        broker_address=bs,
+        consumer_group=f"quix-{uuid.uuid4()}",
+        auto_offset_reset="earliest",
+        consumer_extra_config={"fetch.queue.backoff.ms": 1, **FAST},
+    )
+    tin = app.topic(topic, value_deserializer="json")
+    tout = app.topic(out, value_serializer="json")
+    seen = {"n": 0, "t0": 0.0, "t1": 0.0}
+
+    def count(_row: Any) -> None:
+        if seen["n"] == 0:
+            seen["t0"] = time.perf_counter()
+        seen["n"] += 1
+        if seen["n"] >= n:
+            seen["t1"] = time.perf_counter()
+            app.stop()
+
+    sdf = app.dataframe(tin)
+    sdf = sdf.update(count)
+    sdf = sdf.filter(lambda r: r["amount"] > 100)
+    sdf["amount_eur"] = sdf["amount"] * 0.92
+    sdf["big"] = sdf["amount"] > 400
+    sdf.to_topic(tout)
+    app.run()
+    end = time.perf_counter()  # after the last outputs are flushed and offsets committed
+    return {"records": seen["n"], "seconds": end - seen["t0"]}
+
+
+CHILDREN = {"raw": child_raw, "hand": child_hand, "ocht": child_ocht, "quix": child_quix}
+
+
+def child_main(argv: list[str]) -> None:
+    kind, bs, topic, out, n = argv[0], argv[1], argv[2], argv[3], int(argv[4])
+    res = CHILDREN[kind](bs, topic, out, n)
+    res["rss_mb"] = rss_mb()
+    print("RESULT " + json.dumps(res), flush=True)
+
+
+# -- driver ------------------------------------------------------------------------------
+def make_records(n: int) -> list[bytes]:
+    import polars as pl
+
+    df = pl.DataFrame({"id": range(n)}).with_columns(
+        pl.format("u{}", (pl.col("id") * 7919 % 100_000).cast(pl.String).str.zfill(8)).alias(
+            "user"
+        ),
+        pl.Series("country", ["DE", "FR", "NL", "IE", "ES"] * (n // 5 + 1))[:n],
+        ((pl.col("id") * 37 % 50_000) / 100).alias("amount"),
+        pl.lit("2024-01-01T10:00:00.123").alias("ts"),
+        pl.Series("status", ["paid", "paid", "refunded", "pending"] * (n // 4 + 1))[:n],
+    )
+    return df.write_ndjson().encode().split(b"\n")[:n]
+
+
+def produce_all(bs: str, topic: str, values: list[bytes]) -> float:
+    from confluent_kafka import Producer
+
+    p = Producer(
+        {
+            "bootstrap.servers": bs,
+            "linger.ms": 20,
+            "batch.num.messages": 100_000,
+            "queue.buffering.max.messages": 2_000_000,
+            "enable.idempotence": True,
+        }
+    )
+    t0 = time.perf_counter()
+    for v in values:
+        while True:
+            try:
+                p.produce(topic, v)
+                break
+            except BufferError:
+                p.poll(0.01)
+    p.flush(120)
+    return time.perf_counter() - t0
+
+
+def run_child(python: str, kind: str, bs: str, topic: str, n: int) -> dict[str, Any] | None:
+    from ocht.testkit import create_topic, unique_topic
+
+    out = create_topic(bs, unique_topic(f"out-{kind}"))
+    proc = subprocess.run(
+        [python, str(HERE), "--child", kind, bs, topic, out, str(n)],
+        capture_output=True,
+        text=True,
+        timeout=1200,
+    )
+    for line in proc.stdout.splitlines():
+        if line.startswith("RESULT "):
+            res: dict[str, Any] = json.loads(line[7:])
+            return res
+    print(f"  {kind} failed:\n{proc.stderr[-1500:]}", file=sys.stderr)
+    return None
+
+
+def quix_python(given: str | None) -> str | None:
+    if given:
+        return given
+    env = Path.home() / ".cache" / "ocht-bench" / "quix"
+    py = env / "bin" / "python"
+    if not py.exists() and shutil.which("uv"):
+        subprocess.run(["uv", "venv", "-q", str(env)], check=False)
+        subprocess.run(
+            ["uv", "pip", "install", "-q", "--python", str(py), "quixstreams"], check=False
+        )
+    if (
+        py.exists()
+        and subprocess.run([str(py), "-c", "import quixstreams"], capture_output=True).returncode
+        == 0
+    ):
+        return str(py)
+    return None
+
+
+def latency(bs: str, rate: int, seconds: float) -> dict[str, float]:
+    """p50/p99 end to end through an ocht-worker process at ``rate`` records/s."""
+    import yaml
+    from confluent_kafka import Consumer, Producer
+
+    from ocht.testkit import create_topic, unique_topic
+
+    tin = create_topic(bs, unique_topic("lat-in"))
+    tout = create_topic(bs, unique_topic("lat-out"))
+    work = Path(tempfile.mkdtemp(prefix="ocht-lat-"))
+    doc = {
+        "name": "bench_latency",
+        "inputs": {
+            "events": {
+                "type": "kafka",
+                "brokers": bs,
+                "topic": tin,
+                "group": f"lat-{uuid.uuid4()}",
+                "schema": {"id": "int64", "amount": "float64", "sent_ns": "int64"},
+                "options": FAST,
+            }
+        },
+        "steps": [
+            {"kind": "filter", "where": "amount >= 0"},
+            {"kind": "derive", "columns": {"amount_eur": "amount * 0.92"}},
+        ],
+        "outputs": {"out": {"type": "kafka", "brokers": bs, "topic": tout}},
+    }
+    (work / "p.yaml").write_text(yaml.safe_dump(doc))
+    worker = subprocess.Popen(
+        [sys.executable, "-m", "ocht.worker.main", "run", "p.yaml", "--home", str(work / "h")],
+        cwd=work,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    lat: list[float] = []
+    stop = threading.Event()
+
+    def read() -> None:
+        c = Consumer(
+            {
+                "bootstrap.servers": bs,
+                "group.id": f"m-{uuid.uuid4()}",
+                "auto.offset.reset": "earliest",
+                "fetch.queue.backoff.ms": 1,
+                "fetch.wait.max.ms": 10,
+                **FAST,
+            }
+        )
+        c.subscribe([tout])
+        while not stop.is_set():
+            for m in c.consume(1000, timeout=0.05):
+                if m.error() is None:
+                    now = time.time_ns()
+                    rec = json.loads(m.value() or b"{}")
+                    if rec.get("id", -1) >= 0:
+                        lat.append((now - rec["sent_ns"]) / 1e6)
+        c.close()
+
+    reader = threading.Thread(target=read)
+    reader.start()
+    p = Producer({"bootstrap.servers": bs, "linger.ms": 1})
+    try:
+        # warm up until the worker and the reader have joined
+        deadline = time.monotonic() + 60
+        while not lat and time.monotonic() < deadline:
+            p.produce(tin, json.dumps({"id": 0, "amount": 1.0, "sent_ns": time.time_ns()}).encode())
+            p.flush(5)
+            time.sleep(0.5)
+        lat.clear()
+        per_tick = rate // 100
+        t0 = time.perf_counter()
+        i = 1
+        while time.perf_counter() - t0 < seconds:
+            for _ in range(per_tick):
+                p.produce(
+                    tin,
+                    json.dumps(
+                        {"id": i, "amount": float(i % 500), "sent_ns": time.time_ns()}
+                    ).encode(),
+                )
+                i += 1
+            p.poll(0)
+            time.sleep(max(0.0, t0 + (i / rate) - time.perf_counter()))
+        p.flush(10)
+        time.sleep(2)
+    finally:
+        stop.set()
+        reader.join()
+        worker.terminate()
+        worker.wait(30)
+        shutil.rmtree(work, ignore_errors=True)
+    lat.sort()
+    return {
+        "records": len(lat),
+        "sent": i - 1,
+        "p50_ms": statistics.median(lat),
+        "p99_ms": lat[int(len(lat) * 0.99) - 1],
+        "max_ms": lat[-1],
+    }
+
+
+def main() -> None:
+    if len(sys.argv) > 1 and sys.argv[1] == "--child":
+        child_main(sys.argv[2:])
+        return
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--records", type=int, default=1_000_000)
+    ap.add_argument("--engines", default="raw,hand,ocht,quix")
+    ap.add_argument("--quix-python", default=None)
+    ap.add_argument("--latency-rate", type=int, default=10_000)
+    ap.add_argument("--latency-seconds", type=float, default=15.0)
+    ap.add_argument("--no-latency", action="store_true")
+    args = ap.parse_args()
+
+    from ocht.testkit import create_topic, start_broker, unique_topic
+
+    broker = start_broker()
+    bs = broker.bootstrap
+    try:
+        n = args.records
+        values = make_records(n)
+        size = sum(len(v) for v in values) / n
+        topic = create_topic(bs, unique_topic("bench-in"))
+        secs = produce_all(bs, topic, values)
+        print(f"input: {n:,} JSON records of {size:.0f} bytes on average, 1 partition")
+        print(f"raw produce (idempotent): {n / secs:,.0f} records/s")
+        results: dict[str, dict[str, Any]] = {}
+        for kind in args.engines.split(","):
+            python = sys.executable
+            if kind == "quix":
+                found = quix_python(args.quix_python)
+                if found is None:
+                    print(
+                        "quix: skipped (quixstreams could not be installed; it pins "
+                        "confluent-kafka < 2.13, so it runs from its own environment)"
+                    )
+                    continue
+                python = found
+            res = run_child(python, kind, bs, topic, n)
+            if res is None:
+                continue
+            results[kind] = res
+            rate = res["records"] / res["seconds"]
+            print(
+                f"{kind:5s}: {rate:>11,.0f} records/s  ({res['records']:,} in "
+                f"{res['seconds']:.2f} s, peak RSS {res['rss_mb']:.0f} MB)"
+            )
+        if "ocht" in results:
+            o = results["ocht"]["records"] / results["ocht"]["seconds"]
+            for ref in ("hand", "quix", "raw"):
+                if ref in results:
+                    r = results[ref]["records"] / results[ref]["seconds"]
+                    print(f"ocht / {ref}: {o / r:.2f}x")
+        if not args.no_latency:
+            lat = latency(bs, args.latency_rate, args.latency_seconds)
+            print(
+                f"latency at {args.latency_rate:,} records/s through ocht-worker "
+                f"({lat['records']:,} records): p50 {lat['p50_ms']:.0f} ms, "
+                f"p99 {lat['p99_ms']:.0f} ms, max {lat['max_ms']:.0f} ms"
+            )
+    finally:
+        broker.stop()
+
+
+if __name__ == "__main__":
+    os.environ.setdefault("POLARS_MAX_THREADS", "2")
+    main()
