@@ -135,8 +135,8 @@ class _Agg:
         if self.func == "count":
             return [(pl.len() if v is None else v.count()).cast(pl.Int64).alias(f"__p{i}_n")]
         assert v is not None
-        if self.func == "sum":
-            return [v.sum().alias(f"__p{i}_s")]
+        if self.func == "sum":  # SQL: the sum of no values is NULL, so count them too
+            return [v.sum().alias(f"__p{i}_s"), v.count().cast(pl.Int64).alias(f"__p{i}_n")]
         if self.func == "min":
             return [v.min().alias(f"__p{i}_m")]
         if self.func == "max":
@@ -149,8 +149,6 @@ class _Agg:
     def merge(self, i: int) -> list[pl.Expr]:
         if self.func in ("count",):
             return [pl.col(f"__p{i}_n").sum()]
-        if self.func == "sum":
-            return [pl.col(f"__p{i}_s").sum()]
         if self.func == "min":
             return [pl.col(f"__p{i}_m").min()]
         if self.func == "max":
@@ -160,12 +158,11 @@ class _Agg:
     def final(self, i: int) -> pl.Expr:
         if self.func == "count":
             return pl.col(f"__p{i}_n").alias(self.name)
-        if self.func == "sum":
-            return pl.col(f"__p{i}_s").alias(self.name)
         if self.func in ("min", "max"):
             return pl.col(f"__p{i}_m").alias(self.name)
-        n = pl.col(f"__p{i}_n")
-        return pl.when(n > 0).then(pl.col(f"__p{i}_s") / n).otherwise(None).alias(self.name)
+        n, total = pl.col(f"__p{i}_n"), pl.col(f"__p{i}_s")
+        value = total if self.func == "sum" else total / n
+        return pl.when(n > 0).then(value).otherwise(None).alias(self.name)
 
 
 def _parse_aggs(spec: Aggregate, schema: pl.Schema, step: str, path: str) -> list[_Agg]:
