@@ -28,6 +28,7 @@ from ocht.errors import ExecutionError, InvalidPipeline, OchtError
 from ocht.executor.checkpoint import Checkpoint, FileCheckpointStore
 from ocht.executor.checks import check_stats
 from ocht.executor.counting import Counters
+from ocht.executor.dead_letters import normalize_dead_letters
 from ocht.executor.plan import Plan, PlannedOutput
 from ocht.executor.result import OutputStats, RunResult, StepStats
 from ocht.executor.stream_dead import DeadLetterWriter, late_letters, normalize
@@ -319,7 +320,14 @@ class _StreamRun:
                 for branch, name in step.frame_names().items():
                     branch_frame = step.compiled.apply(inputs, branch)
                     if branch == DEAD_LETTER:
-                        dead_parts.append(branch_frame)
+                        dead_parts.append(
+                            normalize_dead_letters(
+                                branch_frame,
+                                run_id=plan.context.run_id,
+                                step=step.id,
+                                source=self.input,
+                            )
+                        )
                     else:
                         frames[name] = counters.wrap(name, branch_frame)
                 continue
