@@ -286,7 +286,9 @@ def _connector(
             )
         )
         return None
-    if not (conn.stream if mode == "stream" else conn.batch):
+    # a stream run reads batch inputs once, as lookups, and appends dead letters to files
+    bounded = mode == "stream" and conn.batch and (need == "source" or path == "dead_letter")
+    if not (conn.stream if mode == "stream" else conn.batch) and not bounded:
         issues.append(
             Issue(
                 "unsupported-connector",

@@ -126,6 +126,7 @@ def run_stream(
     checkpoints: FileCheckpointStore | None = None,
     on_batch: Callable[[BatchReport], None] | None = None,
     max_in_flight: int = 8,
+    lookup_refresh_s: float | None = None,
 ) -> StreamResult:
     """Run a stream plan until ``stop`` is set, ``max_batches`` ran, or the input is drained.
 
@@ -144,6 +145,8 @@ def run_stream(
         max_in_flight: batches handed to the sinks but not yet confirmed, at most. While
             their records are being acknowledged the next batches are read; past this
             bound the run waits. A crash re-delivers at most these batches.
+        lookup_refresh_s: re-read the bounded inputs (lookups for joins, read once at
+            start) when they are this old; ``None`` never re-reads them.
 
     Raises:
         InvalidPipeline: the plan has no stream source, or a stateful step cannot stream.
@@ -161,7 +164,7 @@ def run_stream(
         checkpoints,
         on_batch,
         max(1, max_in_flight),
-    ).run(max_batches, idle_stop_s)
+    ).run(max_batches, idle_stop_s, lookup_refresh_s)
 
 
 class _StreamRun:
@@ -213,7 +216,12 @@ class _StreamRun:
         self.pending: list[_Pending] = []
 
     # -- the loop ------------------------------------------------------------------------
-    def run(self, max_batches: int | None, idle_stop_s: float | None) -> StreamResult:
+    def run(
+        self,
+        max_batches: int | None,
+        idle_stop_s: float | None,
+        lookup_refresh_s: float | None = None,
+    ) -> StreamResult:
         plan, ctx = self.plan, self.plan.context
         started = time.perf_counter()
         reason = "stopped"
@@ -227,9 +235,8 @@ class _StreamRun:
             )
             try:
                 self._resume()
-                lookups = {
-                    n: s.scan().collect().lazy() for n, s in plan.sources.items() if n != self.input
-                }
+                lookups = self._lookups()
+                loaded_at = time.monotonic()
                 idle_since: float | None = None
                 self.source.before_revoke = self._finish_pending
                 while not self.stop.is_set():
@@ -237,6 +244,11 @@ class _StreamRun:
                     if max_batches is not None and done >= max_batches:
                         reason = "max_batches"
                         break
+                    if (
+                        lookup_refresh_s is not None
+                        and time.monotonic() - loaded_at >= lookup_refresh_s
+                    ):
+                        lookups, loaded_at = self._lookups(), time.monotonic()
                     t0 = time.perf_counter()
                     # the previous batch's records are on their way while this one is polled;
                     # its offsets are committed only once they are confirmed (just below)
@@ -278,6 +290,12 @@ class _StreamRun:
             lag = _lag(self.source)
             self._close()
         return self._result(started, reason, lag)
+
+    def _lookups(self) -> dict[str, pl.LazyFrame]:
+        # bounded inputs (a join's other side) are read whole, once per (re)load
+        return {
+            n: s.scan().collect().lazy() for n, s in self.plan.sources.items() if n != self.input
+        }
 
     def _resume(self) -> None:
         if not self.ops:

@@ -69,6 +69,7 @@ def execute_stream(
     on_batch: Callable[[BatchReport], None] | None = None,
     checkpoints: FileCheckpointStore | None = None,
     max_in_flight: int = 8,
+    lookup_refresh_s: float | None = None,
 ) -> StreamResult:
     """Load, compile and run a pipeline in stream mode (see :func:`run_stream`).
 
@@ -87,4 +88,5 @@ def execute_stream(
         on_batch=on_batch,
         checkpoints=checkpoints,
         max_in_flight=max_in_flight,
+        lookup_refresh_s=lookup_refresh_s,
     )

@@ -1,0 +1,137 @@
+"""Stream runs join against bounded inputs (read at start, refreshable) and append dead
+letters to a file."""
+
+from __future__ import annotations
+
+import copy
+import json
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+import pytest
+
+from ocht.executor import execute, execute_stream
+from ocht.registry import Registry
+from ocht.testkit import MEMORY, assert_same_rows, orders, recorded, reset_memory
+from ocht.testkit.broker import create_topic, drain, produce, produce_frame, unique_topic
+
+pytestmark = pytest.mark.kafka
+
+SCHEMA = {
+    "order_id": "int64",
+    "customer_id": "int64",
+    "country": "string",
+    "amount": "float64",
+    "ts": "datetime",
+    "status": "string",
+}
+FAST = {"session.timeout.ms": 6000, "heartbeat.interval.ms": 1000}
+
+
+def write_segments(path: Path, segment_of: Any) -> None:
+    pl.DataFrame(
+        {"customer_id": list(range(1, 500)), "segment": [segment_of(i) for i in range(1, 500)]}
+    ).write_csv(path)
+
+
+def kafka_input(broker: str, topic: str, **extra: Any) -> dict[str, Any]:
+    return {
+        "type": "kafka",
+        "brokers": broker,
+        "topic": topic,
+        "group": unique_topic("g"),
+        "schema": SCHEMA,
+        "max_rows": 250,
+        "options": FAST,
+        **extra,
+    }
+
+
+def test_join_against_a_file_lookup_equals_batch(kafka_broker: str, tmp_path: Path) -> None:
+    data = orders(1500)
+    segments = tmp_path / "segments.csv"
+    write_segments(segments, lambda i: "gold" if i % 3 == 0 else "std")
+    steps = [
+        {
+            "kind": "join",
+            "input": "orders",
+            "with": "segments",
+            "on": ["customer_id"],
+            "how": "left",
+        },
+        {
+            "kind": "aggregate",
+            "by": ["segment"],
+            "aggs": {"total": "sum(amount)", "n": "count(*)"},
+            "window": {"column": "ts", "every": "6h"},
+        },
+    ]
+    src = tmp_path / "orders.ndjson"
+    data.write_ndjson(src)
+    reset_memory()
+    lookup = {"type": "csv", "path": str(segments)}
+    execute(
+        {
+            "name": "lk",
+            "inputs": {
+                "orders": {"type": "ndjson", "path": str(src), "schema": SCHEMA},
+                "segments": lookup,
+            },
+            "steps": copy.deepcopy(steps),
+            "outputs": {"o": {"type": "memory", "key": "lk"}},
+        },
+        registry=Registry(connectors=[MEMORY]),
+        home=tmp_path / "h",
+    )
+    expected = recorded("lk")
+
+    topic_in = create_topic(kafka_broker, unique_topic("in"))
+    topic_out = create_topic(kafka_broker, unique_topic("out"))
+    produce_frame(kafka_broker, topic_in, data)
+    execute_stream(
+        {
+            "name": "lk",
+            "inputs": {"orders": kafka_input(kafka_broker, topic_in), "segments": lookup},
+            "steps": copy.deepcopy(steps),
+            "outputs": {"o": {"type": "kafka", "brokers": kafka_broker, "topic": topic_out}},
+        },
+        home=tmp_path / "h",
+        idle_stop_s=0.5,
+    )
+    assert expected.height > 10
+    assert_same_rows(expected, drain(kafka_broker, topic_out, schema=expected.schema))
+
+
+def test_lookup_refresh_and_file_dead_letters(kafka_broker: str, tmp_path: Path) -> None:
+    segments = tmp_path / "segments.csv"
+    write_segments(segments, lambda i: "v1")
+    topic_in = create_topic(kafka_broker, unique_topic("in"))
+    topic_out = create_topic(kafka_broker, unique_topic("out"))
+    produce_frame(kafka_broker, topic_in, orders(250))
+    produce(kafka_broker, topic_in, ["not json"])
+    dead_file = tmp_path / "dead.ndjson"
+    doc = {
+        "name": "lk2",
+        "inputs": {
+            "orders": kafka_input(kafka_broker, topic_in),
+            "segments": {"type": "csv", "path": str(segments)},
+        },
+        "steps": [{"kind": "join", "input": "orders", "with": "segments", "on": ["customer_id"]}],
+        "outputs": {"o": {"type": "kafka", "brokers": kafka_broker, "topic": topic_out}},
+        "dead_letter": {"type": "ndjson", "path": str(dead_file)},
+    }
+
+    def after(_report: Any) -> None:  # the lookup changes after the first batch
+        write_segments(segments, lambda i: "v2")
+
+    stop_after_first = execute_stream(doc, home=tmp_path / "h", max_batches=1, on_batch=after)
+    assert stop_after_first.batches == 1
+    produce_frame(kafka_broker, topic_in, orders(100))
+    execute_stream(doc, home=tmp_path / "h", idle_stop_s=0.5, lookup_refresh_s=0.0)
+    out = drain(kafka_broker, topic_out)
+    assert out.head(250)["segment"].unique().to_list() == ["v1"]
+    assert out.tail(100)["segment"].unique().to_list() == ["v2"]
+    dead = [json.loads(line) for line in dead_file.read_text().splitlines()]
+    assert [d["record"] for d in dead] == ["not json"]
+    assert dead[0]["code"] == "undecodable-record"
