@@ -101,6 +101,14 @@ def cli(ctx: click.Context, debug: bool, log_format: str) -> None:
     help="Stop once every partition is read to its end and "
     "nothing arrived for SECONDS (open windows are emitted).",
 )
+@click.option(
+    "--lookup-refresh",
+    "lookup_refresh_s",
+    type=click.FloatRange(min=0),
+    default=None,
+    metavar="SECONDS",
+    help="Re-read the bounded inputs (join lookups, read at start) this often.",
+)
 def run(
     pipeline: str,
     sets: tuple[str, ...],
@@ -110,6 +118,7 @@ def run(
     home: str,
     max_batches: int | None,
     drain_s: float | None,
+    lookup_refresh_s: float | None,
 ) -> None:
     """Run PIPELINE on its stream until SIGTERM/SIGINT.
 
@@ -129,6 +138,7 @@ def run(
         metrics_host=metrics_host,
         max_batches=max_batches,
         idle_stop_s=drain_s,
+        lookup_refresh_s=lookup_refresh_s,
     )
     click.echo(
         f"{result.pipeline}: {result.stop_reason} after {result.batches} batches; "

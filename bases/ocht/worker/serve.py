@@ -27,6 +27,7 @@ def serve(
     max_batches: int | None = None,
     idle_stop_s: float | None = None,
     stop: threading.Event | None = None,
+    lookup_refresh_s: float | None = None,
 ) -> StreamResult:
     """Join the consumer group and run until SIGTERM/SIGINT (or ``stop``).
 
@@ -44,6 +45,7 @@ def serve(
         max_batches: stop after this many batches.
         idle_stop_s: stop once the input is drained and idle this long.
         stop: an event that stops the worker like a signal does.
+        lookup_refresh_s: re-read bounded inputs (join lookups) this often.
     """
     log = get_logger("ocht.worker")
     stop = stop or threading.Event()
@@ -76,6 +78,7 @@ def serve(
             max_batches=max_batches,
             idle_stop_s=idle_stop_s,
             on_batch=metrics.observe,
+            lookup_refresh_s=lookup_refresh_s,
         )
     finally:
         if metrics is not None:
