@@ -61,8 +61,12 @@ def test_pipeline(
     loaded = load_pipeline(source, **kwargs)
     data = loaded.pipeline.model_dump(by_alias=True, exclude_none=True, exclude={"profiles"})
     per_input = rows if isinstance(rows, Mapping) else {next(iter(data["inputs"])): rows}
+    schemas = _input_schemas(loaded)
+    testkit.reset_memory()
     for name in data["inputs"]:
-        data["inputs"][name] = {"type": "memory", "rows": list(per_input.get(name, []))}
+        frame = pl.DataFrame(list(per_input.get(name, [])), infer_schema_length=None)
+        testkit.put_frame(f"repl-in:{name}", _like(frame, schemas.get(name)))
+        data["inputs"][name] = {"type": "memory", "key": f"repl-in:{name}"}
     for name, spec in data["outputs"].items():
         data["outputs"][name] = {
             "type": "memory",
@@ -70,10 +74,37 @@ def test_pipeline(
             **({"from": spec["from"]} if "from" in spec else {}),
         }
     data.pop("dead_letter", None)
-    testkit.reset_memory()
     result: RunResult = execute(data, registry=Registry(connectors=[testkit.MEMORY]))
     _last["result"] = result
     return testkit.recorded(f"repl:{output or next(iter(data['outputs']))}")
+
+
+def _input_schemas(loaded: LoadedPipeline) -> dict[str, pl.Schema]:
+    """The real inputs' schemas when they can be read (so inline rows get the same types)."""
+    try:
+        return dict(executor.compile_plan(loaded).schemas)
+    except errors.OchtError:
+        return {}
+
+
+def _like(frame: pl.DataFrame, schema: pl.Schema | None) -> pl.DataFrame:
+    """Inline rows cast to the real input's types (text dates parsed), where they exist."""
+    if schema is None:
+        return frame
+    exprs = []
+    for name, dtype in schema.items():
+        if name not in frame.columns or frame.schema[name] == dtype:
+            continue
+        col = pl.col(name)
+        if frame.schema[name] == pl.String and dtype.is_temporal():
+            exprs.append(
+                (col.str.to_date() if dtype == pl.Date else col.str.to_datetime())
+                .cast(dtype)
+                .alias(name)
+            )
+        else:
+            exprs.append(col.cast(dtype, strict=False))
+    return frame.with_columns(exprs) if exprs else frame
 
 
 if __name__ == "__main__":
