@@ -214,6 +214,7 @@ class _StreamRun:
         self.dead_rows = 0
         self.batches = 0
         self.pending: list[_Pending] = []
+        self.resumed_batches = 0
 
     # -- the loop ------------------------------------------------------------------------
     def run(
@@ -307,6 +308,7 @@ class _StreamRun:
             if sid in self.ops:
                 self.ops[sid].restore(data)
         self.offsets = dict(cp.offsets)
+        self.resumed_batches = cp.batches
         self.source.start_at(cp.offsets)
         self.log.info(
             "resumed from checkpoint",
@@ -439,7 +441,8 @@ class _StreamRun:
         dead_rows = self.dead.write(p.dead) if p.dead is not None else 0
         if self.ops:
             self.offsets.update(p.batch.offsets)
-            self.store.save(Checkpoint(self.offsets, p.states, self.batches + 1))
+            total = self.resumed_batches + self.batches + 1  # across restarts
+            self.store.save(Checkpoint(self.offsets, p.states, total))
         if p.batch.offsets:
             self.source.commit(p.batch.offsets)
         # bookkeeping after the commit: only committed batches count

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import signal
@@ -276,3 +277,75 @@ def test_second_worker_shares_the_partitions(kafka_broker: str, tmp_path: Path) 
     assert 0 < read_b < n  # the newcomer took a share, the first worker the rest
     out = drain(kafka_broker, topic_out)["id"].to_list()
     assert set(out) == set(range(n))  # nothing lost across the rebalance
+
+
+def test_sigkill_with_state_neither_loses_nor_double_counts(
+    kafka_broker: str, tmp_path: Path
+) -> None:
+    n, kills = 30_000, 2
+    topic_in = create_topic(kafka_broker, unique_topic("in"), partitions=2)
+    records = [{"id": i, "v": i % 13} for i in range(n)]
+    produce(kafka_broker, topic_in, records, key="id")
+    db = tmp_path / "totals.sqlite"
+    doc = {
+        "name": "wk_state",
+        "inputs": {
+            "in": {
+                "type": "kafka",
+                "brokers": kafka_broker,
+                "topic": topic_in,
+                "group": unique_topic("g"),
+                "schema": {"id": "int64", "v": "int64"},
+                "max_rows": 300,
+                "max_wait_ms": 100,
+                "options": FAST,
+            }
+        },
+        # running totals per key, upserted: the final table must equal a batch group-by
+        "steps": [
+            {"kind": "derive", "columns": {"k": "id % 50"}},
+            {"kind": "aggregate", "by": ["k"], "aggs": {"total": "sum(v)", "n": "count(*)"}},
+        ],
+        "outputs": {"db": {"type": "sqlite_upsert", "path": str(db), "key": ["k"]}},
+    }
+    pipe = tmp_path / "p.yaml"
+    pipe.write_text(yaml.safe_dump(doc))
+    home = str(tmp_path / "h")
+    ckpt = tmp_path / "h" / "checkpoints"
+
+    def start(*extra: str) -> subprocess.Popen[str]:
+        return subprocess.Popen(
+            [sys.executable, str(HERE / "upsert_worker.py"), str(pipe), home, *extra],
+            cwd=tmp_path,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+
+    def saved() -> int:
+        files = list(ckpt.glob("*.json")) if ckpt.exists() else []
+        if not files:
+            return 0
+        try:
+            return int(json.loads(files[0].read_text())["batches"])
+        except (ValueError, KeyError, OSError):
+            return 0
+
+    for _ in range(kills):
+        proc = start()
+        before = saved()
+        wait_for(
+            lambda p=proc, b=before: saved() >= b + 12 or p.poll() is not None, 90, "checkpoints"
+        )
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(10)
+    final = start("1.0")
+    _, err = final.communicate(timeout=120)
+    assert final.returncode == 0, err[-2000:]
+    with sqlite3.connect(db) as conn:
+        got = {k: (t, c) for k, t, c in conn.execute("SELECT k, total, n FROM rows")}
+    expected: dict[int, tuple[int, int]] = {}
+    for r in records:
+        t, c = expected.get(r["id"] % 50, (0, 0))
+        expected[r["id"] % 50] = (t + r["v"], c + 1)
+    assert got == expected
