@@ -148,3 +148,37 @@ def test_unreachable_broker_fails_fast_and_clearly(tmp_path: Path) -> None:
     assert err.value.code == "source-unreachable"
     assert "127.0.0.1:1" in err.value.message
     assert err.value.hint
+
+
+def test_stream_schema_is_inferred_from_the_first_records(
+    kafka_broker: str, tmp_path: Path
+) -> None:
+    topic = create_topic(kafka_broker, unique_topic())
+    produce(kafka_broker, topic, [{"id": i, "name": f"n{i}", "price": i / 2} for i in range(50)])
+    source = KafkaSource(
+        spec(kafka_broker, topic=topic, group=unique_topic("g")), name="in", context=ctx(tmp_path)
+    )
+    try:
+        assert source.schema() == pl.Schema(
+            {"id": pl.Int64, "name": pl.String, "price": pl.Float64}
+        )
+        frame = pl.concat([b.frame for b in poll_until(source, 50)])
+        assert frame["id"].to_list() == list(range(50))  # the records read to infer come first
+    finally:
+        source.close()
+
+
+def test_empty_topic_without_schema_asks_for_one(kafka_broker: str, tmp_path: Path) -> None:
+    from ocht.errors import InvalidPipeline
+
+    topic = create_topic(kafka_broker, unique_topic())
+    source = KafkaSource(
+        spec(kafka_broker, topic=topic, group=unique_topic("g")), name="in", context=ctx(tmp_path)
+    )
+    try:
+        with pytest.raises(InvalidPipeline) as err:
+            source.schema()
+        assert err.value.code == "cannot-infer-schema"
+        assert "schema" in (err.value.issues[0].hint or "")
+    finally:
+        source.close()
