@@ -33,8 +33,9 @@ from ocht.executor.plan import (
 )
 from ocht.executor.result import CheckStats, OutputStats, RunResult, StepStats
 from ocht.executor.runner import Cancelled, build_frames, run
-from ocht.executor.stream import BatchReport, StreamResult, StreamSource, run_stream
+from ocht.executor.stream import run_stream
 from ocht.executor.stream_api import execute_stream, plan_stream
+from ocht.executor.stream_types import BatchReport, StreamResult, StreamSource
 from ocht.executor.timeout import RunTimedOut, run_with_timeout
 from ocht.executor.trace import read_trace, trace_frame
 from ocht.executor.tracking import prepare_tracked, tracked_run

@@ -2,13 +2,15 @@
 
 Per batch: poll → the plan's compiled steps (stateless steps exactly as in batch mode,
 lazily; stateful steps through their :func:`~ocht.transform.stream_operator`) → one
-``pl.collect_all`` for every output → each sink ``open``/``write``/``commit`` → the
-checkpoint (state + offsets) saved → the source offsets committed. A crash anywhere
-before the commit replays the batch (sinks are idempotent by key or position, DESIGN §6);
-a crash after it loses nothing.
+``pl.collect_all`` for every output → each sink ``open``/``write``. Then, oldest batch
+first, once its sinks acknowledged it (``settled``, or ``commit`` for sinks that confirm
+there): the checkpoint (the state right after that batch + offsets) is saved and the
+source offsets are committed. A crash before that commit replays the batch (sinks are
+idempotent by key or position, DESIGN §6); a crash after it loses nothing.
 
-One batch is in flight at a time: while a sink is slow nothing is polled, and the Kafka
-client's fetch queue is bounded, so consumption pauses instead of buffering without end.
+Back-pressure: at most ``max_in_flight`` batches wait for acknowledgements; past that the
+loop waits for the oldest before polling again, and the Kafka client's fetch queue is
+bounded, so a slow sink pauses consumption instead of buffering without end.
 
 A stream source implements :class:`StreamSource` (the Kafka connector does).
 """
@@ -18,102 +20,32 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Any, Protocol, runtime_checkable
+from typing import Any
 
 import polars as pl
 
-from ocht.errors import ExecutionError, InvalidPipeline, OchtError
+from ocht.errors import InvalidPipeline
 from ocht.executor.checkpoint import Checkpoint, FileCheckpointStore
 from ocht.executor.checks import check_stats
 from ocht.executor.counting import Counters
 from ocht.executor.dead_letters import normalize_dead_letters
 from ocht.executor.plan import Plan, PlannedOutput
-from ocht.executor.result import OutputStats, RunResult, StepStats
+from ocht.executor.result import OutputStats, StepStats
 from ocht.executor.stream_dead import DeadLetterWriter, late_letters, normalize
+from ocht.executor.stream_types import (
+    BatchReport,
+    PartitionKey,
+    Pending,
+    StreamResult,
+    StreamSource,
+    concat_dead,
+    explain,
+    lag_of,
+    quiet,
+    settled,
+)
 from ocht.observability import RunHooks, bound, get_logger
 from ocht.transform import DEAD_LETTER, StreamOperator, stream_operator
-
-PartitionKey = tuple[str, int]
-
-
-@runtime_checkable
-class StreamSource(Protocol):
-    """What a source implements to be read as a stream."""
-
-    def poll_batch(self) -> Any:
-        """The next micro-batch: ``frame``, ``offsets``, ``dead_letters``, ``records``,
-        ``at_end`` attributes (see :class:`ocht.connector_kafka.KafkaBatch`)."""
-
-    def commit(self, offsets: dict[PartitionKey, int]) -> None:
-        """Commit the position after a batch."""
-
-    def start_at(self, offsets: dict[PartitionKey, int]) -> None:
-        """Resume at these positions (from a checkpoint)."""
-
-    def close(self) -> None:
-        """Release the consumer (leave the group)."""
-
-
-@dataclass(frozen=True)
-class StreamResult(RunResult):
-    """A :class:`RunResult` with what only streams have.
-
-    Attributes:
-        batches: micro-batches processed (empty polls not counted).
-        state_bytes: bytes held by stateful steps at the end.
-        lag: records behind the end of the assigned partitions at the end.
-        stop_reason: ``stopped``, ``drained`` or ``max_batches``.
-    """
-
-    batches: int = 0
-    state_bytes: int = 0
-    lag: int = 0
-    stop_reason: str = ""
-
-
-@dataclass(frozen=True)
-class BatchReport:
-    """One processed micro-batch (for metrics).
-
-    Attributes:
-        batch: its number in this run (1-based).
-        records: Kafka records in it (good and bad).
-        steps: ``{step id: (rows in, rows out)}`` in this batch.
-        outputs: ``{output: rows written}``.
-        dead_letters: rows sent to the dead-letter output.
-        seconds: wall time from poll to commit.
-        lag: records behind after it.
-        state_bytes: bytes held by stateful steps after it.
-    """
-
-    batch: int
-    records: int
-    steps: dict[str, tuple[int, int]] = field(default_factory=dict)
-    outputs: dict[str, int] = field(default_factory=dict)
-    dead_letters: int = 0
-    seconds: float = 0.0
-    lag: int = 0
-    state_bytes: int = 0
-
-
-@dataclass
-class _Pending:
-    """A batch handed to the sinks whose delivery is not confirmed yet.
-
-    ``tickets`` hold, per sink written, what :meth:`settled` is asked about (``None``:
-    the sink confirms in ``commit()``); ``states`` is the state right after this batch.
-    """
-
-    batch: Any
-    written: list[PlannedOutput]
-    tickets: list[Any]
-    outputs: dict[str, int]
-    dead: pl.DataFrame | None
-    steps: dict[str, tuple[int, int]]
-    states: dict[str, bytes]
-    t0: float
 
 
 def run_stream(
@@ -213,7 +145,7 @@ class _StreamRun:
         self.read = 0
         self.dead_rows = 0
         self.batches = 0
-        self.pending: list[_Pending] = []
+        self.pending: list[Pending] = []
         self.resumed_batches = 0
 
     # -- the loop ------------------------------------------------------------------------
@@ -277,7 +209,7 @@ class _StreamRun:
                         break
                 self._finish_pending()
             except BaseException as exc:
-                error = _explain(exc)
+                error = explain(exc)
                 self.hooks.on_run_end(
                     run_id=ctx.run_id,
                     status="failed",
@@ -288,7 +220,7 @@ class _StreamRun:
                 if error is exc:
                     raise
                 raise error from exc
-            lag = _lag(self.source)
+            lag = lag_of(self.source)
             self._close()
         return self._result(started, reason, lag)
 
@@ -320,7 +252,7 @@ class _StreamRun:
     # -- one batch -----------------------------------------------------------------------
     def _write(
         self, batch: Any, lookups: dict[str, pl.LazyFrame], now: float, phase: str, t0: float
-    ) -> _Pending:
+    ) -> Pending:
         """Transform one batch and hand it to the sinks (not yet confirmed)."""
         plan = self.plan
         counts: dict[str, int] = {}
@@ -372,7 +304,7 @@ class _StreamRun:
             frames[step.id] = rows.lazy()
             counts[step.id] = rows.height
         targets = [frames[o.reads] for o in plan.outputs]
-        dead = _concat_dead([normalize(p, run_id=plan.context.run_id) for p in dead_parts])
+        dead = concat_dead([normalize(p, run_id=plan.context.run_id) for p in dead_parts])
         collected = pl.collect_all(targets + ([dead] if dead is not None else []))
         outs, dead_df = collected[: len(targets)], collected[len(targets) :]
         written: list[PlannedOutput] = []
@@ -386,7 +318,7 @@ class _StreamRun:
                 out.sink.write(df)
             except BaseException:
                 for o in written:
-                    _quiet(o.sink.abort)
+                    quiet(o.sink.abort)
                 raise
             mark = getattr(out.sink, "mark", None)
             tickets.append(mark() if mark is not None else None)
@@ -400,7 +332,7 @@ class _StreamRun:
             rout = sum(rows_of(n) for b, n in step.frame_names().items() if b != DEAD_LETTER)
             per_step[step.id] = (rin, rout)
         states = {sid: op.snapshot() for sid, op in self.ops.items()}
-        return _Pending(
+        return Pending(
             batch,
             written,
             tickets,
@@ -423,12 +355,12 @@ class _StreamRun:
             p = self.pending[0]
             block = wait or len(self.pending) > self.max_in_flight
             for out, ticket in zip(p.written, p.tickets, strict=True):
-                if ticket is not None and not _settled(out.sink, ticket, block=block):
+                if ticket is not None and not settled(out.sink, ticket, block=block):
                     return  # not yet acknowledged: look again after the next poll
             self.pending.pop(0)
             self._finish(p)
 
-    def _finish(self, p: _Pending) -> None:
+    def _finish(self, p: Pending) -> None:
         for i, (out, ticket) in enumerate(zip(p.written, p.tickets, strict=True)):
             if ticket is not None:
                 continue
@@ -436,7 +368,7 @@ class _StreamRun:
                 out.sink.commit()  # a transaction, or a sink that confirms on commit
             except BaseException:
                 for o in p.written[i:]:
-                    _quiet(o.sink.abort)
+                    quiet(o.sink.abort)
                 raise
         dead_rows = self.dead.write(p.dead) if p.dead is not None else 0
         if self.ops:
@@ -448,7 +380,7 @@ class _StreamRun:
         # bookkeeping after the commit: only committed batches count
         self._account(p, dead_rows)
 
-    def _account(self, pending: _Pending, dead_rows: int) -> None:
+    def _account(self, pending: Pending, dead_rows: int) -> None:
         batch = pending.batch
         if batch.records:
             self.batches += 1
@@ -468,7 +400,7 @@ class _StreamRun:
                     outputs=pending.outputs,
                     dead_letters=dead_rows,
                     seconds=time.perf_counter() - pending.t0,
-                    lag=_lag(self.source),
+                    lag=lag_of(self.source),
                     state_bytes=self.state_bytes(),
                 )
             )
@@ -480,9 +412,9 @@ class _StreamRun:
         for out in self.plan.outputs:
             close = getattr(out.sink, "close", None)
             if close is not None:
-                _quiet(close)
+                quiet(close)
         for src in self.plan.sources.values():
-            _quiet(src.close)
+            quiet(src.close)
 
     def _result(self, started: float, reason: str, lag: int) -> StreamResult:
         plan, ctx = self.plan, self.plan.context
@@ -525,49 +457,3 @@ class _StreamRun:
             batches=self.batches,
         )
         return result
-
-
-def _concat_dead(parts: list[pl.LazyFrame]) -> pl.LazyFrame | None:
-    if not parts:
-        return None
-    return pl.concat(parts, how="diagonal_relaxed")
-
-
-def _settled(sink: Any, ticket: Any, *, block: bool) -> bool:
-    return bool(sink.settled(ticket, block=block))
-
-
-def _lag(source: Any) -> int:
-    lag = getattr(source, "lag", None)
-    try:
-        return int(lag()) if lag is not None else 0
-    except Exception:  # lag is a metric; never fail a run for it
-        return 0
-
-
-def _quiet(fn: Callable[[], Any]) -> None:
-    try:
-        fn()
-    except Exception:  # cleanup must not hide the original failure
-        get_logger("ocht.stream").warning("cleanup failed", exc_info=True)
-
-
-def _explain(exc: BaseException) -> OchtError:
-    if isinstance(exc, OchtError):
-        return exc
-    if isinstance(exc, KeyboardInterrupt):
-        return OchtError(
-            "stream stopped by Ctrl-C; the batch in flight was not committed", code="cancelled"
-        )
-    text = str(exc).strip()
-    first = text.splitlines()[0] if text else type(exc).__name__
-    return ExecutionError(
-        f"the stream run failed: {first}",
-        exception=type(exc).__name__,
-        hint="the failed batch was not committed; a restart re-reads it",
-    )
-
-
-def default_home(plan: Plan) -> Path:
-    """The run home (``.ocht`` by default) the plan's run folder lives in."""
-    return plan.context.run_dir.parent.parent

@@ -10,7 +10,8 @@ from typing import Any
 from ocht.config import LoadedPipeline, load_pipeline
 from ocht.executor.checkpoint import FileCheckpointStore
 from ocht.executor.plan import Plan, compile_plan, make_context
-from ocht.executor.stream import BatchReport, StreamResult, run_stream
+from ocht.executor.stream import run_stream
+from ocht.executor.stream_types import BatchReport, StreamResult
 from ocht.observability import RunHooks, add_secrets
 from ocht.registry import Registry
 
