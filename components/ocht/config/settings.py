@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+ENV_PREFIX = "OCHT_"
 
 
-class Settings(BaseSettings):
+class Settings(BaseModel):
     """Settings read from ``OCHT_*`` environment variables.
 
     Attributes:
@@ -20,13 +22,26 @@ class Settings(BaseSettings):
         home: the folder for run data (``.ocht`` in the working directory by default).
     """
 
-    model_config = SettingsConfigDict(env_prefix="OCHT_", extra="ignore", frozen=True)
+    model_config = ConfigDict(extra="ignore", frozen=True)
 
     profile: str | None = None
     log_format: Literal["console", "json", "auto"] = "auto"
     log_level: Literal["debug", "info", "warning", "error"] = "warning"
     store_url: str | None = Field(default=None, repr=False)
     home: str = ".ocht"
+
+    @model_validator(mode="before")
+    @classmethod
+    def _from_environment(cls, data: Any) -> Any:
+        # explicit values win; the rest come from OCHT_<NAME> (read at construction, so a
+        # test's monkeypatched environment is seen). Plain os.environ keeps `ocht` fast to
+        # start: pydantic-settings alone costs a tenth of a second to import.
+        given = dict(data) if isinstance(data, dict) else {}
+        for name in cls.model_fields:
+            value = os.environ.get(f"{ENV_PREFIX}{name.upper()}")
+            if name not in given and value not in (None, ""):
+                given[name] = value.lower() if name in ("log_format", "log_level") else value
+        return given
 
 
 def redact(text: str, secrets: Iterable[str]) -> str:

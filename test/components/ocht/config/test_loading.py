@@ -108,3 +108,18 @@ def test_bad_set():
     with pytest.raises(InvalidPipeline) as info:
         parse_set(["novalue"])
     assert info.value.code == "invalid-set"
+
+
+def test_settings_come_from_the_environment(monkeypatch):
+    from ocht.config import Settings
+
+    monkeypatch.setenv("OCHT_PROFILE", "prod")
+    monkeypatch.setenv("OCHT_LOG_LEVEL", "DEBUG")
+    monkeypatch.setenv("OCHT_STORE_URL", "postgresql://u:pw@h/db")
+    settings = Settings()
+    assert settings.profile == "prod" and settings.log_level == "debug"
+    assert "pw" not in repr(settings)
+    assert Settings(profile="dev").profile == "dev"
+    monkeypatch.setenv("OCHT_LOG_FORMAT", "xml")
+    with pytest.raises(ValueError, match="log_format"):
+        Settings()
