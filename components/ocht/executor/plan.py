@@ -229,7 +229,9 @@ def compile_plan(
         conn, spec = connectors[f"outputs.{name}"]
         assert conn.sink is not None
         source_ref = resolve_output_source(pipeline, name)
-        outputs.append(PlannedOutput(name, source_ref, conn, conn.sink(spec, name=name, context=ctx)))
+        outputs.append(
+            PlannedOutput(name, source_ref, conn, conn.sink(spec, name=name, context=ctx))
+        )
     dead_output = None
     if dead is not None and dead[0].sink is not None:
         dead_output = PlannedOutput(
