@@ -17,8 +17,12 @@ def wheel(tmp_path_factory) -> Path:
     if shutil.which("uv") is None:
         pytest.skip("uv is not on PATH")
     out = tmp_path_factory.mktemp("dist")
-    subprocess.run(["uv", "build", "--package", "ocht-cli", "--wheel", "-o", str(out)],
-                   cwd=ROOT, check=True, capture_output=True)
+    subprocess.run(
+        ["uv", "build", "--package", "ocht-cli", "--wheel", "-o", str(out)],
+        cwd=ROOT,
+        check=True,
+        capture_output=True,
+    )
     (found,) = out.glob("ocht_cli-*.whl")
     return found
 
@@ -37,23 +41,31 @@ def test_installed_wheel_runs_an_example(wheel, tmp_path):
     venv = tmp_path / "venv"
     subprocess.run(["uv", "venv", "-q", "-p", sys.executable, str(venv)], check=True)
     py = venv / "bin" / "python"
-    subprocess.run(["uv", "pip", "install", "-q", "-p", str(py), str(wheel)], check=True,
-                   capture_output=True)
+    subprocess.run(
+        ["uv", "pip", "install", "-q", "-p", str(py), str(wheel)], check=True, capture_output=True
+    )
     project = tmp_path / "project"
     shutil.copytree(ROOT / "examples", project, ignore=shutil.ignore_patterns("out"))
     ocht = venv / "bin" / "ocht"
-    proc = subprocess.run([str(ocht), "run", "orders_clean.yaml", "--json"], cwd=project,
-                          capture_output=True, text=True)
+    proc = subprocess.run(
+        [str(ocht), "run", "orders_clean.yaml", "--json"],
+        cwd=project,
+        capture_output=True,
+        text=True,
+    )
     assert proc.returncode == 0, proc.stderr
     assert (project / "out" / "orders_clean.parquet").exists()
-    proc = subprocess.run([str(ocht), "validate", "route_orders.yaml"], cwd=project,
-                          capture_output=True, text=True)
+    proc = subprocess.run(
+        [str(ocht), "validate", "route_orders.yaml"], cwd=project, capture_output=True, text=True
+    )
     assert proc.returncode == 0, proc.stderr + proc.stdout
     # a connector that lives in another artifact is named, not a traceback
     (project / "k.yaml").write_text(
         "name: k\ninputs:\n  i: {type: kafka, brokers: 'x:1', topic: t, group: g}\n"
-        "outputs:\n  o: {type: console}\n")
-    proc = subprocess.run([str(ocht), "validate", "k.yaml"], cwd=project, capture_output=True,
-                          text=True)
+        "outputs:\n  o: {type: console}\n"
+    )
+    proc = subprocess.run(
+        [str(ocht), "validate", "k.yaml"], cwd=project, capture_output=True, text=True
+    )
     assert proc.returncode == 2
     assert "ocht-worker" in proc.stderr and "Traceback" not in proc.stderr

@@ -111,7 +111,7 @@ def _syntax_error(fmt: str, message: str, file: str | None, line: int | None) ->
 def _parse_yaml(text: str, file: str | None) -> Document:
     try:
         node = yaml.compose(text, Loader=_Loader)
-        data = yaml.load(text, Loader=_Loader)  # noqa: S506 - a SafeLoader subclass
+        data = yaml.load(text, Loader=_Loader)  # a SafeLoader subclass: safe
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark is not None else None
