@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 
 import polars as pl
 
+from ocht.executor.contracts import CONTRACT_CODE, rejects_key
 from ocht.executor.counting import Counters
 from ocht.executor.plan import Plan
 from ocht.transform import DEAD_LETTER, DEAD_LETTER_SCHEMA
@@ -108,6 +109,15 @@ def dead_letter_frame(
         producer = f"input:{name}"
         part = normalize_dead_letters(
             found, run_id=run_id, step=producer, source=name, code="unreadable-record"
+        )
+        parts.append(counters.wrap(f"dead:{producer}", part) if counters else part)
+        producers.append(producer)
+    for name in plan.sources:  # rows refused by a discard_row schema contract
+        if rejects_key(name) not in frames:
+            continue
+        producer = rejects_key(name)
+        part = normalize_dead_letters(
+            frames[producer], run_id=run_id, step=producer, source=name, code=CONTRACT_CODE
         )
         parts.append(counters.wrap(f"dead:{producer}", part) if counters else part)
         producers.append(producer)

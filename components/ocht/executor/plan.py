@@ -19,6 +19,7 @@ from pydantic import BaseModel, ValidationError
 
 from ocht.config import LoadedPipeline
 from ocht.errors import InvalidPipeline, Issue, OchtError
+from ocht.executor.contracts import contract_of, planned_schema
 from ocht.pipeline_model import (
     Document,
     Join,
@@ -173,6 +174,9 @@ def compile_plan(
         sources[name] = source
         try:
             schemas[name] = source.schema()
+            contract = contract_of(spec)
+            if contract is not None:  # a frozen schema breaks here, before reading data
+                schemas[name] = planned_schema(name, contract, schemas[name], ctx)
         except OchtError as exc:
             if isinstance(exc, InvalidPipeline):
                 issues.extend(exc.issues)

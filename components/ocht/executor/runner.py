@@ -15,6 +15,7 @@ import polars as pl
 
 from ocht.errors import ExecutionError, OchtError, OutputWriteError
 from ocht.executor.checks import check_stats, verify_checks
+from ocht.executor.contracts import contract_of, enforce, rejects_key
 from ocht.executor.counting import Counters
 from ocht.executor.dead_letters import dead_letter_frame
 from ocht.executor.plan import Plan, PlannedOutput
@@ -166,7 +167,13 @@ def _build_frames(
         frame = source.scan()
         if limit is not None:
             frame = frame.head(limit)
-        keep(name, counters.wrap(f"input:{name}", frame, is_input=True) if counters else frame)
+        frame = counters.wrap(f"input:{name}", frame, is_input=True) if counters else frame
+        contract = contract_of(plan.pipeline.inputs[name])
+        if contract is not None:
+            frame, rejects = enforce(frame, name, contract, plan.schemas[name])
+            if rejects is not None:
+                frames[rejects_key(name)] = rejects
+        keep(name, frame)
     for step in plan.steps:
         inputs = [frames[r] for r in step.reads]
         for branch, frame_name in step.frame_names().items():

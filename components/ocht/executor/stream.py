@@ -27,6 +27,7 @@ import polars as pl
 from ocht.errors import InvalidPipeline
 from ocht.executor.checkpoint import Checkpoint, FileCheckpointStore
 from ocht.executor.checks import check_stats
+from ocht.executor.contracts import CONTRACT_CODE, contract_of, enforce, rejects_key
 from ocht.executor.counting import Counters
 from ocht.executor.dead_letters import normalize_dead_letters
 from ocht.executor.plan import Plan, PlannedOutput
@@ -265,6 +266,22 @@ class _StreamRun:
         dead_parts: list[pl.LazyFrame] = []
         if batch.dead_letters is not None and batch.dead_letters.height:
             dead_parts.append(batch.dead_letters.lazy())
+        contract = contract_of(plan.pipeline.inputs[self.input])
+        if contract is not None:  # checked per micro-batch: a stream's schema can drift
+            shaped, rejects = enforce(
+                frames[self.input], self.input, contract, plan.schemas[self.input]
+            )
+            frames[self.input] = shaped
+            if rejects is not None:
+                dead_parts.append(
+                    normalize_dead_letters(
+                        rejects,
+                        run_id=plan.context.run_id,
+                        step=rejects_key(self.input),
+                        source=self.input,
+                        code=CONTRACT_CODE,
+                    )
+                )
         for step in plan.steps:
             inputs = [frames[r] for r in step.reads]
             op = self.ops.get(step.id)

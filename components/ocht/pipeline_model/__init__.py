@@ -20,6 +20,7 @@ from ocht.pipeline_model.connectors import (
     ParquetConnector,
     PluginConnector,
 )
+from ocht.pipeline_model.contract import ContractMode, SchemaContract
 from ocht.pipeline_model.document import Document, parse_document, read_document
 from ocht.pipeline_model.kafka import KafkaConnector
 from ocht.pipeline_model.model import Pipeline, Profile, json_schema
@@ -90,6 +91,7 @@ __all__ = [
     "ColumnsCheck",
     "ConnectorBase",
     "ConsoleConnector",
+    "ContractMode",
     "CsvConnector",
     "DType",
     "Dedupe",
@@ -122,6 +124,7 @@ __all__ = [
     "Retry",
     "Route",
     "RowCount",
+    "SchemaContract",
     "Select",
     "Sort",
     "Spec",

@@ -10,6 +10,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import ConfigDict, Discriminator, Field, Tag
 
+from ocht.pipeline_model.contract import SchemaContract
 from ocht.pipeline_model.retry import Retry
 from ocht.pipeline_model.steps import Spec
 
@@ -25,6 +26,11 @@ class ConnectorBase(Spec):
         default=None,
         alias="from",
         description="Outputs only: the step (or `step.branch`) written (default: the last step).",
+    )
+    contract: SchemaContract | None = Field(
+        default=None,
+        description="Inputs only: what happens when the data arrives with new, missing or "
+        "retyped columns (`evolve`, `freeze`, `discard_row`, `discard_column`).",
     )
 
 
