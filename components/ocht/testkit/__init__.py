@@ -22,7 +22,7 @@ from ocht.testkit.broker import (
     unique_topic,
 )
 from ocht.testkit.flaky import FLAKY, FlakySource, FlakySpec, flaky_attempts, reset_flaky
-from ocht.testkit.frames import assert_same_rows, frame, orders
+from ocht.testkit.frames import ORDERS_SCHEMA, assert_same_rows, frame, orders
 from ocht.testkit.memory import (
     MEMORY,
     MemorySink,
@@ -39,6 +39,7 @@ from ocht.testkit.workspace import Workspace
 __all__ = [
     "FLAKY",
     "MEMORY",
+    "ORDERS_SCHEMA",
     "UPSERT",
     "Broker",
     "BrokerStartError",

@@ -167,6 +167,11 @@ def running_broker() -> Iterator[str]:
         broker.stop()
 
 
+#: Consumer settings that keep a test's group join short (Tansu takes about half of
+#: ``session.timeout.ms`` for the first join).
+FAST_GROUP = {"session.timeout.ms": 6000, "heartbeat.interval.ms": 1000}
+
+
 def unique_topic(prefix: str = "t") -> str:
     """A topic name no other test uses."""
     return f"{prefix}-{uuid.uuid4().hex[:10]}"

@@ -14,6 +14,17 @@ def frame(rows: list[dict[str, Any]], schema: dict[str, Any] | None = None) -> p
     return pl.DataFrame(rows, schema=schema, infer_schema_length=None)
 
 
+#: The columns of :func:`orders` as pipeline type names (a declared schema for a topic).
+ORDERS_SCHEMA: dict[str, str] = {
+    "order_id": "int64",
+    "customer_id": "int64",
+    "country": "string",
+    "amount": "float64",
+    "ts": "datetime",
+    "status": "string",
+}
+
+
 def orders(n: int = 100, *, seed: int = 7, start: datetime | None = None) -> pl.DataFrame:
     """Synthetic orders: order_id, customer_id, country, amount, ts, status (deterministic)."""
     rng = random.Random(seed)

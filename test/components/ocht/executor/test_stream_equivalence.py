@@ -12,20 +12,13 @@ import pytest
 
 from ocht.executor import execute, execute_stream
 from ocht.registry import Registry
-from ocht.testkit import MEMORY, assert_same_rows, orders, recorded, reset_memory
-from ocht.testkit.broker import create_topic, drain, produce_frame, unique_topic
+from ocht.testkit import MEMORY, ORDERS_SCHEMA, assert_same_rows, orders, recorded, reset_memory
+from ocht.testkit.broker import FAST_GROUP, create_topic, drain, produce_frame, unique_topic
 
 pytestmark = pytest.mark.kafka
 
-SCHEMA = {
-    "order_id": "int64",
-    "customer_id": "int64",
-    "country": "string",
-    "amount": "float64",
-    "ts": "datetime",
-    "status": "string",
-}
-FAST = {"session.timeout.ms": 6000, "heartbeat.interval.ms": 1000}
+SCHEMA = ORDERS_SCHEMA
+FAST = FAST_GROUP
 
 
 def both_ways(
