@@ -11,7 +11,7 @@ import click
 from rich.console import Console
 from rich.table import Table
 
-from ocht.errors import EXIT_RUN_FAILED, InvalidPipeline, OchtError
+from ocht.errors import report
 from ocht.executor import RunResult
 from ocht.observability import RunHooks
 
@@ -23,27 +23,13 @@ def render_error(exc: BaseException, *, debug: bool = False) -> int:
     """Print an error for people (traceback only with ``debug``); return the exit code."""
     if debug:
         traceback.print_exception(exc, file=sys.stderr)
-    if isinstance(exc, OchtError):
-        if isinstance(exc, InvalidPipeline) and exc.issues and len(exc.issues) > 1:
-            click.secho(
-                f"error[{exc.code}]: {len(exc.issues)} problems", fg="red", err=True, bold=True
-            )
-            for issue in exc.issues:
-                click.echo(f"  {click.style(issue.code, fg='yellow')}  {issue.render()}", err=True)
-        elif isinstance(exc, InvalidPipeline) and exc.issues:
-            issue = exc.issues[0]
-            click.secho(f"error[{issue.code}]: {issue.render()}", fg="red", err=True, bold=True)
-        else:
-            click.secho(f"error[{exc.code}]: {exc.message}", fg="red", err=True, bold=True)
-            if exc.hint:
-                click.echo(f"  hint: {exc.hint}", err=True)
-        return exc.exit_code
-    click.secho(f"error[internal]: {type(exc).__name__}: {exc}", fg="red", err=True, bold=True)
-    if not debug:
-        click.echo(
-            "  hint: this is a bug in Ocht; run again with --debug for the traceback", err=True
-        )
-    return EXIT_RUN_FAILED
+    rep = report(exc)
+    click.secho(f"error[{rep.code}]: {rep.headline}", fg="red", err=True, bold=True)
+    for code, line in rep.details:
+        click.echo(f"  {click.style(code, fg='yellow')}  {line}", err=True)
+    if rep.hint and not (rep.internal and debug):
+        click.echo(f"  hint: {rep.hint}", err=True)
+    return rep.exit_code
 
 
 class Progress(RunHooks):

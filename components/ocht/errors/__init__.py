@@ -22,6 +22,7 @@ from ocht.errors.core import (
     UnknownColumn,
     UnknownName,
 )
+from ocht.errors.report import ErrorReport, report
 
 __all__ = [
     "EXIT_INVALID",
@@ -29,6 +30,7 @@ __all__ = [
     "EXIT_RUN_FAILED",
     "ConnectorError",
     "ConnectorUnavailable",
+    "ErrorReport",
     "ExecutionError",
     "InvalidPipeline",
     "Issue",
@@ -38,4 +40,5 @@ __all__ = [
     "TransientError",
     "UnknownColumn",
     "UnknownName",
+    "report",
 ]

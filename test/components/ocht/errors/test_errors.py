@@ -20,6 +20,7 @@ def test_public_names_are_pinned():
             "EXIT_RUN_FAILED",
             "ConnectorError",
             "ConnectorUnavailable",
+            "ErrorReport",
             "ExecutionError",
             "InvalidPipeline",
             "Issue",
@@ -29,6 +30,7 @@ def test_public_names_are_pinned():
             "TransientError",
             "UnknownColumn",
             "UnknownName",
+            "report",
         ]
     )
 
@@ -64,3 +66,18 @@ def test_to_dict_keeps_json_data_and_drops_the_rest():
     data = err.to_dict()
     assert data == {"code": "transient-error", "message": "reset", "step": "s", "column": "c"}
     assert err.retry_after == 2.0
+
+
+def test_report_is_what_every_base_shows():
+    from ocht.errors import report
+
+    one = report(InvalidPipeline.from_issues([Issue("unknown-step", "no 'fliter'", "steps[0]")]))
+    assert (one.code, one.headline, one.exit_code) == (
+        "unknown-step",
+        "steps[0]: no 'fliter'",
+        EXIT_INVALID,
+    )
+    many = report(InvalidPipeline.from_issues([Issue("a", "x"), Issue("b", "y")]))
+    assert many.headline == "2 problems" and [c for c, _ in many.details] == ["a", "b"]
+    bug = report(KeyError("k"))
+    assert bug.internal and bug.code == "internal" and "--debug" in (bug.hint or "")
