@@ -22,7 +22,7 @@ from ocht.errors.core import (
     UnknownColumn,
     UnknownName,
 )
-from ocht.errors.report import ErrorReport, report
+from ocht.errors.reporting import ErrorReport, report
 
 __all__ = [
     "EXIT_INVALID",

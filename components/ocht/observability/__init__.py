@@ -1,9 +1,14 @@
 """Structured logs with run context, lifecycle hooks, redaction of secrets.
 
 Example:
-    >>> from ocht.observability import bound, get_logger
+    >>> import io
+    >>> from ocht.observability import bound, configure_logging, get_logger
+    >>> out = io.StringIO()
+    >>> configure_logging("json", "info", stream=out)
     >>> with bound(run_id="r1"):
-    ...     get_logger().debug("hello")
+    ...     get_logger().info("hello")
+    >>> '"run_id": "r1"' in out.getvalue()
+    True
 """
 
 from ocht.observability.hooks import HookGroup, LoggingHooks, RunHooks
