@@ -6,9 +6,10 @@ import polars as pl
 import pytest
 
 from ocht.errors import OchtError
-from ocht.executor import check_accounting, execute
+from ocht.executor import check_accounting, execute, execute_stream
 from ocht.pipeline_model import SchemaContract, validate
 from ocht.store import Store
+from ocht.testkit.broker import FAST_GROUP, create_topic, drain, produce, unique_topic
 
 EXPECTED = {"id": "int64", "amount": "float64", "city": "string"}
 # amount arrives as text (one value is not a number), city is gone, vip is new
@@ -125,3 +126,45 @@ def test_evolve_records_the_new_schema_in_the_store(workspace):
         last = store.last_schema("contracts", "input:i")
     assert last is not None
     assert last.columns == {"id": "int64", "note": "string"}
+
+
+@pytest.mark.kafka
+def test_discard_row_per_micro_batch_in_stream_mode(kafka_broker, tmp_path):
+    records = [{"id": i, "amount": "oops" if i % 10 == 0 else f"{i}.5"} for i in range(1, 101)]
+    topic_in = create_topic(kafka_broker, unique_topic("in"))
+    topic_out = create_topic(kafka_broker, unique_topic("out"))
+    produce(kafka_broker, topic_in, records)
+    dead = tmp_path / "dead.ndjson"
+    result = execute_stream(
+        {
+            "name": "contracts",
+            "inputs": {
+                "i": {
+                    "type": "kafka",
+                    "brokers": kafka_broker,
+                    "topic": topic_in,
+                    "group": unique_topic("g"),
+                    "schema": {"id": "int64", "amount": "string"},
+                    "max_rows": 30,
+                    "max_wait_ms": 200,
+                    "options": FAST_GROUP,
+                    "contract": {
+                        "mode": "discard_row",
+                        "schema": {"id": "int64", "amount": "float64"},
+                    },
+                }
+            },
+            "outputs": {"o": {"type": "kafka", "brokers": kafka_broker, "topic": topic_out}},
+            "dead_letter": {"type": "ndjson", "path": str(dead)},
+        },
+        home=tmp_path / "h",
+        idle_stop_s=0.5,
+    )
+    assert result.batches >= 2
+    got = drain(kafka_broker, topic_out, schema={"id": pl.Int64, "amount": pl.Float64})
+    assert got.height == 90
+    assert got["amount"].dtype == pl.Float64
+    letters = pl.read_ndjson(dead)
+    assert letters.height == result.dead_letters == 10
+    assert set(letters["code"]) == {"schema-contract"}
+    assert sorted(json.loads(r)["id"] for r in letters["record"]) == list(range(10, 101, 10))
