@@ -16,8 +16,10 @@ from ocht.executor import (
     Plan,
     RunResult,
     compile_plan,
+    forget_resume_point,
     make_context,
     prepare_tracked,
+    resumable_run,
     run,
     tracked_run,
 )
@@ -47,11 +49,24 @@ def run_command(
     full_refresh: bool = False,
     no_store: bool = False,
     timeout: float | None = None,
+    resume: bool = False,
 ) -> None:
     """``ocht run``: compile, run, record in the store, summarise."""
     settings = _setup(obj)
     loaded = load_pipeline(pipeline, profile=profile or settings.profile, variables=parse_set(sets))
     add_secrets(loaded.secrets)
+    if resume and not (dry_run or explain):
+        _resume_run(
+            loaded,
+            settings,
+            no_store=no_store,
+            limit=limit,
+            timeout=timeout,
+            full_refresh=full_refresh,
+            as_json=as_json,
+            quiet=quiet,
+        )
+        return
     store = None if (no_store or dry_run or explain) else open_store()
     if store is not None:
         plan = prepare_tracked(loaded, store, home=settings.home, full_refresh=full_refresh)
@@ -66,6 +81,8 @@ def run_command(
         click.echo(plan.describe())
         click.secho("ok: the pipeline compiles; nothing was read or written", fg="green")
         return
+    if store is not None:  # a run from scratch: an earlier --resume point no longer holds
+        forget_resume_point(store, loaded.pipeline.name, list(loaded.pipeline.inputs))
     hooks = HookGroup([LoggingHooks(), Progress(enabled=not quiet and not as_json)])
     try:
 
@@ -83,6 +100,35 @@ def run_command(
     finally:
         if store is not None:
             store.close()
+    if as_json:
+        click.echo(json.dumps(result.to_dict(), indent=2, default=str))
+    elif not quiet:
+        render_summary(result)
+
+
+def _resume_run(
+    loaded: Any,
+    settings: Settings,
+    *,
+    no_store: bool,
+    limit: int | None,
+    timeout: float | None,
+    full_refresh: bool,
+    as_json: bool,
+    quiet: bool,
+) -> None:
+    """``ocht run --resume``: one file per chunk, a checkpoint in the store after each."""
+    for flag, given in (
+        ("--no-store", no_store),
+        ("--limit", limit is not None),
+        ("--timeout", timeout is not None),
+        ("--full-refresh", full_refresh),
+    ):
+        if given:
+            raise click.UsageError(f"--resume cannot be combined with {flag}")
+    hooks = HookGroup([LoggingHooks(), Progress(enabled=not quiet and not as_json)])
+    with open_store() as store:
+        result = resumable_run(loaded, store, resume=True, hooks=hooks, home=settings.home)
     if as_json:
         click.echo(json.dumps(result.to_dict(), indent=2, default=str))
     elif not quiet:

@@ -109,6 +109,12 @@ def cli(ctx: click.Context, debug: bool, log_format: str | None) -> None:
     is_flag=True,
     help="Do not record the run in the run store (and keep no incremental state).",
 )
+@click.option(
+    "--resume",
+    is_flag=True,
+    help="Read a multi-file input file by file, committing each; continue after the "
+    "files an earlier --resume run committed.",
+)
 @click.pass_context
 def run(
     ctx: click.Context,
@@ -123,6 +129,7 @@ def run(
     full_refresh: bool,
     no_store: bool,
     timeout: float | None,
+    resume: bool,
 ) -> None:
     """Run PIPELINE once in batch mode.
 
@@ -137,6 +144,7 @@ def run(
       ocht run pipeline.yaml --explain
       ocht run pipeline.yaml --full-refresh
       ocht run pipeline.yaml --timeout 600
+      ocht run pipeline.yaml --resume
     """
     from ocht.cli.commands import run_command
 
@@ -153,6 +161,7 @@ def run(
         full_refresh=full_refresh,
         no_store=no_store,
         timeout=timeout,
+        resume=resume,
     )
 
 

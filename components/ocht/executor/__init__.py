@@ -32,6 +32,7 @@ from ocht.executor.plan import (
     new_run_id,
 )
 from ocht.executor.result import CheckStats, OutputStats, RunResult, StepStats
+from ocht.executor.resume import ResumeUnsupported, forget_resume_point, resumable_run
 from ocht.executor.runner import Cancelled, build_frames, run
 from ocht.executor.stream import run_stream
 from ocht.executor.stream_api import execute_stream, plan_stream
@@ -53,6 +54,7 @@ __all__ = [
     "Plan",
     "PlannedOutput",
     "PlannedStep",
+    "ResumeUnsupported",
     "RunResult",
     "RunTimedOut",
     "StepStats",
@@ -65,12 +67,14 @@ __all__ = [
     "execute",
     "execute_stream",
     "explain",
+    "forget_resume_point",
     "make_context",
     "new_run_id",
     "normalize_dead_letters",
     "plan_stream",
     "prepare_tracked",
     "read_trace",
+    "resumable_run",
     "run",
     "run_stream",
     "run_with_timeout",

@@ -1,0 +1,239 @@
+"""Resumable runs: a multi-file input read one file per chunk, each chunk committed.
+
+:func:`resumable_run` is what ``ocht run --resume`` calls. The pipeline runs once per file
+of its only input (in sorted order), each time through :func:`~ocht.executor.run`, so
+every chunk commits on its own; after a chunk committed, the files done so far are saved
+as a checkpoint in the store (key ``input:<name>``, position ``{"done": [...]}``). A later
+``--resume`` skips those files; a run that completes clears the checkpoint.
+
+Outputs must accumulate across chunks, so only SQL outputs written with ``mode: append``
+or ``mode: upsert`` are accepted; anything else is refused with ``resume-unsupported``.
+
+The whole chunked run is one run in the store: ``succeeded``; ``partial`` when it failed
+after some chunk committed; ``failed`` when none did.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from collections.abc import Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from ocht.config import LoadedPipeline
+from ocht.errors import OchtError
+from ocht.executor.plan import Plan, compile_plan, make_context
+from ocht.executor.result import OutputStats, RunResult, StepStats
+from ocht.executor.runner import run
+from ocht.executor.tracking import prepare_tracked
+from ocht.observability import RunHooks
+from ocht.registry import Registry
+
+if TYPE_CHECKING:  # the store (SQLAlchemy) is imported only by runs that use it
+    from ocht.store import Store
+
+#: output types and modes whose rows accumulate across chunks
+_APPENDING_MODES = ("append", "upsert")
+
+
+class ResumeUnsupported(OchtError):
+    """The pipeline cannot run in resumable chunks (its input or an output does not fit)."""
+
+    code = "resume-unsupported"
+
+
+def checkpoint_key(input_name: str) -> str:
+    """The store key under which the files done of ``input_name`` are kept."""
+    return f"input:{input_name}"
+
+
+def forget_resume_point(store: Store, pipeline: str, inputs: list[str]) -> int:
+    """Drop the resume points of ``inputs`` (a run from scratch); returns how many."""
+    return sum(store.clear_checkpoints(pipeline, checkpoint_key(name)) for name in inputs)
+
+
+def resumable_run(
+    loaded: LoadedPipeline,
+    store: Store,
+    *,
+    resume: bool = True,
+    hooks: RunHooks | None = None,
+    registry: Registry | None = None,
+    home: str | Path = ".ocht",
+    options: Mapping[str, Any] | None = None,
+) -> RunResult:
+    """Run ``loaded`` one input file at a time, saving a checkpoint after each commit.
+
+    Args:
+        loaded: the pipeline; its only input is a file input naming several files (a glob
+            or a directory), every output a SQL table written with ``append`` or ``upsert``.
+        store: the run store (manifest and checkpoint).
+        resume: skip the files a previous run recorded as done; without it the checkpoint
+            is cleared and every file is read.
+        hooks: lifecycle observers, called for every chunk.
+        registry: the connector and step registry.
+        home: where run folders go.
+        options: more run-wide options for the sources and sinks.
+
+    Returns:
+        The totals over the chunks run now (files skipped by ``resume`` are not counted).
+
+    Raises:
+        ResumeUnsupported: the pipeline does not fit (nothing was read or written).
+        OchtError: a chunk failed; chunks committed before it stay, and are in the
+            checkpoint for the next ``resume``.
+
+    Example:
+        ``ocht run pipeline.yaml --resume`` runs this; after a failure, fix the cause and
+        run the same command again.
+    """
+    pipeline = loaded.pipeline.name
+    full = prepare_tracked(loaded, store, registry=registry, home=home, options=options)
+    try:
+        name, files = _check(full)
+    finally:
+        for src in full.sources.values():
+            src.close()
+    key = checkpoint_key(name)
+    if not resume:
+        store.clear_checkpoints(pipeline, key)
+    saved = store.load_checkpoint(pipeline, key) if resume else None
+    done: list[str] = list((saved.position or {}).get("done", [])) if saved else []
+    todo = [f for f in files if f not in set(done)]
+    ctx = full.context
+    store.start_run(
+        pipeline=pipeline,
+        content_hash=full.pipeline.content_hash,
+        profile=full.profile,
+        mode=full.mode,
+        run_id=ctx.run_id,
+        cursors_before=dict(ctx.options.get("state") or {}),
+        extra={
+            "inputs": {name: full.sources[name].describe()},
+            "outputs": {o.name: o.sink.describe() for o in full.outputs},
+            "resume": {"files": len(files), "skipped": len(files) - len(todo)},
+        },
+    )
+    started = time.perf_counter()
+    results: list[RunResult] = []
+    try:
+        for i, file in enumerate(todo, start=1):
+            results.append(
+                run(_chunk_plan(loaded, full, name, file, i, registry, home), hooks=hooks)
+            )
+            done.append(file)
+            store.save_checkpoint(pipeline, key, {"done": done}, run_id=ctx.run_id)
+    except BaseException as exc:
+        code = exc.code if isinstance(exc, OchtError) else "internal-error"
+        message = exc.message if isinstance(exc, OchtError) else f"{type(exc).__name__}: {exc}"
+        total = _total(full, results, "failed", started)
+        store.finish_run(
+            ctx.run_id,
+            "partial" if results else "failed",
+            rows_read=total.inputs,
+            rows_written={o.name: o.rows for o in total.outputs},
+            error_code=code,
+            error_message=message,
+            extra={"resume": {"files": len(files), "committed": len(done)}},
+        )
+        raise
+    store.clear_checkpoints(pipeline, key)
+    total = _total(full, results, "succeeded", started)
+    store.finish_run(
+        ctx.run_id,
+        "succeeded",
+        rows_read=total.inputs,
+        rows_written={o.name: o.rows for o in total.outputs},
+        step_rows={s.step: s.rows_out for s in total.steps},
+        dead_letters=total.dead_letters,
+        extra={"resume": {"files": len(files), "committed": len(done), "chunks": len(todo)}},
+    )
+    return total
+
+
+def _check(plan: Plan) -> tuple[str, list[str]]:
+    """The input's name and its files, or :class:`ResumeUnsupported`."""
+    hint = (
+        "--resume needs one file input (a glob or a directory) and SQL outputs with "
+        "`mode: append` or `mode: upsert`; run without --resume"
+    )
+    if len(plan.sources) != 1:
+        raise ResumeUnsupported(
+            f"--resume reads one input file by file; this pipeline has {len(plan.sources)}",
+            hint=hint,
+        )
+    ((name, source),) = plan.sources.items()
+    files = getattr(source, "files", None)
+    if not callable(files):
+        raise ResumeUnsupported(
+            f"input '{name}' ({source.describe()}) is not a file input", hint=hint
+        )
+    outputs = [(o.name, o.sink.spec) for o in plan.outputs]
+    if plan.dead_letter is not None:
+        outputs.append(("dead_letter", plan.dead_letter.sink.spec))
+    for out, spec in outputs:
+        kind, mode = getattr(spec, "type", None), getattr(spec, "mode", None)
+        if kind != "sql" or mode not in _APPENDING_MODES:
+            shown = f"type {kind}" + (f", mode {mode}" if mode else "")
+            raise ResumeUnsupported(
+                f"output '{out}' ({shown}) would not keep the rows of earlier chunks",
+                hint=hint,
+            )
+    return name, [str(f) for f in files()]
+
+
+def _chunk_plan(
+    loaded: LoadedPipeline,
+    full: Plan,
+    name: str,
+    file: str,
+    index: int,
+    registry: Registry | None,
+    home: str | Path,
+) -> Plan:
+    """The pipeline with its input narrowed to ``file``, under the same run id."""
+    spec = loaded.pipeline.inputs[name].model_copy(update={"path": file})
+    pipeline = loaded.pipeline.model_copy(update={"inputs": {name: spec}})
+    narrowed = dataclasses.replace(loaded, pipeline=pipeline)
+    ctx = make_context(narrowed, run_id=full.context.run_id, home=home)
+    # each chunk gets its own folder, so default dead letters and traces are not replaced
+    ctx = dataclasses.replace(
+        ctx, run_dir=full.context.run_dir / f"chunk-{index:05d}", options=dict(full.context.options)
+    )
+    return compile_plan(narrowed, mode=full.mode, registry=registry, context=ctx)
+
+
+def _total(full: Plan, results: list[RunResult], status: str, started: float) -> RunResult:
+    """One result for the whole chunked run: rows summed over the chunks."""
+    inputs = dict.fromkeys(full.sources, 0)
+    outputs = {o.name: OutputStats(o.name, o.sink.describe(), 0) for o in full.outputs}
+    steps: dict[str, StepStats] = {}
+    dead = 0
+    for r in results:
+        for n, rows in r.inputs.items():
+            inputs[n] = inputs.get(n, 0) + rows
+        for o in r.outputs:
+            prior = outputs.get(o.name, OutputStats(o.name, o.target, 0))
+            outputs[o.name] = OutputStats(o.name, prior.target, prior.rows + o.rows)
+        for s in r.steps:
+            p = steps.get(s.step)
+            steps[s.step] = (
+                s
+                if p is None
+                else StepStats(s.step, s.kind, p.rows_in + s.rows_in, p.rows_out + s.rows_out)
+            )
+        dead += r.dead_letters
+    return RunResult(
+        run_id=full.context.run_id,
+        pipeline=full.pipeline.name,
+        status=status,
+        mode=full.mode,
+        content_hash=full.pipeline.content_hash,
+        profile=full.profile,
+        inputs=inputs,
+        steps=list(steps.values()),
+        outputs=list(outputs.values()),
+        dead_letters=dead,
+        seconds=time.perf_counter() - started,
+    )
