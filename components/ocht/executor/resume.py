@@ -91,10 +91,13 @@ def resumable_run(
     pipeline = loaded.pipeline.name
     full = prepare_tracked(loaded, store, registry=registry, home=home, options=options)
     try:
-        name, files = _check(full)
+        name, found = _check(full)
     finally:
         for src in full.sources.values():
             src.close()
+    # kept relative to the pipeline's folder, so a moved project still resumes
+    base = Path(loaded.base_dir).resolve()
+    files = [str(f.relative_to(base)) if f.is_relative_to(base) else str(f) for f in found]
     key = checkpoint_key(name)
     if not resume:
         store.clear_checkpoints(pipeline, key)
@@ -152,7 +155,7 @@ def resumable_run(
     return total
 
 
-def _check(plan: Plan) -> tuple[str, list[str]]:
+def _check(plan: Plan) -> tuple[str, list[Path]]:
     """The input's name and its files, or :class:`ResumeUnsupported`."""
     hint = (
         "--resume needs one file input (a glob or a directory) and SQL outputs with "
@@ -180,7 +183,7 @@ def _check(plan: Plan) -> tuple[str, list[str]]:
                 f"output '{out}' ({shown}) would not keep the rows of earlier chunks",
                 hint=hint,
             )
-    return name, [str(f) for f in files()]
+    return name, [Path(f).resolve() for f in files()]
 
 
 def _chunk_plan(

@@ -129,3 +129,17 @@ def test_sigkill_mid_run_then_resume_writes_every_row_once(tmp_path):
     with Store(base_dir=tmp_path) as store:
         statuses = [r.status for r in store.runs(pipeline="parts")]
         assert statuses == ["succeeded", "abandoned"]
+
+
+def test_a_run_without_resume_starts_from_scratch(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("OCHT_STORE_URL", raising=False)
+    project(tmp_path, files=2)
+    with Store(base_dir=tmp_path) as store:
+        store.save_checkpoint("parts", "input:parts", {"done": ["in/part0000.csv"]})
+    res = CliRunner().invoke(cli, ["run", "pipeline.yaml", "--json"])
+    assert res.exit_code == 0, res.output
+    assert json.loads(res.output)["inputs"] == {"parts": 4}
+    assert ids(tmp_path / "out.db") == [0, 1, 2, 3]
+    with Store(base_dir=tmp_path) as store:
+        assert store.load_checkpoint("parts", "input:parts") is None

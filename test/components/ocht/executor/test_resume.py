@@ -68,9 +68,7 @@ def test_failed_chunk_keeps_earlier_files_and_resume_finishes_exactly_once(store
     assert failed.status == "partial"
     assert failed.rows_read == {"parts": 2}
     saved = store.load_checkpoint("load_parts", "input:parts")
-    assert saved is not None and [p.rsplit("/", 1)[-1] for p in saved.position["done"]] == [
-        "part1.csv"
-    ]
+    assert saved is not None and saved.position == {"done": ["in/part1.csv"]}
 
     write_inputs(tmp_path / "in")  # the file is fixed
     result = resumable_run(load_pipeline(str(tmp_path / "pipeline.yaml")), store, home=home)
@@ -95,9 +93,7 @@ def test_first_chunk_failing_is_a_failed_run(store, tmp_path):
 def test_without_resume_the_checkpoint_is_ignored_and_every_file_read(store, tmp_path):
     write_inputs(tmp_path / "in")
     loaded = write_pipeline(tmp_path)
-    store.save_checkpoint(
-        "load_parts", "input:parts", {"done": [str(tmp_path / "in" / "part1.csv")]}
-    )
+    store.save_checkpoint("load_parts", "input:parts", {"done": ["in/part1.csv"]})
     result = resumable_run(loaded, store, resume=False, home=tmp_path / ".ocht")
     assert result.inputs == {"parts": 6}
     assert table(tmp_path / "out.db") == ALL_ROWS
