@@ -172,6 +172,14 @@ def _check(plan: Plan) -> tuple[str, list[Path]]:
         raise ResumeUnsupported(
             f"input '{name}' ({source.describe()}) is not a file input", hint=hint
         )
+    for step in plan.steps:
+        # a step that needs every row at once would give per-file results, silently wrong
+        if step.kind.stateful or not step.kind.stream:
+            raise ResumeUnsupported(
+                f"step '{step.id}' ({step.kind.name}) needs all rows at once, so it cannot "
+                "run file by file",
+                hint="run without --resume, or move the step after the load",
+            )
     outputs = [(o.name, o.sink.spec) for o in plan.outputs]
     if plan.dead_letter is not None:
         outputs.append(("dead_letter", plan.dead_letter.sink.spec))

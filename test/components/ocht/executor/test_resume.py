@@ -115,3 +115,17 @@ def test_sql_replace_output_is_refused(store, tmp_path):
     out = {"type": "sql", "url": f"sqlite:///{tmp_path / 'o.db'}", "table": "t", "mode": "replace"}
     with pytest.raises(ResumeUnsupported, match="mode replace"):
         resumable_run(write_pipeline(tmp_path, output=out), store, home=tmp_path / ".ocht")
+
+
+def test_a_step_that_needs_all_rows_is_refused(store, tmp_path):
+    write_inputs(tmp_path / "in")
+    loaded = write_pipeline(tmp_path)
+    spec = loaded.pipeline.model_dump(by_alias=True, exclude_none=True)
+    spec["steps"] = [{"kind": "aggregate", "by": ["v"], "aggs": {"n": "count(*)"}}]
+    path = tmp_path / "agg.yaml"
+    path.write_text(yaml.safe_dump(spec))
+    with pytest.raises(ResumeUnsupported) as info:
+        resumable_run(load_pipeline(str(path)), store, resume=True)
+    assert info.value.code == "resume-unsupported"
+    assert "aggregate" in info.value.message
+    assert store.runs() == []
