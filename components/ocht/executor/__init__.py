@@ -22,6 +22,7 @@ from ocht.executor.accounting import (
 )
 from ocht.executor.api import execute, explain
 from ocht.executor.checkpoint import Checkpoint, FileCheckpointStore
+from ocht.executor.contracts import SchemaContractError, schema_diff
 from ocht.executor.dead_letters import DEAD_LETTER_COLUMNS, normalize_dead_letters
 from ocht.executor.plan import (
     Plan,
@@ -57,6 +58,7 @@ __all__ = [
     "ResumeUnsupported",
     "RunResult",
     "RunTimedOut",
+    "SchemaContractError",
     "StepStats",
     "StreamResult",
     "StreamSource",
@@ -78,6 +80,7 @@ __all__ = [
     "run",
     "run_stream",
     "run_with_timeout",
+    "schema_diff",
     "trace_frame",
     "tracked_run",
 ]

@@ -25,7 +25,48 @@ def pipeline(steps, outputs=None, **extra):
 
 
 def test_public_names_are_pinned():
-    assert "execute" in ocht.executor.__all__ and "compile_plan" in ocht.executor.__all__
+    assert sorted(ocht.executor.__all__) == [
+        "Accounting",
+        "AccountingMismatch",
+        "BatchReport",
+        "Cancelled",
+        "CheckStats",
+        "Checkpoint",
+        "DEAD_LETTER_COLUMNS",
+        "FileCheckpointStore",
+        "OutputStats",
+        "Plan",
+        "PlannedOutput",
+        "PlannedStep",
+        "ResumeUnsupported",
+        "RunResult",
+        "RunTimedOut",
+        "SchemaContractError",
+        "StepStats",
+        "StreamResult",
+        "StreamSource",
+        "accounting",
+        "build_frames",
+        "check_accounting",
+        "compile_plan",
+        "execute",
+        "execute_stream",
+        "explain",
+        "forget_resume_point",
+        "make_context",
+        "new_run_id",
+        "normalize_dead_letters",
+        "plan_stream",
+        "prepare_tracked",
+        "read_trace",
+        "resumable_run",
+        "run",
+        "run_stream",
+        "run_with_timeout",
+        "schema_diff",
+        "trace_frame",
+        "tracked_run",
+    ]
     for name in ocht.executor.__all__:
         assert hasattr(ocht.executor, name)
 
