@@ -1,14 +1,12 @@
 """Structured logs with run context, lifecycle hooks, redaction of secrets.
 
 Example:
-    >>> import io
-    >>> from ocht.observability import bound, configure_logging, get_logger
-    >>> out = io.StringIO()
-    >>> configure_logging("json", "info", stream=out)
-    >>> with bound(run_id="r1"):
-    ...     get_logger().info("hello")
-    >>> '"run_id": "r1"' in out.getvalue()
-    True
+    >>> from structlog.testing import capture_logs
+    >>> from ocht.observability import bound, get_logger
+    >>> with capture_logs() as logs, bound(run_id="r1"):
+    ...     get_logger().info("step finished", step="filter_1")
+    >>> logs[0]["event"], logs[0]["step"]
+    ('step finished', 'filter_1')
 """
 
 from ocht.observability.hooks import HookGroup, LoggingHooks, RunHooks

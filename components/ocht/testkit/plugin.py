@@ -16,6 +16,7 @@ from pathlib import Path
 
 import polars as pl
 import pytest
+import structlog
 
 from ocht.registry import Registry
 from ocht.testkit.memory import MEMORY, recorded, reset_memory
@@ -61,3 +62,11 @@ def kafka_broker() -> Iterator[str]:
 
 # -- databases (connector_sql, store) ------------------------------------------------------
 from ocht.testkit.databases import database_url, postgres_url  # noqa: E402, F401
+
+
+@pytest.fixture(autouse=True)
+def _reset_logging() -> Iterator[None]:
+    """Every test starts from structlog's defaults, whatever an earlier test configured."""
+    yield
+    structlog.reset_defaults()
+    structlog.contextvars.clear_contextvars()

@@ -1,6 +1,9 @@
 import io
 import json
 
+import pytest
+import structlog
+
 import ocht.observability
 from ocht.observability import (
     HookGroup,
@@ -11,6 +14,14 @@ from ocht.observability import (
     configure_logging,
     get_logger,
 )
+
+
+@pytest.fixture(autouse=True)
+def _restore_logging():
+    # these tests configure structlog for the whole process: leave it as they found it
+    yield
+    structlog.reset_defaults()
+    structlog.contextvars.clear_contextvars()
 
 
 def test_public_names_are_pinned():
