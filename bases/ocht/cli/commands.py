@@ -69,7 +69,11 @@ def run_command(
         return
     store = None if (no_store or dry_run or explain) else open_store()
     if store is not None:
-        plan = prepare_tracked(loaded, store, home=settings.home, full_refresh=full_refresh)
+        try:
+            plan = prepare_tracked(loaded, store, home=settings.home, full_refresh=full_refresh)
+        except BaseException:
+            store.close()
+            raise
     else:
         plan = compile_plan(loaded, mode="batch", context=make_context(loaded, home=settings.home))
     if explain:
@@ -100,6 +104,10 @@ def run_command(
     finally:
         if store is not None:
             store.close()
+    _show(result, as_json=as_json, quiet=quiet)
+
+
+def _show(result: RunResult, *, as_json: bool, quiet: bool) -> None:
     if as_json:
         click.echo(json.dumps(result.to_dict(), indent=2, default=str))
     elif not quiet:
@@ -129,10 +137,7 @@ def _resume_run(
     hooks = HookGroup([LoggingHooks(), Progress(enabled=not quiet and not as_json)])
     with open_store() as store:
         result = resumable_run(loaded, store, resume=True, hooks=hooks, home=settings.home)
-    if as_json:
-        click.echo(json.dumps(result.to_dict(), indent=2, default=str))
-    elif not quiet:
-        render_summary(result)
+    _show(result, as_json=as_json, quiet=quiet)
 
 
 def validate_command(
