@@ -68,6 +68,19 @@ class WorkerMetrics:
         self.state_bytes = Gauge(
             "ocht_state_bytes", "Bytes held by stateful steps.", labels, registry=self.registry
         )
+        self.checked = Counter(
+            "ocht_check_rows",
+            "Rows checked by each data-quality check.",
+            [*labels, "step", "check", "action"],
+            registry=self.registry,
+        )
+        self.failed = Counter(
+            "ocht_check_failures",
+            "Rows that failed each data-quality check.",
+            [*labels, "step", "check", "action"],
+            registry=self.registry,
+        )
+        self._check_totals: dict[tuple[str, str], tuple[int, int]] = {}
         self.ready = threading.Event()
         self.healthy = threading.Event()
         self.healthy.set()
@@ -87,6 +100,11 @@ class WorkerMetrics:
         self.batch_seconds.labels(p).observe(report.seconds)
         self.lag.labels(p).set(report.lag)
         self.state_bytes.labels(p).set(report.state_bytes)
+        for c in report.checks:  # totals so far: count what is new since the last batch
+            seen, failed = self._check_totals.get((c.step, c.check), (0, 0))
+            self.checked.labels(p, c.step, c.check, c.action).inc(max(c.rows_checked - seen, 0))
+            self.failed.labels(p, c.step, c.check, c.action).inc(max(c.failed - failed, 0))
+            self._check_totals[(c.step, c.check)] = (c.rows_checked, c.failed)
 
     def render(self) -> bytes:
         """The Prometheus text exposition."""

@@ -419,6 +419,7 @@ class _StreamRun:
                     seconds=time.perf_counter() - pending.t0,
                     lag=lag_of(self.source),
                     state_bytes=self.state_bytes(),
+                    checks=check_stats(self.plan),
                 )
             )
 

@@ -11,7 +11,7 @@ import polars as pl
 
 from ocht.errors import ExecutionError, OchtError
 from ocht.executor.plan import PlannedOutput
-from ocht.executor.result import RunResult
+from ocht.executor.result import CheckStats, RunResult
 from ocht.observability import get_logger
 
 PartitionKey = tuple[str, int]
@@ -65,6 +65,7 @@ class BatchReport:
         seconds: wall time from poll to commit.
         lag: records behind after it.
         state_bytes: bytes held by stateful steps after it.
+        checks: every data-quality check's totals so far (rows checked, failed).
     """
 
     batch: int
@@ -75,6 +76,7 @@ class BatchReport:
     seconds: float = 0.0
     lag: int = 0
     state_bytes: int = 0
+    checks: list[CheckStats] = field(default_factory=list)
 
 
 @dataclass

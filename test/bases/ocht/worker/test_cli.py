@@ -61,3 +61,24 @@ def test_metrics_render_after_a_batch() -> None:
     assert 'ocht_step_rows_total{direction="out",pipeline="p",step="f"} 4.0' in text
     assert 'ocht_consumer_lag{pipeline="p"} 5.0' in text
     assert m.ready.is_set()
+
+
+def test_check_metrics_count_what_each_batch_adds() -> None:
+    from ocht.executor import BatchReport, CheckStats
+    from ocht.worker import WorkerMetrics
+
+    m = WorkerMetrics("p")
+    for checked, failed in ((100, 3), (250, 5)):  # cumulative totals, as the executor reports
+        m.observe(
+            BatchReport(
+                batch=1,
+                records=0,
+                checks=[
+                    CheckStats("qc", "not_null_id", "not_null", "dead_letter", checked, failed)
+                ],
+            )
+        )
+    text = m.render().decode()
+    labels = 'action="dead_letter",check="not_null_id",pipeline="p",step="qc"'
+    assert f"ocht_check_rows_total{{{labels}}} 250.0" in text
+    assert f"ocht_check_failures_total{{{labels}}} 5.0" in text
