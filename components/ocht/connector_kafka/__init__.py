@@ -8,7 +8,7 @@ Example:
     ('read', 'write', 'batch', 'stream')
 """
 
-from ocht.connector_kafka.decode import DEAD_LETTER_SCHEMA, decode_values, parse_dtype
+from ocht.connector_kafka.decode import DEAD_LETTER_SCHEMA, decode_values
 from ocht.connector_kafka.errors import BrokerUnreachable, DeliveryFailed, KafkaFailure
 from ocht.connector_kafka.sink import KafkaSink
 from ocht.connector_kafka.source import KafkaBatch, KafkaSource
@@ -38,5 +38,4 @@ __all__ = [
     "KafkaSink",
     "KafkaSource",
     "decode_values",
-    "parse_dtype",
 ]

@@ -10,14 +10,13 @@ from __future__ import annotations
 
 import io
 import json
-import re
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
 import polars as pl
 
-from ocht.errors import InvalidPipeline, Issue
+from ocht.transform import parse_dtype
 
 #: Dead-letter rows: why, where from, and the original value.
 DEAD_LETTER_SCHEMA = pl.Schema(
@@ -42,67 +41,6 @@ METADATA_DTYPES: dict[str, pl.DataType] = {
     "offset": pl.Int64(),
     "topic": pl.String(),
 }
-
-_SIMPLE: dict[str, pl.DataType] = {
-    "int8": pl.Int8(),
-    "int16": pl.Int16(),
-    "int32": pl.Int32(),
-    "int64": pl.Int64(),
-    "int": pl.Int64(),
-    "integer": pl.Int64(),
-    "bigint": pl.Int64(),
-    "uint8": pl.UInt8(),
-    "uint16": pl.UInt16(),
-    "uint32": pl.UInt32(),
-    "uint64": pl.UInt64(),
-    "float32": pl.Float32(),
-    "float": pl.Float64(),
-    "float64": pl.Float64(),
-    "double": pl.Float64(),
-    "string": pl.String(),
-    "str": pl.String(),
-    "utf8": pl.String(),
-    "text": pl.String(),
-    "bool": pl.Boolean(),
-    "boolean": pl.Boolean(),
-    "date": pl.Date(),
-    "time": pl.Time(),
-    "datetime": pl.Datetime("us"),
-    "timestamp": pl.Datetime("us"),
-    "binary": pl.Binary(),
-}
-_DATETIME = re.compile(r"^(datetime|timestamp)\[\s*(ns|us|ms)\s*(?:,\s*([^\]]+?)\s*)?\]$")
-_DECIMAL = re.compile(r"^decimal\(\s*(\d+)\s*,\s*(\d+)\s*\)$")
-
-
-def parse_dtype(name: str, *, path: str = "") -> pl.DataType:
-    """A declared type name (``int64``, ``string``, ``datetime[ms, UTC]``, ...) as Polars'.
-
-    Raises:
-        InvalidPipeline: ``invalid-type`` for a name it does not know.
-    """
-    text = name.strip().lower()
-    if text in _SIMPLE:
-        return _SIMPLE[text]
-    if m := _DATETIME.match(text):
-        tz = m.group(3)
-        return pl.Datetime(m.group(2), "UTC" if tz and tz.lower() == "utc" else tz)  # type: ignore[arg-type]
-    if m := _DECIMAL.match(text):
-        return pl.Decimal(int(m.group(1)), int(m.group(2)))
-    msg = f"unknown type '{name}'"
-    raise InvalidPipeline(
-        msg,
-        issues=[
-            Issue(
-                "invalid-type",
-                msg,
-                path,
-                hint="use int64, float64, string, bool, date, "
-                "datetime, datetime[ms, UTC], decimal(10,2)",
-            )
-        ],
-        code="invalid-type",
-    )
 
 
 def declared_schema(columns: dict[str, str], *, path: str = "") -> pl.Schema:

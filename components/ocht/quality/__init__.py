@@ -16,7 +16,7 @@ Example:
 
 from ocht.pipeline_model import Check
 from ocht.quality.checks import CompiledCheck, compile_check
-from ocht.quality.dtypes import parse_dtype, parse_duration
+from ocht.quality.dtypes import parse_duration
 from ocht.quality.errors import CheckFailed
 from ocht.quality.plugins import CHECK_GROUP, CheckType, check_type, check_types, register_check
 from ocht.quality.records import record_columns
@@ -49,7 +49,6 @@ __all__ = [
     "check_types",
     "compile_check",
     "infer_input",
-    "parse_dtype",
     "parse_duration",
     "record_columns",
     "register_check",

@@ -29,11 +29,11 @@ from ocht.pipeline_model import (
     RowCount,
     Unique,
 )
-from ocht.quality.dtypes import bound, convert, parse_dtype, require_text
+from ocht.quality.dtypes import bound, convert, require_text
 from ocht.quality.errors import check_error
 from ocht.quality.fixes import expression_repairs, repairs_for
 from ocht.quality.plugins import check_type
-from ocht.transform import check_columns, compile_expr
+from ocht.transform import check_columns, compile_expr, parse_dtype
 
 WHOLE_INPUT = ("row_count", "freshness")
 

@@ -1,8 +1,7 @@
-"""Type names and conversions used by checks: ``int64``, ``date``, durations like ``1d``.
+"""Conversions and durations used by checks (type names are read by
+:func:`ocht.transform.parse_dtype`, the pipeline's one vocabulary of types).
 
 Example:
-    >>> parse_dtype("int64", step="s", path="p")
-    Int64
     >>> parse_duration("15m").total_seconds()
     900.0
 """
@@ -17,33 +16,6 @@ import polars as pl
 
 from ocht.quality.errors import check_error
 
-_DTYPES: dict[str, pl.DataType] = {
-    "int8": pl.Int8(),
-    "int16": pl.Int16(),
-    "int32": pl.Int32(),
-    "int64": pl.Int64(),
-    "uint8": pl.UInt8(),
-    "uint16": pl.UInt16(),
-    "uint32": pl.UInt32(),
-    "uint64": pl.UInt64(),
-    "float32": pl.Float32(),
-    "float64": pl.Float64(),
-    "float": pl.Float64(),
-    "int": pl.Int64(),
-    "integer": pl.Int64(),
-    "double": pl.Float64(),
-    "string": pl.String(),
-    "str": pl.String(),
-    "utf8": pl.String(),
-    "bool": pl.Boolean(),
-    "boolean": pl.Boolean(),
-    "date": pl.Date(),
-    "time": pl.Time(),
-    "datetime": pl.Datetime("us"),
-    "timestamp": pl.Datetime("us"),
-    "datetime[utc]": pl.Datetime("us", "UTC"),
-}
-
 _DURATION = re.compile(r"^(\d+)(us|ms|s|m|h|d|w)$")
 _UNITS = {
     "us": "microseconds",
@@ -54,24 +26,6 @@ _UNITS = {
     "d": "days",
     "w": "weeks",
 }
-
-
-def parse_dtype(text: str, *, step: str, path: str) -> pl.DataType:
-    """A type name (``int64``, ``date``, ``datetime[ms, UTC]``) as a Polars type."""
-    key = text.strip().lower().replace(" ", "")
-    if key in _DTYPES:
-        return _DTYPES[key]
-    m = re.fullmatch(r"datetime\[(ns|us|ms)(?:,(.+))?\]", key)
-    if m:
-        tz = text.strip()[text.index(",") + 1 : -1].strip() if m.group(2) else None
-        return pl.Datetime(m.group(1), tz)  # type: ignore[arg-type]
-    raise check_error(
-        f"unknown type '{text}'",
-        step=step,
-        path=path,
-        code="invalid-type",
-        hint=f"one of: {', '.join(sorted(_DTYPES))}",
-    )
 
 
 def convert(expr: pl.Expr, source: pl.DataType, target: pl.DataType) -> pl.Expr:

@@ -11,9 +11,9 @@ from typing import Any
 import polars as pl
 
 from ocht.pipeline_model import ColumnsCheck, DType, Expression, Fix, Length, Range, Unique
-from ocht.quality.dtypes import bound, parse_dtype, require_text
+from ocht.quality.dtypes import bound, require_text
 from ocht.quality.errors import check_error
-from ocht.transform import check_columns, compile_expr
+from ocht.transform import check_columns, compile_expr, parse_dtype
 
 
 def repairs_for(

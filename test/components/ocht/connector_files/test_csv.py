@@ -190,7 +190,7 @@ def test_unknown_type_name_is_refused(workspace: Workspace, ctx: RunContext) -> 
     workspace.write_text("data.csv", "a\n1\n")
     with pytest.raises(InvalidPipeline) as info:
         source(ctx, schema_overrides={"a": "integr"}).scan()
-    assert info.value.code == "unknown-type"
+    assert info.value.code == "invalid-type"
     assert info.value.issues[0].path == "inputs.in.schema_overrides.a"
 
 

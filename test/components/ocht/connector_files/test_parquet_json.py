@@ -79,13 +79,13 @@ def test_ndjson_round_trip_with_nested_values(
     declared = ndjson(
         "out/n.ndjson",
         schema={
-            "id": "int",
+            "id": "int64",
             "price": "float",
             "name": "str",
             "ok": "bool",
             "day": "date",
             "at": "datetime",
-            "items": "list[int]",
+            "items": "list[int64]",
         },
     )
     got = NdjsonSource(declared, name="in", context=ctx).scan().collect()

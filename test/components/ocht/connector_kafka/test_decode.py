@@ -6,8 +6,9 @@ import polars as pl
 import pytest
 
 import ocht.connector_kafka
-from ocht.connector_kafka import decode_values, parse_dtype
+from ocht.connector_kafka import decode_values
 from ocht.errors import InvalidPipeline
+from ocht.transform import parse_dtype
 
 SCHEMA = pl.Schema({"id": pl.Int64, "name": pl.String})
 
@@ -24,7 +25,6 @@ def test_public_names_are_pinned() -> None:
         "KafkaSink",
         "KafkaSource",
         "decode_values",
-        "parse_dtype",
     }
     assert ocht.connector_kafka.KAFKA.capabilities == ("read", "write", "batch", "stream")
 

@@ -47,7 +47,6 @@ def test_public_names_are_pinned():
             "check_types",
             "compile_check",
             "infer_input",
-            "parse_dtype",
             "parse_duration",
             "record_columns",
             "register_check",
