@@ -26,7 +26,7 @@ from ocht.errors import OchtError
 from ocht.executor.plan import Plan, compile_plan, make_context
 from ocht.executor.result import OutputStats, RunResult, StepStats
 from ocht.executor.runner import run
-from ocht.executor.tracking import prepare_tracked
+from ocht.executor.tracking import error_fields, manifest_extra, prepare_tracked, result_counts
 from ocht.observability import RunHooks
 from ocht.registry import Registry
 
@@ -128,16 +128,12 @@ def resumable_run(
             done.append(file)
             store.save_checkpoint(pipeline, key, {"done": done}, run_id=ctx.run_id)
     except BaseException as exc:
-        code = exc.code if isinstance(exc, OchtError) else "internal-error"
-        message = exc.message if isinstance(exc, OchtError) else f"{type(exc).__name__}: {exc}"
         total = _total(full, results, "failed", started)
         store.finish_run(
             ctx.run_id,
             "partial" if results else "failed",
-            rows_read=total.inputs,
-            rows_written={o.name: o.rows for o in total.outputs},
-            error_code=code,
-            error_message=message,
+            **result_counts(total),
+            **error_fields(exc),
             extra={"resume": {"files": len(files), "committed": len(done)}},
         )
         raise
@@ -146,11 +142,11 @@ def resumable_run(
     store.finish_run(
         ctx.run_id,
         "succeeded",
-        rows_read=total.inputs,
-        rows_written={o.name: o.rows for o in total.outputs},
-        step_rows={s.step: s.rows_out for s in total.steps},
-        dead_letters=total.dead_letters,
-        extra={"resume": {"files": len(files), "committed": len(done), "chunks": len(todo)}},
+        **result_counts(total),
+        extra={
+            **manifest_extra(total),
+            "resume": {"files": len(files), "committed": len(done), "chunks": len(todo)},
+        },
     )
     return total
 

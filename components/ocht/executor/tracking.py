@@ -76,9 +76,7 @@ def tracked_run(
     try:
         result = run(plan, hooks=hooks, limit=limit)
     except BaseException as exc:
-        code = exc.code if isinstance(exc, OchtError) else "internal-error"
-        message = exc.message if isinstance(exc, OchtError) else f"{type(exc).__name__}: {exc}"
-        store.finish_run(ctx.run_id, "failed", error_code=code, error_message=message)
+        store.finish_run(ctx.run_id, "failed", **error_fields(exc))
         raise
     after = {
         name: state for name, src in plan.sources.items() if (state := _state_of(src)) is not None
@@ -88,12 +86,9 @@ def tracked_run(
     store.finish_run(
         ctx.run_id,
         "succeeded",
-        rows_read=result.inputs,
-        rows_written={o.name: o.rows for o in result.outputs},
-        step_rows={s.step: s.rows_out for s in result.steps},
-        dead_letters=result.dead_letters,
+        **result_counts(result),
         cursors_after={**before, **after},
-        extra=_manifest_extra(result),
+        extra=manifest_extra(result),
     )
     return result
 
@@ -103,7 +98,25 @@ def _state_of(source: Any) -> dict[str, Any] | None:
     return state() if callable(state) else None
 
 
-def _manifest_extra(result: RunResult) -> dict[str, Any]:
+def error_fields(exc: BaseException) -> dict[str, Any]:
+    """The manifest's error code and message for whatever ended a run."""
+    if isinstance(exc, OchtError):
+        return {"error_code": exc.code, "error_message": exc.message}
+    return {"error_code": "internal-error", "error_message": f"{type(exc).__name__}: {exc}"}
+
+
+def result_counts(result: RunResult) -> dict[str, Any]:
+    """The manifest's row counts from a run's result."""
+    return {
+        "rows_read": result.inputs,
+        "rows_written": {o.name: o.rows for o in result.outputs},
+        "step_rows": {s.step: s.rows_out for s in result.steps},
+        "dead_letters": result.dead_letters,
+    }
+
+
+def manifest_extra(result: RunResult) -> dict[str, Any]:
+    """What the manifest keeps beside the counts: per-step rows, phases, checks."""
     return {
         "steps": [
             {
