@@ -64,3 +64,43 @@ def test_missing_input_file_suggests_the_near_name(workspace):
         execute(path)
     assert info.value.code == "source-unreachable"
     assert "orders.csv" in (info.value.hint or "") + info.value.message
+
+
+def test_header_only_input_runs_and_writes_an_empty_output(workspace):
+    import polars as pl
+
+    workspace.write_text("in.csv", "a,b\n")
+    path = workspace.write_pipeline(
+        {
+            "name": "empty",
+            # no rows to infer types from: the declared schema gives them
+            "inputs": {
+                "i": {"type": "csv", "path": "in.csv", "schema": {"a": "int64", "b": "string"}}
+            },
+            "steps": [
+                {"kind": "derive", "columns": {"double": "a * 2"}},
+                {"kind": "aggregate", "by": ["b"], "aggs": {"n": "count(*)"}},
+            ],
+            "outputs": {"o": {"type": "parquet", "path": "out/o.parquet"}},
+        }
+    )
+    result = execute(path, home=workspace.path(".ocht"))
+    assert result.inputs == {"i": 0} and result.outputs[0].rows == 0
+    out = pl.read_parquet(workspace.path("out/o.parquet"))
+    assert out.height == 0 and out.columns == ["b", "n"]
+
+
+def test_header_only_input_without_types_names_the_expression(workspace):
+    path = two_outputs(workspace, "a,b\n")
+    with pytest.raises(OchtError) as info:
+        execute(path, home=workspace.path(".ocht"))
+    assert info.value.code == "invalid-expression"
+    assert workspace.files("out/**/*") == []
+
+
+def test_empty_file_is_a_clear_error(workspace):
+    path = two_outputs(workspace, "")
+    with pytest.raises(OchtError) as info:
+        execute(path, home=workspace.path(".ocht"))
+    assert info.value.code == "empty-input"
+    assert workspace.files("out/**/*") == []
