@@ -21,6 +21,7 @@ from ocht.connector_files.catalog import CONNECTORS
 from ocht.connector_files.console import ConsoleSink
 from ocht.connector_files.diagnose import explain_csv_error, explain_error, explain_json_error
 from ocht.connector_files.errors import MalformedRecord
+from ocht.connector_files.ledger import FileLedger, prior_state
 from ocht.connector_files.paths import resolve_inputs
 from ocht.connector_files.sinks import CsvSink, FileSink, NdjsonSink, ParquetSink
 from ocht.connector_files.sources import (
@@ -36,6 +37,7 @@ __all__ = [
     "ConsoleSink",
     "CsvSink",
     "CsvSource",
+    "FileLedger",
     "FileSink",
     "FileSource",
     "JsonSource",
@@ -47,5 +49,6 @@ __all__ = [
     "explain_csv_error",
     "explain_error",
     "explain_json_error",
+    "prior_state",
     "resolve_inputs",
 ]

@@ -275,7 +275,7 @@ def _connector(
     reg: Registry, spec: Any, path: str, need: str, mode: Mode, issues: list[Issue]
 ) -> tuple[ConnectorType, Any] | None:
     try:
-        conn = reg.connector(spec.type, path=f"{path}.type")
+        conn = reg.connector_at(spec.type, spec.location_scheme(), path=f"{path}.type")
     except InvalidPipeline as exc:
         issues.extend(exc.issues)
         return None

@@ -6,6 +6,7 @@ One frozen model per connector ``type``; unknown types fall back to ``PluginConn
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Any, Literal
 
 from pydantic import ConfigDict, Discriminator, Field, Tag
@@ -13,6 +14,9 @@ from pydantic import ConfigDict, Discriminator, Field, Tag
 from ocht.pipeline_model.contract import SchemaContract
 from ocht.pipeline_model.retry import Retry
 from ocht.pipeline_model.steps import Spec
+
+#: ``scheme://`` at the start of a location (two letters or more: ``C:/`` is a drive)
+_SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]+)://")
 
 
 class ConnectorBase(Spec):
@@ -33,12 +37,33 @@ class ConnectorBase(Spec):
         "retyped columns (`evolve`, `freeze`, `discard_row`, `discard_column`).",
     )
 
+    def location_scheme(self) -> str | None:
+        """The URL scheme of where this connector points (``s3``, ``gs``), else ``None``."""
+        return None
+
 
 class FileConnector(ConnectorBase):
     path: str = Field(
         min_length=1,
-        description="A file, a glob (`data/*.csv`) or a directory read as one input.",
+        description="A file, a glob (`data/*.csv`) or a directory read as one input; or an "
+        "object-store URL (`s3://bucket/orders/*.parquet`, `gs://...`, `az://...`).",
     )
+    storage_options: dict[str, str] | None = Field(
+        default=None,
+        description="Object-store settings for `s3://`-style paths: `endpoint_url`, "
+        "`region`, `access_key_id`, `secret_access_key` (use `${env:NAME}`), "
+        "`allow_http`. Without them the standard environment (`AWS_*`) is used.",
+    )
+    incremental: Literal["files"] | None = Field(
+        default=None,
+        description="Inputs only: `files` reads only files (or objects) not loaded by an "
+        "earlier successful run; `--full-refresh` reads everything again.",
+    )
+
+    def location_scheme(self) -> str | None:
+        """The URL scheme of ``path`` (``s3``), or ``None`` for a local path."""
+        found = _SCHEME.match(self.path)
+        return found.group(1).lower() if found else None
 
 
 class CsvConnector(FileConnector):

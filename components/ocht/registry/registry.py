@@ -34,6 +34,12 @@ BUILTIN_CONNECTORS: dict[str, tuple[str, str]] = {
     "kafka": ("ocht.connector_kafka", "ocht-worker"),
 }
 
+#: URL scheme of a connector's location → (brick module, the artifact that ships it)
+LOCATION_CONNECTORS: dict[str, tuple[str, str]] = dict.fromkeys(
+    ("s3", "s3a", "gs", "gcs", "az", "abfs", "abfss", "memory"),
+    ("ocht.connector_s3", "ocht-cli[s3]"),
+)
+
 #: step kinds shipped by bricks other than transform: kind → brick module
 BUILTIN_STEP_MODULES: tuple[str, ...] = ("ocht.quality",)
 
@@ -155,6 +161,39 @@ class Registry:
             code="unknown-connector",
             hint=hint,
         )
+
+    def connector_at(self, name: str, scheme: str | None, *, path: str = "") -> ConnectorType:
+        """The connector type ``name`` for a location with URL ``scheme`` (``s3``): the
+        object-store brick's classes for an object URL, else :meth:`connector`'s.
+
+        Raises:
+            UnknownName: no such type, or a URL scheme Ocht does not read.
+            ConnectorUnavailable: the brick for that scheme is not installed.
+        """
+        if scheme is None:
+            return self.connector(name, path=path)
+        if scheme not in LOCATION_CONNECTORS:
+            msg = f"Ocht cannot read '{scheme}://' locations"
+            hint = "use a local path, or s3:// gs:// az://"
+            raise UnknownName(
+                msg, issues=[Issue("unknown-scheme", msg, path, hint=hint)], hint=hint
+            )
+        module, artifact = LOCATION_CONNECTORS[scheme]
+        try:
+            found = _connectors_of(module)
+        except ModuleNotFoundError as exc:
+            raise ConnectorUnavailable(
+                f"'{scheme}://' locations need the library '{exc.name}', not installed",
+                hint=f"pip install '{artifact}'",
+                connector=name,
+                artifact=artifact,
+            ) from None
+        for conn in found:
+            if conn.name == name:
+                return conn
+        self.connector(name, path=path)  # an unknown type is reported as such
+        msg = f"the '{name}' connector cannot use '{scheme}://' locations"
+        raise UnknownName(msg, issues=[Issue("unknown-scheme", msg, path)])
 
     def connector_names(self) -> list[str]:
         """Every connector type known, installed or not."""

@@ -33,6 +33,7 @@ from ocht.testkit.memory import (
     reset_memory,
     was_committed,
 )
+from ocht.testkit.object_store import S3Server
 from ocht.testkit.plugins import installed_plugin
 from ocht.testkit.workspace import Workspace
 
@@ -48,6 +49,7 @@ __all__ = [
     "MemorySink",
     "MemorySource",
     "MemorySpec",
+    "S3Server",
     "Workspace",
     "assert_same_rows",
     "create_topic",

@@ -7,6 +7,7 @@ Fixtures:
     registry: a :class:`~ocht.registry.Registry` that also knows the ``memory`` connector.
     postgres_url: a fresh PostgreSQL database for the session (skips when none answers).
     database_url: parametrised: a SQLite file, then that PostgreSQL database.
+    s3_server: a moto S3 server on loopback (:class:`~ocht.testkit.S3Server`).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ import structlog
 
 from ocht.registry import Registry
 from ocht.testkit.memory import MEMORY, recorded, reset_memory
+from ocht.testkit.object_store import S3Server
 from ocht.testkit.workspace import Workspace
 
 
@@ -41,6 +43,14 @@ def memory() -> Iterator[Callable[[str], pl.DataFrame]]:
 def registry() -> Registry:
     """The default registry plus the ``memory`` test connector."""
     return Registry(connectors=[MEMORY])
+
+
+# -- object storage ---------------------------------------------------------------------
+@pytest.fixture(scope="session")
+def s3_server() -> Iterator[S3Server]:
+    """A moto S3 server on loopback for the whole session (buckets are per test's choice)."""
+    with S3Server() as server:
+        yield server
 
 
 # -- Kafka (streaming) -------------------------------------------------------------------
