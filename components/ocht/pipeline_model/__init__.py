@@ -11,6 +11,7 @@ Example:
 
 from ocht.pipeline_model.connectors import (
     BUILTIN_CONNECTORS,
+    AvroConnector,
     ConnectorBase,
     ConsoleConnector,
     CsvConnector,
@@ -22,6 +23,7 @@ from ocht.pipeline_model.connectors import (
 )
 from ocht.pipeline_model.contract import ContractMode, SchemaContract
 from ocht.pipeline_model.document import Document, parse_document, read_document
+from ocht.pipeline_model.http import HttpConnector
 from ocht.pipeline_model.kafka import KafkaConnector
 from ocht.pipeline_model.model import Pipeline, Profile, json_schema
 from ocht.pipeline_model.quality import (
@@ -84,6 +86,7 @@ __all__ = [
     "BUILTIN_STEPS",
     "AcceptedValues",
     "Aggregate",
+    "AvroConnector",
     "Cast",
     "Check",
     "CheckBase",
@@ -105,6 +108,7 @@ __all__ = [
     "Filter",
     "Fix",
     "Freshness",
+    "HttpConnector",
     "Join",
     "JsonConnector",
     "KafkaConnector",

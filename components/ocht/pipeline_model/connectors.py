@@ -119,6 +119,18 @@ class JsonConnector(FileConnector):
     schema_: dict[str, str] | None = Field(default=None, alias="schema")
 
 
+class AvroConnector(FileConnector):
+    """Apache Avro object container files (the writer's schema travels in each file)."""
+
+    type: Literal["avro"]
+    codec: Literal["null", "deflate", "snappy", "zstandard"] = Field(
+        default="deflate", description="Outputs: block compression."
+    )
+    batch_size: int = Field(
+        default=65_536, ge=1, description="Records decoded or encoded at a time (bounds memory)."
+    )
+
+
 class ConsoleConnector(ConnectorBase):
     """Print the first rows as a table (an output only)."""
 
@@ -134,6 +146,7 @@ class PluginConnector(ConnectorBase):
 
 
 # After ConnectorBase: sql.py builds on it (the package imports this module first).
+from ocht.pipeline_model.http import HttpConnector  # noqa: E402
 from ocht.pipeline_model.kafka import KafkaConnector  # noqa: E402
 from ocht.pipeline_model.sql import SqlConnector  # noqa: E402
 
@@ -145,6 +158,8 @@ BUILTIN_CONNECTORS: dict[str, type[ConnectorBase]] = {
     "console": ConsoleConnector,
     "sql": SqlConnector,
     "kafka": KafkaConnector,
+    "http": HttpConnector,
+    "avro": AvroConnector,
 }
 
 
@@ -163,6 +178,8 @@ Connector = Annotated[
     | Annotated[ConsoleConnector, Tag("console")]
     | Annotated[SqlConnector, Tag("sql")]
     | Annotated[KafkaConnector, Tag("kafka")]
+    | Annotated[HttpConnector, Tag("http")]
+    | Annotated[AvroConnector, Tag("avro")]
     | Annotated[PluginConnector, Tag("plugin")],
     Discriminator(
         _connector_tag,

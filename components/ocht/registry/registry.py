@@ -32,6 +32,8 @@ BUILTIN_CONNECTORS: dict[str, tuple[str, str]] = {
     "console": ("ocht.connector_files", "ocht-cli"),
     "sql": ("ocht.connector_sql", "ocht-cli"),
     "kafka": ("ocht.connector_kafka", "ocht-worker"),
+    "http": ("ocht.connector_http", "ocht-cli"),
+    "avro": ("ocht.connector_avro", "ocht-cli"),
 }
 
 #: URL scheme of a connector's location → (brick module, the artifact that ships it)

@@ -77,6 +77,9 @@ def call_with_retry(
 ) -> T:
     """Call ``fn(*args, **kwargs)``, retrying transient failures under ``policy``.
 
+    A :class:`~ocht.errors.TransientError` with ``retry_after`` (a server's
+    ``Retry-After``) waits at least that long before the next try.
+
     Args:
         fn: the call that talks to the outside world.
         policy: attempts, backoff and time budget (default: :data:`DEFAULT_POLICY`).
@@ -123,9 +126,16 @@ def call_with_retry(
             error=f"{type(exc).__name__}: {exc}",
         )
 
+    def wait_for(state: tenacity.RetryCallState) -> float:
+        # a server's Retry-After (carried by TransientError.retry_after) beats the backoff
+        exc = state.outcome.exception() if state.outcome else None
+        after = getattr(exc, "retry_after", None)
+        backoff = float(wait(state))
+        return max(backoff, float(after)) if isinstance(after, int | float) else backoff
+
     retrying = tenacity.Retrying(
         stop=stop,
-        wait=wait,
+        wait=wait_for,
         sleep=sleep,
         reraise=False,
         before_sleep=before_sleep,

@@ -35,6 +35,7 @@ from ocht.testkit.memory import (
 )
 from ocht.testkit.object_store import S3Server
 from ocht.testkit.plugins import installed_plugin
+from ocht.testkit.rest_api import Fault, RestApi
 from ocht.testkit.workspace import Workspace
 
 __all__ = [
@@ -44,11 +45,13 @@ __all__ = [
     "UPSERT",
     "Broker",
     "BrokerStartError",
+    "Fault",
     "FlakySource",
     "FlakySpec",
     "MemorySink",
     "MemorySource",
     "MemorySpec",
+    "RestApi",
     "S3Server",
     "Workspace",
     "assert_same_rows",
