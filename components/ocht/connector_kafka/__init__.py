@@ -8,6 +8,7 @@ Example:
     ('read', 'write', 'batch', 'stream')
 """
 
+from ocht.connector_kafka.avro import IncompatibleSchema, RegistryCodec, SchemaRegistryError
 from ocht.connector_kafka.decode import DEAD_LETTER_SCHEMA, decode_values
 from ocht.connector_kafka.errors import BrokerUnreachable, DeliveryFailed, KafkaFailure
 from ocht.connector_kafka.sink import KafkaSink
@@ -33,9 +34,12 @@ __all__ = [
     "KAFKA",
     "BrokerUnreachable",
     "DeliveryFailed",
+    "IncompatibleSchema",
     "KafkaBatch",
     "KafkaFailure",
     "KafkaSink",
     "KafkaSource",
+    "RegistryCodec",
+    "SchemaRegistryError",
     "decode_values",
 ]

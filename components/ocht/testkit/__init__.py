@@ -36,6 +36,7 @@ from ocht.testkit.memory import (
 from ocht.testkit.object_store import S3Server
 from ocht.testkit.plugins import installed_plugin
 from ocht.testkit.rest_api import Fault, RestApi
+from ocht.testkit.schema_registry import SchemaRegistry, backward_compatible
 from ocht.testkit.workspace import Workspace
 
 __all__ = [
@@ -53,8 +54,10 @@ __all__ = [
     "MemorySpec",
     "RestApi",
     "S3Server",
+    "SchemaRegistry",
     "Workspace",
     "assert_same_rows",
+    "backward_compatible",
     "create_topic",
     "drain",
     "flaky_attempts",
