@@ -97,7 +97,8 @@ class ObjectSink(Sink):
             what=f"publish {self.spec.path}",
             retry=self.spec.retry,
         )
-        self.abort()
+        self._written = False  # the writer has finished: one delete of the temporary key
+        self._delete_temp()
 
     def abort(self) -> None:
         """Delete the temporary object; the output (old or absent) is left as it was.
