@@ -10,7 +10,9 @@ from ocht.config import load_pipeline
 from ocht.executor import compile_plan, execute
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
-PIPELINES = sorted(p.name for p in EXAMPLES.glob("*.yaml"))
+#: examples that read or write a server: each has its own test below, which starts one
+SERVED = {"api_orders.yaml", "s3_orders.yaml"}
+PIPELINES = sorted(p.name for p in EXAMPLES.glob("*.yaml") if p.name not in SERVED)
 
 
 @pytest.fixture
@@ -59,3 +61,44 @@ def test_stream_profile_compiles_for_stream_mode():
     loaded = load_pipeline(EXAMPLES / "hourly_revenue.yaml", profile="stream")
     plan = compile_plan(loaded, mode="stream")
     assert [s.kind.name for s in plan.steps] == ["filter", "aggregate"]
+
+
+def test_api_example_follows_every_page(examples):
+    import functools
+    import threading
+    from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+
+    import fastavro
+
+    class Quiet(SimpleHTTPRequestHandler):
+        def log_message(self, *args):
+            return
+
+    handler = functools.partial(Quiet, directory=str(examples / "data" / "api"))
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        api = f"http://127.0.0.1:{server.server_address[1]}"
+        result = execute(examples / "api_orders.yaml", variables={"api": api}, home=examples / ".ocht")
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert result.inputs["orders"] == 30  # three pages of ten
+    with (examples / "out" / "api_orders.avro").open("rb") as f:
+        paid = list(fastavro.reader(f))
+    assert len(paid) == result.outputs[0].rows > 0
+    assert {r["status"] for r in paid} == {"paid"}
+
+
+def test_s3_example_writes_and_reads_back(examples, s3_server):
+    s3_server.create_bucket("lake")
+    endpoint = {"endpoint": s3_server.endpoint}
+    wrote = execute(examples / "s3_orders.yaml", variables=endpoint, home=examples / ".ocht")
+    assert "s3://lake/orders/paid.parquet" in wrote.outputs[0].target
+    back = execute(
+        examples / "s3_orders.yaml",
+        variables=endpoint,
+        profile="read_back",
+        home=examples / ".ocht",
+    )
+    assert back.inputs["orders"] == wrote.outputs[0].rows > 0
