@@ -147,7 +147,7 @@ def bench_http(pages: int, page_size: int, rounds: int, home: Path) -> None:
         print(
             f"{'http ' + str(pages) + ' pages of ' + str(page_size):<34} "
             f"ocht {pages / ours:8.0f} pages/s   by hand {pages / ref:8.0f} pages/s   "
-            f"ratio {ref / ours:5.2f}x time"
+            f"time ratio {ours / ref:5.2f}x"
         )
 
 
@@ -189,7 +189,7 @@ def bench_avro(records: int, rounds: int, home: Path) -> None:
         ref = _median(by_hand, rounds)
         print(
             f"{'kafka avro decode ' + format(records, ','):<34} ocht {records / ours:8.0f} rec/s   "
-            f"by hand {records / ref:8.0f} rec/s   ratio {ours / ref:5.2f}x time"
+            f"by hand {records / ref:8.0f} rec/s   time ratio {ours / ref:5.2f}x"
         )
 
     path = home / "bench.avro"
