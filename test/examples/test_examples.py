@@ -79,7 +79,9 @@ def test_api_example_follows_every_page(examples):
     threading.Thread(target=server.serve_forever, daemon=True).start()
     try:
         api = f"http://127.0.0.1:{server.server_address[1]}"
-        result = execute(examples / "api_orders.yaml", variables={"api": api}, home=examples / ".ocht")
+        result = execute(
+            examples / "api_orders.yaml", variables={"api": api}, home=examples / ".ocht"
+        )
     finally:
         server.shutdown()
         server.server_close()

@@ -67,6 +67,7 @@ class SqlSink(SqlBase, Sink):
         ] = {}
         self._written: dict[str, str] = {}
         self._stage: tuple[str, tuple[str, ...]] | None = None
+        self._schema: pl.Schema | None = None
         self.rows = 0
         self.log = structlog.get_logger().bind(output=name, target=self.target())
 
@@ -76,6 +77,12 @@ class SqlSink(SqlBase, Sink):
         conn = self.connect(lambda m: SqlWriteError(m, code="output-unreachable"))
         self._conn = conn
         self._guard(self._begin)
+
+    def plan(self, frame: pl.LazyFrame) -> pl.LazyFrame | None:
+        """Remember the columns written (an empty result still creates its table); the
+        rows come batch by batch through :meth:`write`."""
+        self._schema = frame.collect_schema()
+        return None
 
     def write(self, batch: pl.DataFrame) -> None:
         """Buffer ``batch``; send the buffer when it holds ``chunk_size`` rows."""
@@ -91,6 +98,9 @@ class SqlSink(SqlBase, Sink):
         if self._conn is None or self._tx is None:
             raise SqlWriteError(f"{self.describe()}: commit() without open()")
         self._guard(self._flush)
+        if not self._plans and self._schema is not None:
+            # no row came: still create (or check) the table, so readers find its columns
+            self._guard(lambda: self._prepare(pl.DataFrame(schema=self._schema)))
         self._guard(self._tx.commit)
         self._close()
         store: SchemaRecorder | None = self.context.options.get("store")

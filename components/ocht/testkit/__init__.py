@@ -21,6 +21,7 @@ from ocht.testkit.broker import (
     tansu_binary,
     unique_topic,
 )
+from ocht.testkit.contract import ConnectorContract, contract_frame, unique_name
 from ocht.testkit.flaky import FLAKY, FlakySource, FlakySpec, flaky_attempts, reset_flaky
 from ocht.testkit.frames import ORDERS_SCHEMA, assert_same_rows, frame, orders
 from ocht.testkit.memory import (
@@ -46,6 +47,7 @@ __all__ = [
     "UPSERT",
     "Broker",
     "BrokerStartError",
+    "ConnectorContract",
     "Fault",
     "FlakySource",
     "FlakySpec",
@@ -58,6 +60,7 @@ __all__ = [
     "Workspace",
     "assert_same_rows",
     "backward_compatible",
+    "contract_frame",
     "create_topic",
     "drain",
     "flaky_attempts",
@@ -73,6 +76,7 @@ __all__ = [
     "reset_memory",
     "start_broker",
     "tansu_binary",
+    "unique_name",
     "unique_topic",
     "was_committed",
 ]
