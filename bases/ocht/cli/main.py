@@ -11,6 +11,7 @@ from typing import Any
 import click
 
 from ocht.cli.store_commands import runs, state
+from ocht.cli.test_commands import test_command
 from ocht.cli.version import VERSION
 
 EXIT_CODES_HELP = """\b
@@ -259,6 +260,7 @@ def trace(run_id: str, as_json: bool) -> None:
 
 
 cli.add_command(runs)
+cli.add_command(test_command)
 cli.add_command(state)
 
 

@@ -1,0 +1,247 @@
+"""Run scenarios: load, rewrite the pipeline onto given data, run, compare, report."""
+
+from __future__ import annotations
+
+import tempfile
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+import yaml
+from pydantic import ValidationError
+
+from ocht.config import LoadedPipeline, load_pipeline
+from ocht.errors import InvalidPipeline, Issue, OchtError
+from ocht.pipeline_model import format_path, validate
+from ocht.scenarios.compare import compare_dead_letters, compare_rows
+from ocht.scenarios.model import Expect, Mode, Run, Scenario, ScenarioFile
+from ocht.scenarios.rewrite import dead_letter_path, output_path, rewrite
+
+SUFFIX = ".ocht-test.yaml"
+
+
+class InvalidScenario(InvalidPipeline):
+    """A scenario file that does not parse or validate (named with file and field)."""
+
+    code = "invalid-scenario"
+
+
+@dataclass(frozen=True)
+class Case:
+    """One scenario of one file, in one mode: what ``ocht test`` runs and reports."""
+
+    file: Path
+    suite: ScenarioFile
+    scenario: Scenario
+    mode: Mode
+
+    @property
+    def id(self) -> str:
+        """``file::scenario[mode]``."""
+        return f"{self.file.name}::{self.scenario.name}[{self.mode}]"
+
+
+@dataclass
+class Outcome:
+    """What happened to a case: passed, or the problems found (each a readable block)."""
+
+    case: Case
+    problems: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+    skipped: str | None = None
+    actual: dict[str, pl.DataFrame] = field(default_factory=dict)
+    steps: list[str] = field(default_factory=list)
+
+    @property
+    def passed(self) -> bool:
+        """No problem found (and not skipped)."""
+        return not self.problems and self.skipped is None
+
+
+def load_file(path: Path) -> ScenarioFile:
+    """A scenario file, validated.
+
+    Raises:
+        InvalidScenario: not YAML, or not a valid scenario file (every problem, located).
+    """
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError) as exc:
+        raise InvalidScenario(f"{path}: cannot read the scenario file: {exc}") from None
+    try:
+        return ScenarioFile.model_validate(data)
+    except ValidationError as exc:
+        issues = [
+            Issue("invalid-scenario", e["msg"], format_path(tuple(e["loc"])), file=str(path))
+            for e in exc.errors()
+        ]
+        raise InvalidScenario(
+            f"{path}: {len(issues)} problem{'s' if len(issues) != 1 else ''} in the scenario file",
+            issues=issues,
+        ) from None
+
+
+def discover(paths: list[Path]) -> list[Path]:
+    """Scenario files under ``paths`` (files named ``*.ocht-test.yaml``, folders searched)."""
+    found: list[Path] = []
+    for path in paths:
+        if path.is_dir():
+            found.extend(
+                p for p in sorted(path.rglob(f"*{SUFFIX}")) if not _hidden(p.relative_to(path))
+            )
+        elif path.exists():
+            found.append(path)
+    return found
+
+
+def _hidden(rel: Path) -> bool:
+    return any(part.startswith(".") or part in ("out", "node_modules") for part in rel.parts[:-1])
+
+
+def cases(path: Path, modes: tuple[Mode, ...] = ("batch",)) -> Iterator[Case]:
+    """Every (scenario, mode) of one file."""
+    suite = load_file(path)
+    for scenario in suite.scenarios:
+        for mode in scenario.modes or list(modes):
+            if mode in modes or scenario.modes:
+                yield Case(path, suite, scenario, mode)
+
+
+def run_case(case: Case, *, update: bool = False) -> Outcome:
+    """Run one case and compare it with its expectations (``update``: rewrite goldens)."""
+    started = time.perf_counter()
+    outcome = Outcome(case)
+    if case.mode == "stream":
+        outcome.skipped = "stream replay is not available for this pipeline"
+        return outcome
+    pipeline_file = (case.file.parent / case.suite.pipeline).resolve()
+    with tempfile.TemporaryDirectory(prefix="ocht-test-") as tmp:
+        scratch = Path(tmp)
+        # state only matters across runs: a single-run scenario needs no run store
+        store = _store(scratch) if case.scenario.runs is not None else None
+        try:
+            for number, run in enumerate(case.scenario.steps(), start=1):
+                prefix = f"run {number}: " if case.scenario.runs else ""
+                problems = _run_once(
+                    case, run, pipeline_file, scratch, store, number, outcome, update=update
+                )
+                outcome.problems.extend(prefix + p if i == 0 else p for i, p in enumerate(problems))
+                if problems:
+                    break
+        finally:
+            if store is not None:
+                store.close()
+    outcome.seconds = time.perf_counter() - started
+    return outcome
+
+
+def _store(scratch: Path) -> Any:
+    from ocht.store import Store
+
+    return Store(base_dir=scratch)
+
+
+def _run_once(
+    case: Case,
+    run: Run,
+    pipeline_file: Path,
+    scratch: Path,
+    store: Any,
+    number: int,
+    outcome: Outcome,
+    *,
+    update: bool,
+) -> list[str]:
+    from ocht.executor import execute
+
+    variables = {**case.scenario.vars, **run.vars}
+    try:
+        loaded = load_pipeline(pipeline_file, profile=case.scenario.profile, variables=variables)
+        doc = loaded.pipeline.model_dump(by_alias=True, exclude_unset=True, mode="json")
+        rewritten = rewrite(
+            doc, run.given, scratch=scratch, scenario_dir=case.file.parent, run=number
+        )
+        for path in (dead_letter_path(scratch), *scratch.glob("outputs/*.parquet")):
+            path.unlink(missing_ok=True)
+        pipeline = validate(rewritten)
+        test_loaded = LoadedPipeline(
+            pipeline=pipeline,
+            document=None,
+            base_dir=loaded.base_dir,
+            profile=loaded.profile,
+            secrets=loaded.secrets,
+        )
+        result = execute(
+            test_loaded, store=store, home=scratch / ".ocht", full_refresh=run.full_refresh
+        )
+    except KeyError as exc:
+        return [f"given: the pipeline has no input {exc}"]
+    except OchtError as exc:
+        if run.expect_error is not None and exc.code == run.expect_error:
+            return []
+        expected = f" (expected {run.expect_error})" if run.expect_error else ""
+        return [f"the run failed: {exc.code}: {exc.message}{expected}"]
+    outcome.steps = [f"{s.step} [{s.kind}] {s.rows_in} → {s.rows_out}" for s in result.steps]
+    if run.expect_error is not None:
+        return [f"the run succeeded, expected the error {run.expect_error}"]
+    problems: list[str] = []
+    for name, expect in run.expect.items():
+        if name not in rewritten["outputs"]:
+            problems.append(f"expect: the pipeline has no output '{name}'")
+            continue
+        target = output_path(scratch, name)
+        actual = pl.read_parquet(target) if target.exists() else pl.DataFrame()
+        outcome.actual[name] = actual
+        problems.extend(_check_output(case, name, expect, actual, update=update))
+    if run.expect_dead_letters is not None:
+        dead = _dead_letters(dead_letter_path(scratch))
+        problems.extend(
+            compare_dead_letters(
+                dead, count=run.expect_dead_letters.count, rows=run.expect_dead_letters.rows
+            )
+        )
+    return problems
+
+
+def _check_output(
+    case: Case, name: str, expect: Expect, actual: pl.DataFrame, *, update: bool
+) -> list[str]:
+    what = f"output '{name}'"
+    if expect.golden is not None:
+        golden = case.file.parent / expect.golden
+        if update:
+            golden.parent.mkdir(parents=True, exist_ok=True)
+            actual.write_ndjson(golden)
+            return []
+        if not golden.exists():
+            return [f"{what}: golden file {expect.golden} is missing (run `ocht test --update`)"]
+        rows = pl.read_ndjson(golden).to_dicts() if golden.stat().st_size else []
+        return compare_rows(
+            actual, rows, what=what, ordered=expect.ordered, tolerance=expect.tolerance
+        )
+    problems: list[str] = []
+    if expect.count is not None and actual.height != expect.count:
+        problems.append(f"{what}: {actual.height} rows, expected {expect.count}")
+    if expect.rows is not None:
+        problems.extend(
+            compare_rows(
+                actual,
+                expect.rows,
+                what=what,
+                ordered=expect.ordered,
+                subset=expect.subset,
+                tolerance=expect.tolerance,
+            )
+        )
+    return problems
+
+
+def _dead_letters(path: Path) -> list[dict[str, Any]]:
+    import json
+
+    if not path.exists():
+        return []
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line]
