@@ -17,13 +17,16 @@ Example:
 
 from ocht.lineage.events import LineageEmitter, run_event, run_uuid
 from ocht.lineage.graph import Dataset, LineageGraph, dataset_name, graph, render
+from ocht.lineage.hooks import LineageHooks, graph_of
 
 __all__ = [
     "Dataset",
     "LineageEmitter",
     "LineageGraph",
+    "LineageHooks",
     "dataset_name",
     "graph",
+    "graph_of",
     "render",
     "run_event",
     "run_uuid",

@@ -1,0 +1,70 @@
+"""Lineage as a run hook: START when a run begins, COMPLETE or FAIL when it ends.
+
+The executor passes the compiled plan to ``on_run_start`` (as ``plan``); the hook builds
+the lineage graph from it (datasets, schema facets) and sends the events through a
+:class:`~ocht.lineage.LineageEmitter`. Stream runs send RUNNING at each checkpoint.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from ocht.lineage.events import LineageEmitter
+from ocht.lineage.graph import LineageGraph, graph
+from ocht.observability import RunHooks
+
+if TYPE_CHECKING:
+    from ocht.executor import Plan
+
+
+def graph_of(plan: Plan) -> LineageGraph:
+    """The lineage graph of a compiled plan (its pipeline, base folder and schemas)."""
+    return graph(
+        plan.pipeline,
+        base_dir=plan.context.base_dir,
+        schemas=plan.schemas,
+        output_frames={o.name: o.reads for o in plan.outputs},
+    )
+
+
+class LineageHooks(RunHooks):
+    """Sends OpenLineage events for every run it observes.
+
+    Example:
+        >>> LineageHooks.from_settings({}) is None   # nothing configured: no hook
+        True
+    """
+
+    def __init__(self, emitter: LineageEmitter) -> None:
+        self.emitter = emitter
+        self._graphs: dict[str, LineageGraph] = {}
+
+    @classmethod
+    def from_settings(cls, env: dict[str, str] | None = None) -> LineageHooks | None:
+        """The hook ``OCHT_LINEAGE_FILE`` / ``OCHT_LINEAGE_URL`` ask for, or ``None``."""
+        emitter = LineageEmitter.from_settings(env)
+        return cls(emitter) if emitter is not None else None
+
+    def on_run_start(self, *, run_id: str, pipeline: str, mode: str, **future: Any) -> None:
+        plan = future.get("plan")
+        if plan is None:
+            return
+        self._graphs[run_id] = data = graph_of(plan)
+        self.emitter.emit(data, run_id=run_id, event_type="START")
+
+    def on_checkpoint(self, *, run_id: str, **future: Any) -> None:
+        """A stream run checkpointed: a RUNNING event."""
+        data = self._graphs.get(run_id)
+        if data is not None:
+            self.emitter.emit(data, run_id=run_id, event_type="RUNNING")
+
+    def on_run_end(self, *, run_id: str, status: str, seconds: float, **future: Any) -> None:
+        data = self._graphs.pop(run_id, None)
+        if data is None:
+            return
+        if status == "succeeded" or status == "stopped":
+            self.emitter.emit(data, run_id=run_id, event_type="COMPLETE")
+        elif status == "cancelled":
+            self.emitter.emit(data, run_id=run_id, event_type="ABORT", error=future.get("error"))
+        else:
+            self.emitter.emit(data, run_id=run_id, event_type="FAIL", error=future.get("error"))
