@@ -31,8 +31,7 @@ import httpx
 import polars as pl
 
 from ocht.connector_kafka import RegistryCodec
-from ocht.executor import execute
-from ocht.testkit import RestApi, S3Server, SchemaRegistry
+from ocht.testkit import RestApi, S3Server, SchemaRegistry, run_pipeline
 
 
 def _median(fn: Callable[[], object], rounds: int) -> float:
@@ -74,7 +73,7 @@ def bench_s3(rows: int, rounds: int, home: Path) -> None:
         }
 
         def ocht() -> None:
-            execute(spec, home=home)
+            run_pipeline(spec, home=home)
 
         def by_hand() -> None:
             (
@@ -125,7 +124,7 @@ def bench_http(pages: int, page_size: int, rounds: int, home: Path) -> None:
         }
 
         def ocht() -> None:
-            execute(spec, home=home)
+            run_pipeline(spec, home=home)
 
         def by_hand() -> None:
             rows: list[dict[str, object]] = []
@@ -202,7 +201,7 @@ def bench_avro(records: int, rounds: int, home: Path) -> None:
     }
 
     def ocht_file() -> None:
-        execute(spec, home=home)
+        run_pipeline(spec, home=home)
 
     def hand_file() -> None:
         with path.open("rb") as f:

@@ -7,7 +7,8 @@ import polars as pl
 import pytest
 
 from ocht.config import load_pipeline
-from ocht.executor import compile_plan, execute
+from ocht.executor import Runner, RunRequest
+from ocht.testkit import run_pipeline
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 #: examples that read or write a server: each has its own test below, which starts one
@@ -28,7 +29,7 @@ def test_there_are_at_least_four_examples():
 
 @pytest.mark.parametrize("name", PIPELINES)
 def test_example_runs_and_writes_its_outputs(examples, name):
-    result = execute(examples / name, home=examples / ".ocht")
+    result = run_pipeline(examples / name, home=examples / ".ocht")
     assert result.status == "succeeded"
     assert result.rows_read > 0
     for out in result.outputs:
@@ -39,12 +40,12 @@ def test_example_runs_and_writes_its_outputs(examples, name):
 
 
 def test_route_example_partitions_every_order(examples):
-    result = execute(examples / "route_orders.yaml", home=examples / ".ocht")
+    result = run_pipeline(examples / "route_orders.yaml", home=examples / ".ocht")
     assert sum(o.rows for o in result.outputs) == result.rows_read
 
 
 def test_hourly_windows_match_hand_written_polars(examples):
-    execute(examples / "hourly_revenue.yaml", home=examples / ".ocht")
+    run_pipeline(examples / "hourly_revenue.yaml", home=examples / ".ocht")
     got = pl.read_parquet(examples / "out/hourly_revenue.parquet")
     want = (
         pl.read_csv(EXAMPLES / "data/orders.csv", try_parse_dates=True)
@@ -59,7 +60,7 @@ def test_hourly_windows_match_hand_written_polars(examples):
 
 def test_stream_profile_compiles_for_stream_mode():
     loaded = load_pipeline(EXAMPLES / "hourly_revenue.yaml", profile="stream")
-    plan = compile_plan(loaded, mode="stream")
+    plan = Runner().compile(RunRequest(loaded), mode="stream")
     assert [s.kind.name for s in plan.steps] == ["filter", "aggregate"]
 
 
@@ -79,7 +80,7 @@ def test_api_example_follows_every_page(examples):
     threading.Thread(target=server.serve_forever, daemon=True).start()
     try:
         api = f"http://127.0.0.1:{server.server_address[1]}"
-        result = execute(
+        result = run_pipeline(
             examples / "api_orders.yaml", variables={"api": api}, home=examples / ".ocht"
         )
     finally:
@@ -95,9 +96,9 @@ def test_api_example_follows_every_page(examples):
 def test_s3_example_writes_and_reads_back(examples, s3_server):
     s3_server.create_bucket("lake")
     endpoint = {"endpoint": s3_server.endpoint}
-    wrote = execute(examples / "s3_orders.yaml", variables=endpoint, home=examples / ".ocht")
+    wrote = run_pipeline(examples / "s3_orders.yaml", variables=endpoint, home=examples / ".ocht")
     assert "s3://lake/orders/paid.parquet" in wrote.outputs[0].target
-    back = execute(
+    back = run_pipeline(
         examples / "s3_orders.yaml",
         variables=endpoint,
         profile="read_back",

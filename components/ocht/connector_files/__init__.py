@@ -21,7 +21,7 @@ from ocht.connector_files.catalog import CONNECTORS
 from ocht.connector_files.console import ConsoleSink
 from ocht.connector_files.diagnose import explain_csv_error, explain_error, explain_json_error
 from ocht.connector_files.errors import MalformedRecord
-from ocht.connector_files.ledger import FileLedger, prior_state
+from ocht.connector_files.ledger import FileLedger
 from ocht.connector_files.paths import resolve_inputs
 from ocht.connector_files.sinks import CsvSink, FileSink, NdjsonSink, ParquetSink
 from ocht.connector_files.sources import (
@@ -49,6 +49,5 @@ __all__ = [
     "explain_csv_error",
     "explain_error",
     "explain_json_error",
-    "prior_state",
     "resolve_inputs",
 ]

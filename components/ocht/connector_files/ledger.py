@@ -11,8 +11,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from ocht.registry import RunContext
-
 
 class FileLedger:
     """The files loaded so far, and the ones this run adds.
@@ -47,12 +45,3 @@ class FileLedger:
     def state(self) -> dict[str, Any]:
         """The state to store: every file loaded, with its signature."""
         return {"kind": "files", "files": dict(self._files)}
-
-
-def prior_state(context: RunContext, name: str) -> dict[str, Any] | None:
-    """The incremental state stored for input ``name`` (``None`` on a full refresh)."""
-    opts = context.options
-    if opts.get("full_refresh"):
-        return None
-    found = (opts.get("state") or {}).get(name)
-    return dict(found) if isinstance(found, Mapping) else None

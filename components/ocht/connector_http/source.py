@@ -15,7 +15,7 @@ from typing import Any
 
 import polars as pl
 
-from ocht.connector_files import NdjsonSource, prior_state
+from ocht.connector_files import NdjsonSource
 from ocht.connector_http.client import HttpClient
 from ocht.connector_http.pages import pages
 from ocht.errors import OchtError
@@ -77,7 +77,7 @@ class HttpSource(Source):
         inc = self.spec.incremental
         if inc is None:
             return None
-        prior = prior_state(self.context, self.name) or {}
+        prior = self.context.state_of(self.name) or {}
         if prior.get("cursor") == inc.cursor and "value" in prior:
             return prior["value"]
         return inc.start

@@ -25,7 +25,6 @@ from ocht.connector_files import (
     FileSource,
     JsonSource,
     NdjsonSource,
-    prior_state,
 )
 from ocht.connector_s3.objects import Location, ObjectInfo, guarded, list_objects, open_store
 from ocht.errors import OchtError, SourceUnreachable
@@ -66,7 +65,7 @@ class ObjectSource(Source):
                     path=self.spec.path,
                 )
             if self.spec.incremental == "files":
-                self._ledger = FileLedger(prior_state(self.context, self.name))
+                self._ledger = FileLedger(self.context.state_of(self.name))
                 found = [o for o in found if self._ledger.is_new(o.url, _signature(o))]
                 for obj in found:
                     self._ledger.add(obj.url, _signature(obj))

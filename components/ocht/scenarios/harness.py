@@ -15,6 +15,7 @@ from pydantic import ValidationError
 
 from ocht.config import LoadedPipeline, load_pipeline
 from ocht.errors import InvalidPipeline, Issue, OchtError
+from ocht.executor import Runner, RunRequest, RunServices
 from ocht.pipeline_model import format_path, validate
 from ocht.scenarios.compare import compare_dead_letters, compare_rows
 from ocht.scenarios.model import Expect, Mode, Run, Scenario, ScenarioFile
@@ -155,8 +156,6 @@ def _run_once(
     *,
     update: bool,
 ) -> list[str]:
-    from ocht.executor import execute
-
     variables = {**case.scenario.vars, **run.vars}
     try:
         loaded = load_pipeline(pipeline_file, profile=case.scenario.profile, variables=variables)
@@ -174,9 +173,8 @@ def _run_once(
             profile=loaded.profile,
             secrets=loaded.secrets,
         )
-        result = execute(
-            test_loaded, store=store, home=scratch / ".ocht", full_refresh=run.full_refresh
-        )
+        runner = Runner(RunServices(store=store, home=scratch / ".ocht"))
+        result = runner.run(RunRequest(test_loaded, full_refresh=run.full_refresh))
     except KeyError as exc:
         return [f"given: the pipeline has no input {exc}"]
     except OchtError as exc:

@@ -22,35 +22,29 @@ from ocht.testkit.broker import (
     unique_topic,
 )
 from ocht.testkit.contract import ConnectorContract, contract_frame, unique_name
+from ocht.testkit.equivalence import BothWays, both_ways, kafka_input
 from ocht.testkit.flaky import FLAKY, FlakySource, FlakySpec, flaky_attempts, reset_flaky
 from ocht.testkit.frames import ORDERS_SCHEMA, assert_same_rows, frame, orders
-from ocht.testkit.memory import (
-    MEMORY,
-    MemorySink,
-    MemorySource,
-    MemorySpec,
-    put_frame,
-    recorded,
-    reset_memory,
-    was_committed,
-)
+from ocht.testkit.memory import MemoryConnector, MemorySink, MemorySource, MemorySpec
 from ocht.testkit.object_store import S3Server
 from ocht.testkit.plugins import installed_plugin
 from ocht.testkit.rest_api import Fault, RestApi
+from ocht.testkit.running import run_pipeline, stream_pipeline
 from ocht.testkit.schema_registry import SchemaRegistry, backward_compatible
 from ocht.testkit.workspace import Workspace
 
 __all__ = [
     "FLAKY",
-    "MEMORY",
     "ORDERS_SCHEMA",
     "UPSERT",
+    "BothWays",
     "Broker",
     "BrokerStartError",
     "ConnectorContract",
     "Fault",
     "FlakySource",
     "FlakySpec",
+    "MemoryConnector",
     "MemorySink",
     "MemorySource",
     "MemorySpec",
@@ -60,23 +54,23 @@ __all__ = [
     "Workspace",
     "assert_same_rows",
     "backward_compatible",
+    "both_ways",
     "contract_frame",
     "create_topic",
     "drain",
     "flaky_attempts",
     "frame",
     "installed_plugin",
+    "kafka_input",
     "orders",
     "produce",
     "produce_frame",
-    "put_frame",
     "read_upserts",
-    "recorded",
     "reset_flaky",
-    "reset_memory",
+    "run_pipeline",
     "start_broker",
+    "stream_pipeline",
     "tansu_binary",
     "unique_name",
     "unique_topic",
-    "was_committed",
 ]

@@ -126,7 +126,7 @@ class ConnectorContract:
         name: str = "contract_write",
     ) -> Any:
         """One batch run: ``source`` → ``steps`` → ``output``."""
-        from ocht.executor import execute
+        from ocht.testkit.running import run_pipeline
 
         spec = {
             "name": name,
@@ -134,7 +134,7 @@ class ConnectorContract:
             "steps": steps or [],
             "outputs": {"out": output},
         }
-        return execute(spec, home=self.root / ".ocht")
+        return run_pipeline(spec, home=self.root / ".ocht")
 
     def _next(self) -> int:
         self._seq += 1

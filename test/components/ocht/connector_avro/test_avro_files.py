@@ -13,7 +13,7 @@ import polars as pl
 import pytest
 
 from ocht.errors import OchtError
-from ocht.executor import execute
+from ocht.testkit import run_pipeline
 
 SCHEMA = {
     "type": "record",
@@ -75,7 +75,7 @@ def _write(path: Path, records: list[dict[str, Any]], schema: dict[str, Any] = S
 
 
 def _copy(tmp_path: Path, src: str, dst: str, **inp: Any) -> Any:
-    return execute(
+    return run_pipeline(
         {
             "name": "avro_copy",
             "inputs": {"i": {"type": "avro", "path": src, **inp}},
@@ -88,7 +88,7 @@ def _copy(tmp_path: Path, src: str, dst: str, **inp: Any) -> Any:
 def test_logical_types_map_to_polars_types(tmp_path: Path) -> None:
     _write(tmp_path / "in.avro", _records(4))
     out = tmp_path / "out.parquet"
-    execute(
+    run_pipeline(
         {
             "name": "types",
             "inputs": {"i": {"type": "avro", "path": str(tmp_path / "in.avro")}},
@@ -136,7 +136,7 @@ def test_round_trip_keeps_every_value(tmp_path: Path) -> None:
 
 def test_an_empty_result_is_a_valid_file(tmp_path: Path) -> None:
     _write(tmp_path / "in.avro", _records(3))
-    execute(
+    run_pipeline(
         {
             "name": "none",
             "inputs": {"i": {"type": "avro", "path": str(tmp_path / "in.avro")}},

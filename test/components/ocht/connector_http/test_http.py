@@ -10,9 +10,8 @@ import pytest
 from structlog.testing import capture_logs
 
 from ocht.errors import OchtError
-from ocht.executor import execute
 from ocht.store import Store
-from ocht.testkit import Fault, RestApi
+from ocht.testkit import Fault, RestApi, run_pipeline
 
 RECORDS = [
     {"id": i, "updated_at": f"2024-01-{i:02d}T00:00:00", "amount": i * 10} for i in range(1, 8)
@@ -31,7 +30,7 @@ def _run(tmp_path: Path, inp: dict[str, Any], store: Store | None = None, **kw: 
         "inputs": {"orders": inp},
         "outputs": {"out": {"type": "parquet", "path": str(tmp_path / "out.parquet")}},
     }
-    return execute(spec, home=tmp_path / ".ocht", store=store, **kw)
+    return run_pipeline(spec, home=tmp_path / ".ocht", store=store, **kw)
 
 
 def _out(tmp_path: Path) -> pl.DataFrame:
@@ -226,11 +225,11 @@ def test_http_output_posts_batches_at_commit_with_idempotency_keys(
         "inputs": {"rows": {"type": "csv", "path": str(source)}},
         "outputs": {"api": {"type": "http", "url": api.url("/ingest"), "batch_size": 2}},
     }
-    execute(spec, home=tmp_path / ".ocht")
+    run_pipeline(spec, home=tmp_path / ".ocht")
     assert [len(b) for b in api.received] == [2, 2, 1]
     assert sorted(r["id"] for r in api.rows()) == [0, 1, 2, 3, 4]
     first_keys = list(api.keys_seen)
-    execute(spec, home=tmp_path / ".ocht")  # a re-run sends the same keys: nothing doubled
+    run_pipeline(spec, home=tmp_path / ".ocht")  # a re-run sends the same keys: nothing doubled
     assert api.keys_seen[3:] == first_keys and len(api.rows()) == 5
 
 
@@ -244,5 +243,5 @@ def test_a_failed_run_posts_nothing(api: RestApi, tmp_path: Path) -> None:
         "outputs": {"api": {"type": "http", "url": api.url("/ingest")}},
     }
     with pytest.raises(OchtError):
-        execute(spec, home=tmp_path / ".ocht")
+        run_pipeline(spec, home=tmp_path / ".ocht")
     assert api.received == []

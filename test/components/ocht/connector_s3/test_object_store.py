@@ -11,9 +11,8 @@ import polars as pl
 import pytest
 
 from ocht.errors import OchtError
-from ocht.executor import execute
 from ocht.store import Store
-from ocht.testkit import S3Server
+from ocht.testkit import S3Server, run_pipeline
 
 
 @pytest.fixture
@@ -42,7 +41,7 @@ def _pipeline(inp: dict[str, Any], out: dict[str, Any], **extra: Any) -> dict[st
 def _run(spec: dict[str, Any], tmp_path: Path, store: Store | None = None, **kw: Any) -> Any:
     # a pipeline given as a dict resolves relative paths against the working directory
     spec = {**spec, "vars": spec.get("vars", {})}
-    return execute(spec, home=tmp_path / ".ocht", store=store, **kw)
+    return run_pipeline(spec, home=tmp_path / ".ocht", store=store, **kw)
 
 
 def test_parquet_glob_in_and_out(s3_server: S3Server, bucket: str, tmp_path: Path) -> None:
