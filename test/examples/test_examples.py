@@ -13,7 +13,18 @@ from ocht.testkit import run_pipeline
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 #: examples that read or write a server: each has its own test below, which starts one
 SERVED = {"api_orders.yaml", "s3_orders.yaml"}
-PIPELINES = sorted(p.name for p in EXAMPLES.glob("*.yaml") if p.name not in SERVED)
+PIPELINES = sorted(
+    p.name
+    for p in EXAMPLES.glob("*.yaml")
+    if p.name not in SERVED and not p.name.endswith(".ocht-test.yaml")
+)
+
+
+def test_every_example_has_scenario_tests():
+    scenarios = {p.name.removesuffix(".ocht-test.yaml") for p in EXAMPLES.glob("*.ocht-test.yaml")}
+    assert {p.removesuffix(".yaml") for p in PIPELINES} | {
+        s.removesuffix(".yaml") for s in SERVED
+    } <= scenarios
 
 
 @pytest.fixture
