@@ -3,8 +3,8 @@
 Example:
     >>> import polars as pl
     >>> from ocht.connector_avro import avro_schema, frame_schema
-    >>> frame_schema(avro_schema(pl.Schema({"n": pl.Int64}), name="r"))
-    Schema({'n': Int64})
+    >>> dict(frame_schema(avro_schema(pl.Schema({"n": pl.Int64}), name="r")))
+    {'n': Int64}
 """
 
 from ocht.connector_avro.catalog import CONNECTORS

@@ -9,7 +9,7 @@ environment (``AWS_*``) or from ``storage_options`` (``${env:...}`` for secrets)
 
 Example:
     >>> from ocht.connector_s3 import Location
-    >>> Location.parse("s3://lake/raw/").prefix
+    >>> Location.parse("s3://lake/raw/*.csv").prefix
     'raw/'
 """
 

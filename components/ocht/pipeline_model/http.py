@@ -4,7 +4,7 @@ Example:
     >>> spec = HttpConnector.model_validate(
     ...     {"type": "http", "url": "https://api.example.com/orders", "records": "data",
     ...      "paginate": {"type": "page", "param": "page"}})
-    >>> spec.paginate.type, spec.method
+    >>> spec.paginate.type, spec.read_method
     ('page', 'GET')
 """
 
