@@ -53,12 +53,14 @@ def run_command(
 ) -> None:
     """``ocht run``: compile, run, record in the store, summarise."""
     settings = _setup(obj)
+    home = settings.home_for(pipeline)
     loaded = load_pipeline(pipeline, profile=profile or settings.profile, variables=parse_set(sets))
     add_secrets(loaded.secrets)
+    _warn(loaded.warnings)
     if resume and not (dry_run or explain):
         _resume_run(
             loaded,
-            settings,
+            home,
             no_store=no_store,
             limit=limit,
             timeout=timeout,
@@ -67,15 +69,15 @@ def run_command(
             quiet=quiet,
         )
         return
-    store = None if (no_store or dry_run or explain) else open_store()
+    store = None if (no_store or dry_run or explain) else open_store(home)
     if store is not None:
         try:
-            plan = prepare_tracked(loaded, store, home=settings.home, full_refresh=full_refresh)
+            plan = prepare_tracked(loaded, store, home=home, full_refresh=full_refresh)
         except BaseException:
             store.close()
             raise
     else:
-        plan = compile_plan(loaded, mode="batch", context=make_context(loaded, home=settings.home))
+        plan = compile_plan(loaded, mode="batch", context=make_context(loaded, home=home))
     if explain:
         from ocht.executor import explain as explain_plan
 
@@ -87,6 +89,7 @@ def run_command(
         return
     if store is not None:  # a run from scratch: an earlier --resume point no longer holds
         forget_resume_point(store, loaded.pipeline.name, list(loaded.pipeline.inputs))
+        _note_missing_state(loaded, store, home, full_refresh=full_refresh, quiet=quiet)
     hooks = HookGroup([LoggingHooks(), Progress(enabled=not quiet and not as_json)])
     try:
 
@@ -107,6 +110,29 @@ def run_command(
     _show(result, as_json=as_json, quiet=quiet)
 
 
+def _note_missing_state(
+    loaded: Any, store: Any, home: Path, *, full_refresh: bool, quiet: bool
+) -> None:
+    """Say so when incremental inputs read everything because no state was found."""
+    incremental = loaded.pipeline.incremental_inputs()
+    if quiet or full_refresh or not incremental:
+        return
+    known = store.get_state(loaded.pipeline.name)
+    missing = [name for name in incremental if name not in known]
+    if missing:
+        click.secho(
+            f"note: no incremental state for {', '.join(missing)} in {store.url}: reading "
+            f"everything (a first run; state lives in the project home {home})",
+            fg="yellow",
+            err=True,
+        )
+
+
+def _warn(warnings: Any) -> None:
+    for issue in warnings:
+        click.secho(f"warning[{issue.code}]: {issue.render()}", fg="yellow", err=True)
+
+
 def _show(result: RunResult, *, as_json: bool, quiet: bool) -> None:
     if as_json:
         click.echo(json.dumps(result.to_dict(), indent=2, default=str))
@@ -116,7 +142,7 @@ def _show(result: RunResult, *, as_json: bool, quiet: bool) -> None:
 
 def _resume_run(
     loaded: Any,
-    settings: Settings,
+    home: Path,
     *,
     no_store: bool,
     limit: int | None,
@@ -135,8 +161,8 @@ def _resume_run(
         if given:
             raise click.UsageError(f"--resume cannot be combined with {flag}")
     hooks = HookGroup([LoggingHooks(), Progress(enabled=not quiet and not as_json)])
-    with open_store() as store:
-        result = resumable_run(loaded, store, resume=True, hooks=hooks, home=settings.home)
+    with open_store(home) as store:
+        result = resumable_run(loaded, store, resume=True, hooks=hooks, home=home)
     _show(result, as_json=as_json, quiet=quiet)
 
 
@@ -156,10 +182,11 @@ def validate_command(
             loaded = load_pipeline(
                 path, profile=profile or settings.profile, variables=parse_set(sets)
             )
+            _warn(loaded.warnings)
             compile_plan(
                 loaded,
                 mode="stream" if mode == "stream" else "batch",
-                context=make_context(loaded, home=settings.home),
+                context=make_context(loaded, home=settings.home_for(path)),
             )
         except OchtError as exc:
             failed += 1

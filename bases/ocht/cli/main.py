@@ -56,8 +56,9 @@ def cli(ctx: click.Context, debug: bool, log_format: str | None) -> None:
 
     \b
     Start with:
-      ocht validate examples/orders_enriched/pipeline.yaml
-      ocht run examples/orders_enriched/pipeline.yaml
+      ocht validate examples/orders_clean.yaml
+      ocht init
+      ocht run examples/orders_clean.yaml
       ocht list steps
     """
     ctx.ensure_object(dict)
@@ -66,7 +67,7 @@ def cli(ctx: click.Context, debug: bool, log_format: str | None) -> None:
 
 
 @cli.command()
-@click.argument("pipeline", type=click.Path(dir_okay=False))
+@click.argument("pipeline", type=click.Path())
 @click.option(
     "--set",
     "sets",
@@ -166,7 +167,7 @@ def run(
 
 
 @cli.command()
-@click.argument("pipelines", nargs=-1, required=True, type=click.Path(dir_okay=False))
+@click.argument("pipelines", nargs=-1, required=True, type=click.Path())
 @click.option("--set", "sets", multiple=True, metavar="NAME=VALUE", help="Set a variable.")
 @click.option("--profile", "-p", default=None, envvar="OCHT_PROFILE", help="Apply a profile.")
 @click.option(
@@ -208,7 +209,7 @@ def list_(what: str) -> None:
 @click.option(
     "--output",
     "-o",
-    type=click.Path(dir_okay=False),
+    type=click.Path(),
     default=None,
     help="Write to a file instead of standard output.",
 )
@@ -256,6 +257,27 @@ def trace(run_id: str, as_json: bool) -> None:
     from ocht.cli.quality_commands import trace_command
 
     trace_command(run_id, as_json=as_json)
+
+
+@cli.command()
+@click.argument("folder", type=click.Path(file_okay=False), default=".")
+@click.option("--name", default=None, help="The project's name (default: the folder's).")
+def init(folder: str, name: str | None) -> None:
+    """Make FOLDER (default: here) an Ocht project by writing its ocht.toml.
+
+    Pipelines in FOLDER and below then keep their run store, incremental state, traces
+    and dead letters in FOLDER/.ocht/, whatever folder `ocht` is run from ($OCHT_HOME
+    overrides it).
+    """
+    from ocht.config import init_project
+
+    try:
+        path = init_project(folder, name=name)
+    except FileExistsError:
+        raise click.UsageError(
+            f"{folder} is already an Ocht project (it has an ocht.toml)"
+        ) from None
+    click.echo(f"wrote {path}; run data will live in {path.parent / '.ocht'}")
 
 
 cli.add_command(runs)

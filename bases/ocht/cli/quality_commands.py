@@ -97,7 +97,7 @@ def trace_command(run_id: str, *, as_json: bool) -> None:
     from ocht.config import Settings
     from ocht.executor import read_trace
 
-    home = Settings().home
+    home = Settings().home_for(None)
     try:
         trace = read_trace(home, run_id)
     except FileNotFoundError:

@@ -17,7 +17,14 @@ import yaml
 
 from ocht.config.interpolation import interpolate
 from ocht.errors import InvalidPipeline, Issue
-from ocht.pipeline_model import Document, Pipeline, read_document, suggest, validate
+from ocht.pipeline_model import (
+    Document,
+    Pipeline,
+    did_you_mean,
+    read_document,
+    suggest,
+    validate,
+)
 
 
 @dataclass(frozen=True)
@@ -30,6 +37,8 @@ class LoadedPipeline:
         base_dir: the folder relative paths resolve against.
         profile: the profile applied, if any.
         secrets: values taken from the environment (to redact from output).
+        warnings: problems that do not stop the pipeline (a ``--set`` name no ``${...}``
+            uses, code ``unused-variable``), for the caller to show.
     """
 
     pipeline: Pipeline
@@ -37,6 +46,7 @@ class LoadedPipeline:
     base_dir: Path
     profile: str | None = None
     secrets: frozenset[str] = field(default_factory=frozenset)
+    warnings: tuple[Issue, ...] = ()
 
 
 def deep_merge(base: Any, overlay: Any) -> Any:
@@ -143,7 +153,6 @@ def load_pipeline(
 
     Raises:
         InvalidPipeline: every problem found, with file, line and field path.
-        SourceUnreachable: the file cannot be read.
 
     Example:
         >>> lp = load_pipeline({"name": "p", "vars": {"n": 5},
@@ -197,7 +206,18 @@ def load_pipeline(
     if profiles is not None:
         result.data["profiles"] = profiles
     pipeline = validate(result.data, document=document)
-    return LoadedPipeline(pipeline, document, base_dir, profile, frozenset(result.secrets))
+    warnings = tuple(
+        Issue(
+            "unused-variable",
+            f"--set {name}=... is not used: no ${{{name}}} in the pipeline",
+            file=file,
+            hint=did_you_mean(name, result.used) or "check the spelling of the name",
+        )
+        for name in sorted(set(variables or {}) - result.used)
+    )
+    return LoadedPipeline(
+        pipeline, document, base_dir, profile, frozenset(result.secrets), warnings
+    )
 
 
 def _path(text: str) -> tuple[str | int, ...]:

@@ -52,6 +52,10 @@ class Pipeline(Spec):
         """Every step's id, defaulted to ``<kind>_<position>`` (1-based) when not given."""
         return [s.id or f"{s.kind}_{i}" for i, s in enumerate(self.steps, start=1)]
 
+    def incremental_inputs(self) -> list[str]:
+        """The inputs that keep incremental state between runs (a ``cursor`` column)."""
+        return [n for n, spec in self.inputs.items() if getattr(spec, "cursor", None)]
+
     @cached_property
     def content_hash(self) -> str:
         """SHA-256 of the canonical JSON form (profiles excluded: they are already applied)."""

@@ -2,7 +2,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from ocht.errors import InvalidPipeline, SourceUnreachable
+from ocht.errors import InvalidPipeline
 from ocht.pipeline_model import (
     Filter,
     Pipeline,
@@ -134,9 +134,10 @@ def test_json_schema_exports_step_kinds():
 
 
 def test_missing_file(tmp_path):
-    with pytest.raises(SourceUnreachable) as info:
+    with pytest.raises(InvalidPipeline) as info:
         read_document(tmp_path / "nope.yaml")
     assert info.value.code == "pipeline-not-found"
+    assert info.value.exit_code == 2
 
 
 @given(
