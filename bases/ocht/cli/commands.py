@@ -54,7 +54,14 @@ def run_command(
     """``ocht run``: compile, run, record in the store, summarise."""
     settings = _setup(obj)
     home = settings.home_for(pipeline)
-    loaded = load_pipeline(pipeline, profile=profile or settings.profile, variables=parse_set(sets))
+    steps, connectors = _known()
+    loaded = load_pipeline(
+        pipeline,
+        profile=profile or settings.profile,
+        variables=parse_set(sets),
+        known_steps=steps,
+        known_connectors=connectors,
+    )
     add_secrets(loaded.secrets)
     _warn(loaded.warnings)
     if resume and not (dry_run or explain):
@@ -128,6 +135,13 @@ def _note_missing_state(
         )
 
 
+def _known() -> tuple[list[str], list[str]]:
+    """Installed step kinds and connector types, so unknown ones come with the other
+    problems of a document, in one answer."""
+    registry = default_registry()
+    return registry.step_names(), registry.connector_names()
+
+
 def _warn(warnings: Any) -> None:
     for issue in warnings:
         click.secho(f"warning[{issue.code}]: {issue.render()}", fg="yellow", err=True)
@@ -179,8 +193,13 @@ def validate_command(
     failed = 0
     for path in pipelines:
         try:
+            steps, connectors = _known()
             loaded = load_pipeline(
-                path, profile=profile or settings.profile, variables=parse_set(sets)
+                path,
+                profile=profile or settings.profile,
+                variables=parse_set(sets),
+                known_steps=steps,
+                known_connectors=connectors,
             )
             _warn(loaded.warnings)
             compile_plan(
@@ -226,7 +245,22 @@ def _yes(flag: bool) -> str:
 
 def schema_command(output: str | None) -> None:
     """``ocht schema``."""
-    text = json.dumps(json_schema(), indent=2)
+    from pydantic import BaseModel
+
+    from ocht.pipeline_model import BUILTIN_CONNECTORS, BUILTIN_STEPS
+
+    def model(spec: Any) -> type[BaseModel] | None:
+        return spec if isinstance(spec, type) and issubclass(spec, BaseModel) else None
+
+    reg = default_registry()
+    plugin_steps = {k.name: model(k.spec) for k in reg.steps() if k.name not in BUILTIN_STEPS}
+    plugin_connectors = {
+        c.name: model(reg.connector(c.name).spec)
+        for c in reg.connectors()
+        if c.available and c.name not in BUILTIN_CONNECTORS
+    }
+    schema = json_schema(steps=plugin_steps, connectors=plugin_connectors)
+    text = json.dumps(schema, indent=2)
     if output:
         Path(output).write_text(text + "\n", encoding="utf-8")
         click.echo(f"wrote {output}", err=True)

@@ -8,7 +8,7 @@ so logs and errors can redact them.
 from __future__ import annotations
 
 import copy
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -141,6 +141,8 @@ def load_pipeline(
     variables: Mapping[str, Any] | None = None,
     overlays: Sequence[str | Path] = (),
     env: Mapping[str, str] | None = None,
+    known_steps: Collection[str] | None = None,
+    known_connectors: Collection[str] | None = None,
 ) -> LoadedPipeline:
     """Load, overlay, interpolate and validate a pipeline.
 
@@ -150,6 +152,9 @@ def load_pipeline(
         variables: values that override ``vars:`` (``--set``).
         overlays: more files merged over the pipeline, in order (``pipeline.prod.yaml``).
         env: the environment for ``${env:...}`` (default: ``os.environ``).
+        known_steps: every installed step kind; given, unknown kinds are reported with
+            the other problems in one answer (``Registry.step_names()``).
+        known_connectors: every installed connector type, likewise.
 
     Raises:
         InvalidPipeline: every problem found, with file, line and field path.
@@ -205,7 +210,12 @@ def load_pipeline(
         raise InvalidPipeline.from_issues(issues, file=file)
     if profiles is not None:
         result.data["profiles"] = profiles
-    pipeline = validate(result.data, document=document)
+    pipeline = validate(
+        result.data,
+        document=document,
+        known_steps=known_steps,
+        known_connectors=known_connectors,
+    )
     warnings = tuple(
         Issue(
             "unused-variable",

@@ -23,7 +23,7 @@ from ocht.pipeline_model.connectors import (
 from ocht.pipeline_model.contract import ContractMode, SchemaContract
 from ocht.pipeline_model.document import Document, parse_document, read_document
 from ocht.pipeline_model.kafka import KafkaConnector
-from ocht.pipeline_model.model import Pipeline, Profile, json_schema
+from ocht.pipeline_model.model import Pipeline, Profile
 from ocht.pipeline_model.quality import (
     BUILTIN_CHECKS,
     AcceptedValues,
@@ -44,6 +44,7 @@ from ocht.pipeline_model.quality import (
     Unique,
 )
 from ocht.pipeline_model.retry import Retry
+from ocht.pipeline_model.schema import json_schema
 from ocht.pipeline_model.sql import SqlConnector
 from ocht.pipeline_model.steps import (
     BUILTIN_STEPS,

@@ -7,7 +7,13 @@ import pytest
 import yaml
 
 from ocht.errors import InvalidPipeline
-from ocht.pipeline_model import parse_document, read_document, validate
+from ocht.pipeline_model import (
+    BUILTIN_CONNECTORS,
+    BUILTIN_STEPS,
+    parse_document,
+    read_document,
+    validate,
+)
 from ocht.pipeline_model.limits import MAX_BYTES, MAX_DEPTH
 
 CORPUS = Path(__file__).parents[3] / "corpus" / "pipelines"
@@ -16,7 +22,12 @@ EXPECTED: dict[str, str] = yaml.safe_load((CORPUS / "expected.yaml").read_text()
 
 def _load(path: Path) -> None:
     doc = read_document(path)
-    validate(doc.data, document=doc)
+    validate(
+        doc.data,
+        document=doc,
+        known_steps=list(BUILTIN_STEPS),
+        known_connectors=list(BUILTIN_CONNECTORS),
+    )
 
 
 def test_every_corpus_file_is_listed():
