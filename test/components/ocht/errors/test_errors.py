@@ -30,6 +30,7 @@ def test_public_names_are_pinned():
             "TransientError",
             "UnknownColumn",
             "UnknownName",
+            "missing_driver",
             "report",
         ]
     )
