@@ -27,7 +27,7 @@ from ocht.pipeline_model import (
     PluginConnector,
     PluginStep,
     Union,
-    format_path,
+    issues_from_error,
     resolve_input,
     resolve_output_source,
 )
@@ -307,7 +307,7 @@ def _connector(
         try:
             spec = conn.spec.model_validate(spec.model_dump(by_alias=True, exclude_unset=True))
         except ValidationError as exc:
-            issues.extend(_pydantic_issues(exc, path))
+            issues.extend(issues_from_error(exc, base=path, model=conn.spec))
             return None
     return conn, spec
 
@@ -320,17 +320,8 @@ def _plugin_options(spec: Any, kind: StepKind, path: str, issues: list[Issue]) -
     try:
         return kind.spec.model_validate(spec.model_dump(by_alias=True, exclude_unset=True))
     except ValidationError as exc:
-        issues.extend(_pydantic_issues(exc, path))
+        issues.extend(issues_from_error(exc, base=path, model=kind.spec))
         return None
-
-
-def _pydantic_issues(exc: ValidationError, base: str) -> list[Issue]:
-    out = []
-    for err in exc.errors():
-        sub = format_path(tuple(err["loc"]))
-        code = "unknown-key" if err["type"] == "extra_forbidden" else "invalid-value"
-        out.append(Issue(code, err["msg"], f"{base}.{sub}" if sub else base))
-    return out
 
 
 def _locate(issues: list[Issue], document: Document | None) -> list[Issue]:

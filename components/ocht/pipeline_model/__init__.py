@@ -73,9 +73,11 @@ from ocht.pipeline_model.steps import (
 from ocht.pipeline_model.validation import (
     did_you_mean,
     format_path,
+    issues_from_error,
     resolve_input,
     resolve_output_source,
     suggest,
+    unknown_names,
     validate,
 )
 
@@ -138,11 +140,13 @@ __all__ = [
     "Window",
     "did_you_mean",
     "format_path",
+    "issues_from_error",
     "json_schema",
     "parse_document",
     "read_document",
     "resolve_input",
     "resolve_output_source",
     "suggest",
+    "unknown_names",
     "validate",
 ]

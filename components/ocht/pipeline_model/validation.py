@@ -75,8 +75,8 @@ def validate(
     try:
         pipeline = Pipeline.model_validate(data)
     except ValidationError as exc:
-        issues = [_issue_from_error(err, data, document) for err in exc.errors()]
-        ordered = sorted(_dedupe(issues) + names, key=lambda i: i.line or 0)
+        issues = issues_from_error(exc, data=data, document=document)
+        ordered = sorted(issues + names, key=lambda i: i.line or 0)
         raise InvalidPipeline.from_issues(ordered, file=file) from None
     if names:
         raise InvalidPipeline.from_issues(names, file=file)
@@ -196,8 +196,49 @@ def _data_path(loc: tuple[Any, ...], data: Any) -> PathKey:
     return tuple(path)
 
 
-def _issue_from_error(err: Any, data: Any, document: Document | None) -> Issue:
-    path = _data_path(tuple(err["loc"]), data)
+def issues_from_error(
+    exc: ValidationError,
+    *,
+    data: Any = None,
+    document: Document | None = None,
+    base: str = "",
+    model: type[BaseModel] | None = None,
+) -> list[Issue]:
+    """The one mapping from a pydantic :class:`ValidationError` to :class:`Issue` s.
+
+    Args:
+        exc: the error.
+        data: the data validated (a whole pipeline unless ``model`` is given), for paths
+            and key suggestions.
+        document: where the data came from, for file and line.
+        base: the field path of ``data`` in the pipeline (``inputs.orders``) when ``model``
+            validated a part of it (a plugin's options, say).
+        model: the model that validated ``data``, when not the whole :class:`Pipeline`.
+
+    Example:
+        >>> from ocht.pipeline_model import Filter
+        >>> try:
+        ...     Filter.model_validate({"kind": "filter", "wher": "x"})
+        ... except ValidationError as e:
+        ...     [i.code for i in issues_from_error(e, model=Filter, base="steps[0]")]
+        ['missing-field', 'unknown-key']
+    """
+    issues = [_issue_from_error(err, data, document, base, model) for err in exc.errors()]
+    return _dedupe(issues)
+
+
+def _issue_from_error(
+    err: Any,
+    data: Any,
+    document: Document | None,
+    base: str = "",
+    model: type[BaseModel] | None = None,
+) -> Issue:
+    prefix = parse_path(base)
+    if model is None:
+        path = _data_path(tuple(err["loc"]), data)
+    else:
+        path = prefix + tuple(s for s in err["loc"] if isinstance(s, (str, int)))
     kind = err["type"]
     code = _CODES.get(
         kind, "wrong-type" if kind.endswith("_type") or "parsing" in kind else "invalid-value"
@@ -206,8 +247,11 @@ def _issue_from_error(err: Any, data: Any, document: Document | None) -> Issue:
     hint = None
     if kind == "extra_forbidden" and path:
         key = str(path[-1])
-        model = model_at(path[:-1], data)
-        allowed = field_names(model) if model else []
+        if model is not None:
+            owner = model if len(path) == len(prefix) + 1 else None
+        else:
+            owner = model_at(path[:-1], data)
+        allowed = field_names(owner) if owner else []
         message = f"unknown key '{key}'"
         hint = did_you_mean(key, allowed) or (
             f"allowed keys: {', '.join(sorted(allowed))}" if allowed else None

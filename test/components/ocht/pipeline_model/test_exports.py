@@ -8,6 +8,8 @@ def test_public_names_are_pinned():
         "parse_document",
         "read_document",
         "json_schema",
+        "issues_from_error",
+        "unknown_names",
         "BUILTIN_STEPS",
         "BUILTIN_CONNECTORS",
         "resolve_input",

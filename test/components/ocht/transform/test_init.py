@@ -26,6 +26,7 @@ def test_public_names_are_pinned() -> None:
             "compile_column",
             "compile_condition",
             "compile_expr",
+            "dtype_name",
             "invalid_expression",
             "nearest",
             "parse_dtype",
