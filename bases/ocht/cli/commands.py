@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+import os
+import sys
 from pathlib import Path
 from typing import Any
 
 import click
 
-from ocht.cli.render import Progress, out_console, render_error, render_summary
+from ocht.cli.render import Progress, print_table, render_error, render_summary
 from ocht.cli.store_commands import open_store
 from ocht.config import Settings, load_pipeline, parse_set
 from ocht.errors import EXIT_INVALID, OchtError
@@ -30,8 +32,15 @@ from ocht.registry import default_registry
 
 def _setup(obj: dict[str, Any]) -> Settings:
     settings = Settings()
-    level = "debug" if obj.get("debug") else settings.log_level
-    configure_logging(obj.get("log_format") or settings.log_format, level)
+    fmt = obj.get("log_format") or settings.log_format
+    json_lines = fmt == "json" or (fmt == "auto" and not sys.stderr.isatty())
+    if obj.get("debug"):
+        level = "debug"
+    elif json_lines and not os.environ.get("OCHT_LOG_LEVEL"):
+        level = "info"  # a machine reads the log: the run's lifecycle, one JSON line each
+    else:
+        level = settings.log_level
+    configure_logging(fmt, level)
     return settings
 
 
@@ -236,7 +245,7 @@ def list_command(what: str) -> None:
             table.add_row(
                 c.name, *(_yes(x in caps) for x in ("read", "write", "batch", "stream")), summary
             )
-    out_console.print(table)
+    print_table(table)
 
 
 def _yes(flag: bool) -> str:

@@ -18,6 +18,18 @@ from ocht.observability import RunHooks
 err_console = Console(stderr=True, highlight=False)
 out_console = Console(highlight=False)
 
+#: the width tables get when standard output is not a terminal: wide enough for any row,
+#: so a piped table keeps every run id and value whole
+PIPED_WIDTH = 10_000
+
+
+def print_table(table: Table) -> None:
+    """Print a table on standard output; piped, it is never cut to 80 columns."""
+    if out_console.is_terminal:
+        out_console.print(table)
+    else:  # a console's own width caps every print: a wide one, for this table
+        Console(highlight=False, width=PIPED_WIDTH).print(table, crop=False)
+
 
 def render_error(exc: BaseException, *, debug: bool = False) -> int:
     """Print an error for people (traceback only with ``debug``); return the exit code."""
@@ -87,7 +99,7 @@ def render_summary(result: RunResult) -> None:
         )
     for o in result.outputs:
         table.add_row("output", o.name, o.target, f"{o.rows:,}", "")
-    out_console.print(table)
+    print_table(table)
     from ocht.cli.quality_commands import render_checks
 
     render_checks(result)

@@ -48,7 +48,7 @@ def runs(
         return
     from rich.table import Table
 
-    from ocht.cli.render import out_console
+    from ocht.cli.render import print_table
 
     with open_store() as store:
         records = store.runs(pipeline=pipeline, status=status, limit=limit)
@@ -87,7 +87,7 @@ def runs(
             f"{r.dead_letters:,}",
             r.error_code or "",
         )
-    out_console.print(table)
+    print_table(table)
 
 
 @runs.command("show")

@@ -126,3 +126,67 @@ def test_unused_set_names_are_warned_about(runner, project, tmp_path):
     assert "warning[unused-variable]" in res.output and "mni" in res.output
     assert "did you mean 'min'?" in res.output
     assert "--set min=" not in res.output
+
+
+def _csv_project(tmp_path):
+    (tmp_path / "a.csv").write_text("id,amount\n1,5\n2,50\n")
+    pipeline = tmp_path / "a_pipeline_with_a_rather_long_name.yaml"
+    pipeline.write_text(
+        "name: a_pipeline_with_a_rather_long_name_to_push_the_table_wide\n"
+        "inputs:\n  i: {type: csv, path: a.csv}\n"
+        "steps:\n  - {kind: filter, where: amount > 10, id: keep_the_big_orders_only_please}\n"
+        "outputs:\n  o: {type: csv, path: out/a_rather_long_output_file_name_too.csv}\n"
+    )
+    return pipeline
+
+
+def test_piped_run_logs_its_lifecycle_as_json_lines(runner, tmp_path, monkeypatch):
+    import json
+
+    monkeypatch.delenv("OCHT_HOME", raising=False)
+    monkeypatch.delenv("OCHT_LOG_LEVEL", raising=False)
+    pipeline = _csv_project(tmp_path)
+    res = runner.invoke(cli, ["run", str(pipeline), "--quiet"])
+    assert res.exit_code == 0, res.output
+    events = [json.loads(line) for line in res.stderr.splitlines() if line.startswith("{")]
+    names = [e["event"] for e in events]
+    assert names[0] == "run started" and names[-1] == "run succeeded"
+    assert "output written" in names
+    assert all("timestamp" in e and "level" in e for e in events)
+
+
+def test_piped_tables_keep_run_ids_whole(runner, tmp_path, monkeypatch):
+    monkeypatch.delenv("OCHT_HOME", raising=False)
+    pipeline = _csv_project(tmp_path)
+    monkeypatch.chdir(tmp_path)
+    res = runner.invoke(cli, ["run", str(pipeline), "--json"])
+    assert res.exit_code == 0, res.output
+    import json
+
+    run_id = json.loads(res.stdout)["run_id"]
+    listing = runner.invoke(cli, ["runs"])
+    assert listing.exit_code == 0, listing.output
+    assert run_id in listing.stdout
+    assert "a_pipeline_with_a_rather_long_name_to_push_the_table_wide" in listing.stdout
+    assert "…" not in listing.stdout
+
+    summary = runner.invoke(cli, ["run", str(pipeline)])
+    assert "out/a_rather_long_output_file_name_too.csv" in summary.stdout
+    assert "keep_the_big_orders_only_please" in summary.stdout
+
+
+def test_trace_takes_a_unique_prefix(runner, tmp_path, monkeypatch):
+    import json
+
+    monkeypatch.delenv("OCHT_HOME", raising=False)
+    pipeline = _csv_project(tmp_path)
+    monkeypatch.chdir(tmp_path)
+    first = json.loads(runner.invoke(cli, ["run", str(pipeline), "--json"]).stdout)["run_id"]
+    second = json.loads(runner.invoke(cli, ["run", str(pipeline), "--json"]).stdout)["run_id"]
+    common = next(i for i, (a, b) in enumerate(zip(first, second, strict=True)) if a != b)
+    res = runner.invoke(cli, ["trace", second[: common + 1], "--json"])
+    assert res.exit_code == 0, res.output
+    assert {row["step"] for row in json.loads(res.stdout)} == {"keep_the_big_orders_only_please"}
+    if common > 0:
+        ambiguous = runner.invoke(cli, ["trace", first[:common]])
+        assert ambiguous.exit_code == 2 and "matches 2 runs" in ambiguous.output
