@@ -106,7 +106,7 @@ def run_command(
     if store is not None:  # a run from scratch: an earlier --resume point no longer holds
         forget_resume_point(store, loaded.pipeline.name, list(loaded.pipeline.inputs))
         _note_missing_state(loaded, store, home, full_refresh=full_refresh, quiet=quiet)
-    hooks = HookGroup([LoggingHooks(), Progress(enabled=not quiet and not as_json)])
+    hooks = HookGroup([LoggingHooks(), _progress(loaded, enabled=not quiet and not as_json)])
     try:
 
         def runner(p: Plan) -> RunResult:
@@ -142,6 +142,16 @@ def _note_missing_state(
             fg="yellow",
             err=True,
         )
+
+
+def _progress(loaded: Any, *, enabled: bool) -> Progress:
+    """The progress line, with the inputs' size when it is known (only on a terminal)."""
+    progress = Progress(enabled=enabled)
+    if progress.enabled:
+        from ocht.cli.progress import estimate_input_rows
+
+        progress.total = estimate_input_rows(dict(loaded.pipeline.inputs), loaded.base_dir)
+    return progress
 
 
 def _known() -> tuple[list[str], list[str]]:

@@ -48,7 +48,8 @@ class OchtGroup(click.Group):
     "--log-format",
     type=click.Choice(["auto", "console", "json"]),
     default=None,
-    help="Log format on stderr (default: console on a terminal, JSON otherwise).",
+    help="Log format on stderr (default: console on a terminal; otherwise JSON lines, one "
+    "per lifecycle event: run started, step finished, output written, run ended).",
 )
 @click.pass_context
 def cli(ctx: click.Context, debug: bool, log_format: str | None) -> None:
@@ -252,7 +253,8 @@ def schema_infer(target: str, inputs: tuple[str, ...]) -> None:
 def trace(run_id: str, as_json: bool) -> None:
     """Show the per-step trace of a run: rows in, out, dropped, dead-lettered, checks.
 
-    RUN_ID is printed by `ocht run` (traces live under $OCHT_HOME/runs/RUN_ID/).
+    RUN_ID (or a unique prefix of it) is printed by `ocht run`; traces live in the
+    project home, under .ocht/runs/RUN_ID/ ($OCHT_HOME overrides; see `ocht init`).
     """
     from ocht.cli.quality_commands import trace_command
 
