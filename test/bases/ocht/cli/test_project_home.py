@@ -4,6 +4,7 @@ import sqlite3
 from pathlib import Path
 
 import pytest
+import yaml
 from click.testing import CliRunner
 
 from ocht.cli import cli
@@ -91,11 +92,15 @@ def test_full_refresh_says_nothing_about_state(runner, project, tmp_path, monkey
     assert "no incremental state" not in res.output
 
 
-@pytest.mark.parametrize("name", ["alias_bomb.yaml", "huge_integer.yaml", "deep_nesting.json"])
-def test_bad_documents_exit_2_with_their_code(runner, name):
+EXPECTED = yaml.safe_load((CORPUS / "expected.yaml").read_text())
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED))
+def test_every_corpus_document_exits_2_with_its_code(runner, name):
     res = runner.invoke(cli, ["validate", str(CORPUS / name)])
-    assert res.exit_code == 2
-    assert "error[" in res.output and "Traceback" not in res.output
+    assert res.exit_code == 2, res.output
+    assert f"error[{EXPECTED[name]}]" in res.output
+    assert "Traceback" not in res.output and "internal" not in res.output
 
 
 def test_missing_directory_and_fifo_pipelines_exit_2(runner, tmp_path):
