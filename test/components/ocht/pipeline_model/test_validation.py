@@ -217,3 +217,31 @@ def test_plugin_kinds_pass_when_installed_or_when_not_checked():
     with pytest.raises(InvalidPipeline) as info:
         validate(data, known_steps=["scales"])
     assert info.value.code == "unknown-step" and "did you mean 'scales'" in str(info.value)
+
+
+def test_the_step_union_is_built_from_the_step_models():
+    import typing
+
+    from pydantic import Tag
+
+    from ocht.pipeline_model import BUILTIN_STEPS
+    from ocht.pipeline_model.steps import Step
+
+    union, _discriminator = typing.get_args(Step)
+    tags = {
+        meta.tag
+        for member in typing.get_args(union)
+        for meta in typing.get_args(member)[1:]
+        if isinstance(meta, Tag)
+    }
+    assert tags == set(BUILTIN_STEPS) | {"plugin"}
+    p = validate(
+        {
+            "name": "p",
+            "inputs": {"i": {"type": "csv", "path": "a.csv"}},
+            "steps": [{"kind": "limit", "n": 1}, {"kind": "custom", "x": 1}],
+            "outputs": {"o": {"type": "console"}},
+        }
+    )
+    assert type(p.steps[0]) is BUILTIN_STEPS["limit"]
+    assert type(p.steps[1]).__name__ == "PluginStep"
