@@ -106,7 +106,8 @@ def run_command(
     if store is not None:  # a run from scratch: an earlier --resume point no longer holds
         forget_resume_point(store, loaded.pipeline.name, list(loaded.pipeline.inputs))
         _note_missing_state(loaded, store, home, full_refresh=full_refresh, quiet=quiet)
-    hooks = HookGroup([LoggingHooks(), _progress(loaded, enabled=not quiet and not as_json)])
+    progress = _progress(loaded, enabled=not quiet and not as_json, limit=limit)
+    hooks = HookGroup([LoggingHooks(), progress])
     try:
 
         def runner(p: Plan) -> RunResult:
@@ -144,13 +145,17 @@ def _note_missing_state(
         )
 
 
-def _progress(loaded: Any, *, enabled: bool) -> Progress:
+def _progress(loaded: Any, *, enabled: bool, limit: int | None = None) -> Progress:
     """The progress line, with the inputs' size when it is known (only on a terminal)."""
     progress = Progress(enabled=enabled)
     if progress.enabled:
         from ocht.cli.progress import estimate_input_rows
 
-        progress.total = estimate_input_rows(dict(loaded.pipeline.inputs), loaded.base_dir)
+        inputs = dict(loaded.pipeline.inputs)
+        total = estimate_input_rows(inputs, loaded.base_dir)
+        if total is not None and limit is not None:
+            total = min(total, limit * len(inputs))
+        progress.total = total
     return progress
 
 
