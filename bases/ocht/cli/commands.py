@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
+import sys
 from pathlib import Path
 from typing import Any
 
 import click
 
-from ocht.cli.consoles import out_console
+from ocht.cli.consoles import print_table
 from ocht.cli.render import Progress, render_error, render_summary
 from ocht.cli.store_commands import open_store
 from ocht.config import Settings, parse_set
@@ -22,8 +24,15 @@ from ocht.registry import default_registry
 
 def _setup(obj: dict[str, Any]) -> Settings:
     settings = Settings()
-    level = "debug" if obj.get("debug") else settings.log_level
-    configure_logging(obj.get("log_format") or settings.log_format, level)
+    fmt = obj.get("log_format") or settings.log_format
+    json_lines = fmt == "json" or (fmt == "auto" and not sys.stderr.isatty())
+    if obj.get("debug"):
+        level = "debug"
+    elif json_lines and not os.environ.get("OCHT_LOG_LEVEL"):
+        level = "info"  # a machine reads the log: the run's lifecycle, one JSON line each
+    else:
+        level = settings.log_level
+    configure_logging(fmt, level)
     return settings
 
 
@@ -55,9 +64,12 @@ def run_command(
         timeout=timeout,
         resume=resume,
     )
-    plain = Runner(RunServices(home=settings.home))
+    home = settings.home_for(pipeline)
+    plain = Runner(RunServices(home=home))
     # loaded before the store opens: an invalid pipeline leaves no store behind
-    request = dataclasses.replace(request, pipeline=plain.load(request))
+    loaded = plain.load(request)
+    _warn(loaded.warnings)
+    request = dataclasses.replace(request, pipeline=loaded)
     if explain or dry_run:
         runner = plain
         if explain:
@@ -78,15 +90,56 @@ def run_command(
         ):
             if given:
                 raise click.UsageError(f"--resume cannot be combined with {flag}")
-    hooks = HookGroup([LoggingHooks(), Progress(enabled=not quiet and not as_json)])
-    store = None if no_store else open_store()
+    hooks = HookGroup(
+        [LoggingHooks(), _progress(loaded, enabled=not quiet and not as_json, limit=limit)]
+    )
+    store = None if no_store else open_store(home)
     try:
-        runner = Runner(RunServices(store=store, hooks=hooks, home=settings.home))
+        if store is not None and not resume:
+            _note_missing_state(loaded, store, home, full_refresh=full_refresh, quiet=quiet)
+        runner = Runner(RunServices(store=store, hooks=hooks, home=home))
         result = runner.run(request, cancel=CancelToken())
     finally:
         if store is not None:
             store.close()
     _show(result, as_json=as_json, quiet=quiet)
+
+
+def _note_missing_state(
+    loaded: Any, store: Any, home: Path, *, full_refresh: bool, quiet: bool
+) -> None:
+    """Say so when incremental inputs read everything because no state was found."""
+    incremental = loaded.pipeline.incremental_inputs()
+    if quiet or full_refresh or not incremental:
+        return
+    known = store.get_state(loaded.pipeline.name)
+    missing = [name for name in incremental if name not in known]
+    if missing:
+        click.secho(
+            f"note: no incremental state for {', '.join(missing)} in {store.url}: reading "
+            f"everything (a first run; state lives in the project home {home})",
+            fg="yellow",
+            err=True,
+        )
+
+
+def _progress(loaded: Any, *, enabled: bool, limit: int | None = None) -> Progress:
+    """The progress line, with the inputs' size when it is known (only on a terminal)."""
+    progress = Progress(enabled=enabled)
+    if progress.enabled:
+        from ocht.cli.progress import estimate_input_rows
+
+        inputs = dict(loaded.pipeline.inputs)
+        total = estimate_input_rows(inputs, loaded.base_dir)
+        if total is not None and limit is not None:
+            total = min(total, limit * len(inputs))
+        progress.total = total
+    return progress
+
+
+def _warn(warnings: Any) -> None:
+    for issue in warnings:
+        click.secho(f"warning[{issue.code}]: {issue.render()}", fg="yellow", err=True)
 
 
 def _show(result: RunResult, *, as_json: bool, quiet: bool) -> None:
@@ -106,11 +159,14 @@ def validate_command(
 ) -> None:
     """``ocht validate``: every file checked, every problem listed."""
     settings = _setup(obj)
-    runner = Runner(RunServices(home=settings.home))
     failed = 0
     for path in pipelines:
+        runner = Runner(RunServices(home=settings.home_for(path)))
         request = RunRequest(path, profile=profile or settings.profile, variables=parse_set(sets))
         try:
+            loaded = runner.load(request)
+            _warn(loaded.warnings)
+            request = dataclasses.replace(request, pipeline=loaded)
             plan = runner.compile(request, mode="stream" if mode == "stream" else "batch")
             for source in plan.sources.values():
                 source.close()
@@ -143,7 +199,7 @@ def list_command(what: str) -> None:
             table.add_row(
                 c.name, *(_yes(x in caps) for x in ("read", "write", "batch", "stream")), summary
             )
-    out_console.print(table)
+    print_table(table)
 
 
 def _yes(flag: bool) -> str:
@@ -152,7 +208,22 @@ def _yes(flag: bool) -> str:
 
 def schema_command(output: str | None) -> None:
     """``ocht schema``."""
-    text = json.dumps(json_schema(), indent=2)
+    from pydantic import BaseModel
+
+    from ocht.pipeline_model import BUILTIN_CONNECTORS, BUILTIN_STEPS
+
+    def model(spec: Any) -> type[BaseModel] | None:
+        return spec if isinstance(spec, type) and issubclass(spec, BaseModel) else None
+
+    reg = default_registry()
+    plugin_steps = {k.name: model(k.spec) for k in reg.steps() if k.name not in BUILTIN_STEPS}
+    plugin_connectors = {
+        c.name: model(reg.connector(c.name).spec)
+        for c in reg.connectors()
+        if c.available and c.name not in BUILTIN_CONNECTORS
+    }
+    schema = json_schema(steps=plugin_steps, connectors=plugin_connectors)
+    text = json.dumps(schema, indent=2)
     if output:
         Path(output).write_text(text + "\n", encoding="utf-8")
         click.echo(f"wrote {output}", err=True)

@@ -49,7 +49,8 @@ class OchtGroup(click.Group):
     "--log-format",
     type=click.Choice(["auto", "console", "json"]),
     default=None,
-    help="Log format on stderr (default: console on a terminal, JSON otherwise).",
+    help="Log format on stderr (default: console on a terminal; otherwise JSON lines, one "
+    "per lifecycle event: run started, step finished, output written, run ended).",
 )
 @click.pass_context
 def cli(ctx: click.Context, debug: bool, log_format: str | None) -> None:
@@ -57,8 +58,9 @@ def cli(ctx: click.Context, debug: bool, log_format: str | None) -> None:
 
     \b
     Start with:
-      ocht validate examples/orders_enriched/pipeline.yaml
-      ocht run examples/orders_enriched/pipeline.yaml
+      ocht validate examples/orders_clean.yaml
+      ocht init
+      ocht run examples/orders_clean.yaml
       ocht list steps
     """
     ctx.ensure_object(dict)
@@ -67,7 +69,7 @@ def cli(ctx: click.Context, debug: bool, log_format: str | None) -> None:
 
 
 @cli.command()
-@click.argument("pipeline", type=click.Path(dir_okay=False))
+@click.argument("pipeline", type=click.Path())
 @click.option(
     "--set",
     "sets",
@@ -167,7 +169,7 @@ def run(
 
 
 @cli.command()
-@click.argument("pipelines", nargs=-1, required=True, type=click.Path(dir_okay=False))
+@click.argument("pipelines", nargs=-1, required=True, type=click.Path())
 @click.option("--set", "sets", multiple=True, metavar="NAME=VALUE", help="Set a variable.")
 @click.option("--profile", "-p", default=None, envvar="OCHT_PROFILE", help="Apply a profile.")
 @click.option(
@@ -209,7 +211,7 @@ def list_(what: str) -> None:
 @click.option(
     "--output",
     "-o",
-    type=click.Path(dir_okay=False),
+    type=click.Path(),
     default=None,
     help="Write to a file instead of standard output.",
 )
@@ -252,11 +254,33 @@ def schema_infer(target: str, inputs: tuple[str, ...]) -> None:
 def trace(run_id: str, as_json: bool) -> None:
     """Show the per-step trace of a run: rows in, out, dropped, dead-lettered, checks.
 
-    RUN_ID is printed by `ocht run` (traces live under $OCHT_HOME/runs/RUN_ID/).
+    RUN_ID (or a unique prefix of it) is printed by `ocht run`; traces live in the
+    project home, under .ocht/runs/RUN_ID/ ($OCHT_HOME overrides; see `ocht init`).
     """
     from ocht.cli.quality_commands import trace_command
 
     trace_command(run_id, as_json=as_json)
+
+
+@cli.command()
+@click.argument("folder", type=click.Path(file_okay=False), default=".")
+@click.option("--name", default=None, help="The project's name (default: the folder's).")
+def init(folder: str, name: str | None) -> None:
+    """Make FOLDER (default: here) an Ocht project by writing its ocht.toml.
+
+    Pipelines in FOLDER and below then keep their run store, incremental state, traces
+    and dead letters in FOLDER/.ocht/, whatever folder `ocht` is run from ($OCHT_HOME
+    overrides it).
+    """
+    from ocht.config import init_project
+
+    try:
+        path = init_project(folder, name=name)
+    except FileExistsError:
+        raise click.UsageError(
+            f"{folder} is already an Ocht project (it has an ocht.toml)"
+        ) from None
+    click.echo(f"wrote {path}; run data will live in {path.parent / '.ocht'}")
 
 
 cli.add_command(runs)

@@ -18,7 +18,7 @@ def render_checks(result: RunResult) -> None:
     accounting line (read = written + dead letters + dropped); nothing without checks."""
     from rich.table import Table
 
-    from ocht.cli.consoles import out_console
+    from ocht.cli.consoles import out_console, print_table
     from ocht.executor import accounting
 
     if result.checks:
@@ -33,7 +33,7 @@ def render_checks(result: RunResult) -> None:
             table.add_row(
                 c.step, c.check, c.action, f"{c.rows_checked:,}", f"[{style}]{c.failed:,}[/]", shown
             )
-        out_console.print(table)
+        print_table(table)
     if result.checks or result.dead_letters:
         acc = accounting(result)
         colour = "dim" if acc.balanced else "red"
@@ -86,6 +86,24 @@ def _is_pipeline(path: Path) -> bool:
     return isinstance(data, dict) and "inputs" in data
 
 
+def _unique_run(home: Path, prefix: str) -> str:
+    """The run id under ``home/runs`` that ``prefix`` names (a whole id or a unique prefix)."""
+    import click
+
+    runs = home / "runs"
+    if (runs / prefix).is_dir() or not prefix:
+        return prefix
+    found = sorted(p.name for p in runs.glob("*") if p.is_dir() and p.name.startswith(prefix))
+    if len(found) == 1:
+        return found[0]
+    if found:
+        shown = ", ".join(found[:5]) + (" ..." if len(found) > 5 else "")
+        raise click.UsageError(
+            f"'{prefix}' matches {len(found)} runs: {shown}; give more of the id"
+        )
+    return prefix
+
+
 def trace_command(run_id: str, *, as_json: bool) -> None:
     """``ocht trace RUN_ID``: the per-step trace of a run."""
     import json
@@ -93,11 +111,12 @@ def trace_command(run_id: str, *, as_json: bool) -> None:
     import click
     from rich.table import Table
 
-    from ocht.cli.consoles import out_console
+    from ocht.cli.consoles import print_table
     from ocht.config import Settings
     from ocht.executor import read_trace
 
-    home = Settings().home
+    home = Settings().home_for(None)
+    run_id = _unique_run(home, run_id)
     try:
         trace = read_trace(home, run_id)
     except FileNotFoundError:
@@ -131,4 +150,4 @@ def trace_command(run_id: str, *, as_json: bool) -> None:
             f"{row['dead_lettered']:,}",
             shown,
         )
-    out_console.print(table)
+    print_table(table)

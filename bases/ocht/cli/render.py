@@ -10,7 +10,7 @@ from typing import Any
 import click
 from rich.table import Table
 
-from ocht.cli.consoles import err_console, out_console
+from ocht.cli.consoles import err_console, out_console, print_table
 from ocht.errors import report
 from ocht.executor import RunResult
 from ocht.observability import RunHooks
@@ -30,10 +30,12 @@ def render_error(exc: BaseException, *, debug: bool = False) -> int:
 
 
 class Progress(RunHooks):
-    """A live line on stderr: rows read so far and the rate (only on a terminal)."""
+    """A live line on stderr: rows read so far and the rate (only on a terminal); with the
+    inputs' estimated total, the percentage and the time left."""
 
-    def __init__(self, enabled: bool) -> None:
+    def __init__(self, enabled: bool, total: int | None = None) -> None:
         self.enabled = enabled and err_console.is_terminal
+        self.total = total
         self._status: Any = None
         self._started = time.perf_counter()
         self._last = 0.0
@@ -49,8 +51,9 @@ class Progress(RunHooks):
         if self._status is None or now - self._last < 0.2:
             return
         self._last = now
-        rate = rows / max(now - self._started, 1e-9)
-        self._status.update(f"read {rows:,} rows ({rate:,.0f} rows/s)")
+        from ocht.cli.progress import describe
+
+        self._status.update(describe(rows, now - self._started, self.total))
 
     def on_run_end(self, *, run_id: str, status: str, seconds: float, **future: Any) -> None:
         if self._status is not None:
@@ -84,7 +87,7 @@ def render_summary(result: RunResult) -> None:
         )
     for o in result.outputs:
         table.add_row("output", o.name, o.target, f"{o.rows:,}", "")
-    out_console.print(table)
+    print_table(table)
     from ocht.cli.quality_commands import render_checks
 
     render_checks(result)

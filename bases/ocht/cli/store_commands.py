@@ -6,6 +6,7 @@ Definitions only import click; the store is opened when a command runs.
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 import click
@@ -13,14 +14,17 @@ import click
 STATUSES = ["running", "succeeded", "failed", "partial", "abandoned", "cancelled"]
 
 
-def open_store() -> Any:
-    """The project's run store (``$OCHT_STORE_URL`` or ``.ocht/ocht.db`` here)."""
-    from pathlib import Path
+def open_store(home: Path | None = None) -> Any:
+    """The project's run store: ``$OCHT_STORE_URL``, else ``ocht.db`` in the project home.
 
+    Args:
+        home: the project home (default: the one found from the working directory).
+    """
     from ocht.config import Settings
     from ocht.store import Store
 
-    return Store(Settings().store_url, base_dir=Path.cwd())
+    settings = Settings()
+    return Store(settings.store_url_for(home or settings.home_for(None)))
 
 
 @click.group(invoke_without_command=True)
@@ -44,7 +48,7 @@ def runs(
         return
     from rich.table import Table
 
-    from ocht.cli.consoles import out_console
+    from ocht.cli.consoles import print_table
 
     with open_store() as store:
         records = store.runs(pipeline=pipeline, status=status, limit=limit)
@@ -83,7 +87,7 @@ def runs(
             f"{r.dead_letters:,}",
             r.error_code or "",
         )
-    out_console.print(table)
+    print_table(table)
 
 
 @runs.command("show")

@@ -8,16 +8,21 @@ Example:
 
 from ocht.config.interpolation import Interpolation, interpolate
 from ocht.config.loading import LoadedPipeline, apply_profile, deep_merge, load_pipeline, parse_set
+from ocht.config.project import PROJECT_FILE, init_project, project_home, project_root
 from ocht.config.settings import Settings, redact
 
 __all__ = [
+    "PROJECT_FILE",
     "Interpolation",
     "LoadedPipeline",
     "Settings",
     "apply_profile",
     "deep_merge",
+    "init_project",
     "interpolate",
     "load_pipeline",
     "parse_set",
+    "project_home",
+    "project_root",
     "redact",
 ]

@@ -25,6 +25,8 @@ class Interpolation:
     data: Any
     secrets: set[str] = field(default_factory=set)
     issues: list[Issue] = field(default_factory=list)
+    used: set[str] = field(default_factory=set)
+    """The variable names (not ``env:``) the document refers to."""
 
 
 def interpolate(
@@ -76,6 +78,7 @@ def interpolate(
                 )
             )
             return ""
+        result.used.add(name)
         if name in variables:
             return variables[name]
         if default is not None:

@@ -8,7 +8,7 @@ so logs and errors can redact them.
 from __future__ import annotations
 
 import copy
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -17,7 +17,14 @@ import yaml
 
 from ocht.config.interpolation import interpolate
 from ocht.errors import InvalidPipeline, Issue
-from ocht.pipeline_model import Document, Pipeline, read_document, suggest, validate
+from ocht.pipeline_model import (
+    Document,
+    Pipeline,
+    did_you_mean,
+    read_document,
+    suggest,
+    validate,
+)
 
 
 @dataclass(frozen=True)
@@ -30,6 +37,8 @@ class LoadedPipeline:
         base_dir: the folder relative paths resolve against.
         profile: the profile applied, if any.
         secrets: values taken from the environment (to redact from output).
+        warnings: problems that do not stop the pipeline (a ``--set`` name no ``${...}``
+            uses, code ``unused-variable``), for the caller to show.
     """
 
     pipeline: Pipeline
@@ -37,6 +46,7 @@ class LoadedPipeline:
     base_dir: Path
     profile: str | None = None
     secrets: frozenset[str] = field(default_factory=frozenset)
+    warnings: tuple[Issue, ...] = ()
 
 
 def deep_merge(base: Any, overlay: Any) -> Any:
@@ -131,6 +141,8 @@ def load_pipeline(
     variables: Mapping[str, Any] | None = None,
     overlays: Sequence[str | Path] = (),
     env: Mapping[str, str] | None = None,
+    known_steps: Collection[str] | None = None,
+    known_connectors: Collection[str] | None = None,
 ) -> LoadedPipeline:
     """Load, overlay, interpolate and validate a pipeline.
 
@@ -140,10 +152,12 @@ def load_pipeline(
         variables: values that override ``vars:`` (``--set``).
         overlays: more files merged over the pipeline, in order (``pipeline.prod.yaml``).
         env: the environment for ``${env:...}`` (default: ``os.environ``).
+        known_steps: every installed step kind; given, unknown kinds are reported with
+            the other problems in one answer (``Registry.step_names()``).
+        known_connectors: every installed connector type, likewise.
 
     Raises:
         InvalidPipeline: every problem found, with file, line and field path.
-        SourceUnreachable: the file cannot be read.
 
     Example:
         >>> lp = load_pipeline({"name": "p", "vars": {"n": 5},
@@ -196,8 +210,24 @@ def load_pipeline(
         raise InvalidPipeline.from_issues(issues, file=file)
     if profiles is not None:
         result.data["profiles"] = profiles
-    pipeline = validate(result.data, document=document)
-    return LoadedPipeline(pipeline, document, base_dir, profile, frozenset(result.secrets))
+    pipeline = validate(
+        result.data,
+        document=document,
+        known_steps=known_steps,
+        known_connectors=known_connectors,
+    )
+    warnings = tuple(
+        Issue(
+            "unused-variable",
+            f"--set {name}=... is not used: no ${{{name}}} in the pipeline",
+            file=file,
+            hint=did_you_mean(name, result.used) or "check the spelling of the name",
+        )
+        for name in sorted(set(variables or {}) - result.used)
+    )
+    return LoadedPipeline(
+        pipeline, document, base_dir, profile, frozenset(result.secrets), warnings
+    )
 
 
 def _path(text: str) -> tuple[str | int, ...]:

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable
+from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from ocht.config.project import project_home
 
 ENV_PREFIX = "OCHT_"
 
@@ -18,8 +21,9 @@ class Settings(BaseModel):
         profile: the default profile (``OCHT_PROFILE``) when ``--profile`` is not given.
         log_format: ``console``, ``json`` or ``auto`` (console on a terminal).
         log_level: ``debug``, ``info``, ``warning``, ``error``.
-        store_url: run store URL (``OCHT_STORE_URL``; default a SQLite file in ``.ocht/``).
-        home: the folder for run data (``.ocht`` in the working directory by default).
+        store_url: run store URL (``OCHT_STORE_URL``; default ``ocht.db`` in the project home).
+        home: the folder for run data (``OCHT_HOME``); unset, each pipeline's project home
+            is used (see :func:`ocht.config.project_home`).
     """
 
     model_config = ConfigDict(extra="ignore", frozen=True)
@@ -28,7 +32,17 @@ class Settings(BaseModel):
     log_format: Literal["console", "json", "auto"] = "auto"
     log_level: Literal["debug", "info", "warning", "error"] = "warning"
     store_url: str | None = Field(default=None, repr=False)
-    home: str = ".ocht"
+    home: str | None = None
+
+    def home_for(self, pipeline: str | Path | None = None) -> Path:
+        """The run-data folder for ``pipeline``: ``home`` if set, else its project home."""
+        if self.home:
+            return Path(self.home).expanduser().resolve()
+        return project_home(pipeline, env={})
+
+    def store_url_for(self, home: Path) -> str:
+        """The run store's URL: ``store_url`` if set, else ``ocht.db`` under ``home``."""
+        return self.store_url or f"sqlite:///{home / 'ocht.db'}"
 
     @model_validator(mode="before")
     @classmethod

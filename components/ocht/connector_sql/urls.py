@@ -12,6 +12,8 @@ from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, OperationalError
 from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, wait_exponential
 
+from ocht.errors import missing_driver
+
 T = TypeVar("T")
 
 #: connection attempts before giving up, and the first wait between them (seconds, doubling)
@@ -88,7 +90,10 @@ def create_engine(url: URL, *, base_dir: Path | None = None) -> sa.Engine:
     connect_args: dict[str, Any] = {}
     if backend == "postgresql":
         connect_args["connect_timeout"] = 10
-    return sa.create_engine(url, pool_pre_ping=True, connect_args=connect_args)
+    try:
+        return sa.create_engine(url, pool_pre_ping=True, connect_args=connect_args)
+    except ModuleNotFoundError as exc:
+        raise missing_driver(exc, what=f"a {backend} connection") from None
 
 
 def _sqlite_transactions(engine: sa.Engine) -> None:

@@ -21,6 +21,7 @@ from ocht.errors.core import (
     TransientError,
     UnknownColumn,
     UnknownName,
+    missing_driver,
 )
 from ocht.errors.reporting import ErrorReport, report
 
@@ -40,5 +41,6 @@ __all__ = [
     "TransientError",
     "UnknownColumn",
     "UnknownName",
+    "missing_driver",
     "report",
 ]

@@ -194,3 +194,27 @@ class ExecutionError(OchtError):
     """The run failed while processing data."""
 
     code = "execution-failed"
+
+
+#: driver module → the extra of the ``ocht-cli`` artifact that installs it
+EXTRAS: dict[str, str] = {"psycopg": "postgres", "psycopg2": "postgres"}
+
+
+def missing_driver(exc: ModuleNotFoundError, *, what: str, artifact: str = "ocht-cli") -> OchtError:
+    """The error for a database driver that is not installed, naming the extra to install.
+
+    Example:
+        >>> err = missing_driver(ModuleNotFoundError(name="psycopg"), what="PostgreSQL")
+        >>> err.code, err.hint
+        ('missing-extra', "pip install 'ocht-cli[postgres]'")
+    """
+    module = (exc.name or "").split(".")[0]
+    extra = EXTRAS.get(module)
+    hint = f"pip install '{artifact}[{extra}]'" if extra else f"pip install {module}"
+    return ConnectorUnavailable(
+        f"{what} needs the '{module}' driver, which is not installed",
+        hint=hint,
+        code="missing-extra",
+        library=module,
+        extra=extra,
+    )

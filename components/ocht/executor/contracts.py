@@ -26,7 +26,7 @@ import polars as pl
 from ocht.errors import ExecutionError, InvalidPipeline
 from ocht.pipeline_model import SchemaContract
 from ocht.registry import RunContext
-from ocht.transform import parse_dtype
+from ocht.transform import dtype_name, parse_dtype
 
 if TYPE_CHECKING:
     from ocht.executor.services import RunStore
@@ -61,10 +61,10 @@ def schema_diff(expected: Mapping[str, Any], actual: Mapping[str, Any]) -> list[
         ['+ c (float64)', '- b', '~ a: was int64, now string']
     """
     exp, act = expected, actual
-    lines = [f"+ {c} ({_type_name(t)})" for c, t in act.items() if c not in exp]
+    lines = [f"+ {c} ({dtype_name(t)})" for c, t in act.items() if c not in exp]
     lines += [f"- {c}" for c in exp if c not in act]
     lines += [
-        f"~ {c}: was {_type_name(t)}, now {_type_name(act[c])}"
+        f"~ {c}: was {dtype_name(t)}, now {dtype_name(act[c])}"
         for c, t in exp.items()
         if c in act and act[c] != t
     ]
@@ -97,7 +97,7 @@ def planned_schema(
         check_frozen(name, expected, observed)
     if store is None or (contract.mode != "evolve" and stored is not None):
         return target, None
-    return target, {c: _type_name(t) for c, t in target.items()}
+    return target, {c: dtype_name(t) for c, t in target.items()}
 
 
 def _expected(
@@ -156,7 +156,7 @@ def enforce(
     # the first column whose value does not fit names the reason
     reasons = [
         pl.when(pl.col(c).is_not_null() & pl.col(c).cast(target[c], strict=False).is_null())
-        .then(pl.lit(f"column '{c}': value does not fit {_type_name(target[c])}"))
+        .then(pl.lit(f"column '{c}': value does not fit {dtype_name(target[c])}"))
         .otherwise(None)
         for c in retyped
     ]
@@ -194,18 +194,3 @@ def _stored(name: str, context: RunContext, store: RunStore | None) -> pl.Schema
         return pl.Schema({c: parse_dtype(t) for c, t in found.columns.items()})
     except InvalidPipeline:
         return None  # a type name this version cannot read: fall back to the data's
-
-
-def _type_name(dtype: pl.DataType) -> str:
-    """A name :func:`~ocht.transform.parse_dtype` reads back."""
-    if isinstance(dtype, pl.Datetime):
-        zone = f", {dtype.time_zone}" if dtype.time_zone else ""
-        return f"datetime[{dtype.time_unit}{zone}]"
-    if isinstance(dtype, pl.Duration):
-        return f"duration[{dtype.time_unit}]"
-    if isinstance(dtype, pl.Decimal):
-        return f"decimal({dtype.precision}, {dtype.scale})"
-    if isinstance(dtype, pl.List):
-        inner = dtype.inner
-        return f"list[{_type_name(inner if isinstance(inner, pl.DataType) else inner())}]"
-    return str(dtype).lower()

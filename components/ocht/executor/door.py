@@ -42,7 +42,7 @@ from ocht.executor.tracking import (
     start_record,
 )
 from ocht.observability import RunHooks, add_secrets
-from ocht.registry import CancelToken, Mode
+from ocht.registry import CancelToken, Mode, Registry, default_registry
 
 _T = TypeVar("_T")
 
@@ -61,8 +61,14 @@ class Runner:
         self.home = self.services.home if self.services.home is not None else ".ocht"
 
     # -- reading ---------------------------------------------------------------------------
+    def _registry(self) -> Registry:
+        return self.services.registry or default_registry()
+
     def load(self, request: RunRequest) -> LoadedPipeline:
         """The request's pipeline loaded (profile and variables applied), secrets noted.
+
+        Unknown step kinds and connector types are reported with every other problem of
+        the document, in one answer (the registry says what is installed).
 
         Raises:
             InvalidPipeline: the document does not parse or validate.
@@ -71,7 +77,13 @@ class Runner:
         loaded = (
             source
             if isinstance(source, LoadedPipeline)
-            else load_pipeline(source, profile=request.profile, variables=request.variables)
+            else load_pipeline(
+                source,
+                profile=request.profile,
+                variables=request.variables,
+                known_steps=self._registry().step_names(),
+                known_connectors=self._registry().connector_names(),
+            )
         )
         add_secrets(loaded.secrets)
         return loaded

@@ -9,7 +9,14 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from ocht.errors import InvalidPipeline, Issue, OchtError
-from ocht.pipeline_model import Document, Join, PluginConnector, PluginStep, Union, format_path
+from ocht.pipeline_model import (
+    Document,
+    Join,
+    PluginConnector,
+    PluginStep,
+    Union,
+    issues_from_error,
+)
 from ocht.registry import ConnectorType, Mode, Registry, RunContext, Source
 from ocht.transform import StepKind
 
@@ -68,7 +75,7 @@ def resolve_connector(
         try:
             spec = conn.spec.model_validate(spec.model_dump(by_alias=True, exclude_unset=True))
         except ValidationError as exc:
-            issues.extend(pydantic_issues(exc, path))
+            issues.extend(issues_from_error(exc, base=path, model=conn.spec))
             return None
     return conn, spec
 
@@ -82,18 +89,8 @@ def plugin_options(spec: Any, kind: StepKind, path: str, issues: list[Issue]) ->
     try:
         return kind.spec.model_validate(spec.model_dump(by_alias=True, exclude_unset=True))
     except ValidationError as exc:
-        issues.extend(pydantic_issues(exc, path))
+        issues.extend(issues_from_error(exc, base=path, model=kind.spec))
         return None
-
-
-def pydantic_issues(exc: ValidationError, base: str) -> list[Issue]:
-    """One issue per pydantic error, located under ``base``."""
-    out = []
-    for err in exc.errors():
-        sub = format_path(tuple(err["loc"]))
-        code = "unknown-key" if err["type"] == "extra_forbidden" else "invalid-value"
-        out.append(Issue(code, err["msg"], f"{base}.{sub}" if sub else base))
-    return out
 
 
 def target_of(spec: Any, context: RunContext) -> tuple[str, ...] | None:

@@ -25,7 +25,7 @@ from ocht.pipeline_model.contract import ContractMode, SchemaContract
 from ocht.pipeline_model.document import Document, parse_document, read_document
 from ocht.pipeline_model.http import HttpConnector
 from ocht.pipeline_model.kafka import KafkaConnector
-from ocht.pipeline_model.model import Pipeline, Profile, json_schema
+from ocht.pipeline_model.model import Pipeline, Profile
 from ocht.pipeline_model.quality import (
     BUILTIN_CHECKS,
     AcceptedValues,
@@ -46,6 +46,7 @@ from ocht.pipeline_model.quality import (
     Unique,
 )
 from ocht.pipeline_model.retry import Retry
+from ocht.pipeline_model.schema import json_schema
 from ocht.pipeline_model.sql import SqlConnector
 from ocht.pipeline_model.steps import (
     BUILTIN_STEPS,
@@ -74,9 +75,11 @@ from ocht.pipeline_model.steps import (
 from ocht.pipeline_model.validation import (
     did_you_mean,
     format_path,
+    issues_from_error,
     resolve_input,
     resolve_output_source,
     suggest,
+    unknown_names,
     validate,
 )
 
@@ -141,11 +144,13 @@ __all__ = [
     "Window",
     "did_you_mean",
     "format_path",
+    "issues_from_error",
     "json_schema",
     "parse_document",
     "read_document",
     "resolve_input",
     "resolve_output_source",
     "suggest",
+    "unknown_names",
     "validate",
 ]

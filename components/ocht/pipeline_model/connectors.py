@@ -20,7 +20,7 @@ _SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]+)://")
 
 
 class ConnectorBase(Spec):
-    description: str = ""
+    description: str = Field(default="", description="Free text for people reading the pipeline.")
     retry: Retry | None = Field(
         default=None,
         description="Retry transient failures (reset connections, timeouts, a broker not yet "
@@ -70,21 +70,33 @@ class CsvConnector(FileConnector):
     """Comma- (or otherwise) separated text."""
 
     type: Literal["csv"]
-    delimiter: str = Field(default=",", min_length=1, max_length=1)
-    header: bool = True
-    quote_char: str | None = '"'
-    null_values: list[str] = Field(default_factory=list)
+    delimiter: str = Field(
+        description="Field separator (one character).", default=",", min_length=1, max_length=1
+    )
+    header: bool = Field(default=True, description="The first line names the columns.")
+    quote_char: str | None = Field(default='"', description="Quote character (null: no quoting).")
+    null_values: list[str] = Field(
+        description='Strings read as null, e.g. `["", "NA"]`.', default_factory=list
+    )
     schema_: dict[str, str] | None = Field(
         default=None, alias="schema", description="Every column's type; skips inference."
     )
-    schema_overrides: dict[str, str] = Field(default_factory=dict)
+    schema_overrides: dict[str, str] = Field(
+        description="Types for some columns; the rest are inferred.", default_factory=dict
+    )
     encoding: str = Field(
         default="utf8", description="utf8, utf8-lossy, or any Python codec (latin-1, cp1252)."
     )
-    skip_rows: int = Field(default=0, ge=0)
-    comment_prefix: str | None = None
-    infer_schema_length: int | None = Field(default=10_000, ge=0)
-    try_parse_dates: bool = True
+    skip_rows: int = Field(description="Lines skipped before the header.", default=0, ge=0)
+    comment_prefix: str | None = Field(
+        default=None, description="Lines starting with this are ignored."
+    )
+    infer_schema_length: int | None = Field(
+        description="Rows sampled to infer types (null: all rows).", default=10_000, ge=0
+    )
+    try_parse_dates: bool = Field(
+        default=True, description="Read date and datetime columns as such when their text allows."
+    )
     on_bad_lines: Literal["fail", "skip", "dead_letter"] = Field(
         default="fail",
         description="A row with the wrong field count: fail the run, skip it, or send the "
@@ -96,15 +108,21 @@ class ParquetConnector(FileConnector):
     """Apache Parquet files."""
 
     type: Literal["parquet"]
-    compression: Literal["zstd", "snappy", "lz4", "gzip", "uncompressed"] = "zstd"
+    compression: Literal["zstd", "snappy", "lz4", "gzip", "uncompressed"] = Field(
+        default="zstd", description="Outputs: the compression codec."
+    )
 
 
 class NdjsonConnector(FileConnector):
     """Newline-delimited JSON: one object per line."""
 
     type: Literal["ndjson"]
-    schema_: dict[str, str] | None = Field(default=None, alias="schema")
-    infer_schema_length: int | None = Field(default=10_000, ge=0)
+    schema_: dict[str, str] | None = Field(
+        description="Every field's type; skips inference.", default=None, alias="schema"
+    )
+    infer_schema_length: int | None = Field(
+        description="Lines sampled to infer types (null: all lines).", default=10_000, ge=0
+    )
     on_bad_lines: Literal["fail", "dead_letter"] = Field(
         default="fail",
         description="A line that is not a JSON object of the declared types: fail the run, "
@@ -116,7 +134,9 @@ class JsonConnector(FileConnector):
     """A JSON document holding an array of objects (read whole; prefer ndjson when large)."""
 
     type: Literal["json"]
-    schema_: dict[str, str] | None = Field(default=None, alias="schema")
+    schema_: dict[str, str] | None = Field(
+        description="Every field's type; skips inference.", default=None, alias="schema"
+    )
 
 
 class AvroConnector(FileConnector):
@@ -135,7 +155,7 @@ class ConsoleConnector(ConnectorBase):
     """Print the first rows as a table (an output only)."""
 
     type: Literal["console"]
-    rows: int = Field(default=20, ge=1)
+    rows: int = Field(description="Rows printed.", default=20, ge=1)
 
 
 class PluginConnector(ConnectorBase):

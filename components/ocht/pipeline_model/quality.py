@@ -43,11 +43,19 @@ class Fix(Spec):
         expression: replace the failing value with this SQL expression over the row.
     """
 
-    trim: bool = False
-    coerce: str | None = None
-    clamp: bool = False
-    value: Any = None
-    expression: str | None = None
+    trim: bool = Field(default=False, description="Strip surrounding whitespace (strings).")
+    coerce: str | None = Field(
+        default=None,
+        description="Convert to this type; a value that does not convert becomes null.",
+    )
+    clamp: bool = Field(
+        default=False,
+        description="Move a value outside `min`/`max` onto the nearest bound (range).",
+    )
+    value: Any = Field(default=None, description="Replace the failing value with this literal.")
+    expression: str | None = Field(
+        default=None, description="Replace the failing value with this SQL expression over the row."
+    )
 
 
 class CheckBase(Spec):
@@ -64,8 +72,10 @@ class CheckBase(Spec):
 class ColumnsCheck(CheckBase):
     """A check over one or more columns (``column`` is shorthand for one)."""
 
-    columns: list[str] = Field(default_factory=list)
-    column: str | None = None
+    columns: list[str] = Field(
+        description="Columns checked (one name or a list).", default_factory=list
+    )
+    column: str | None = Field(default=None, description="One column checked (shorthand).")
     _v = field_validator("columns", mode="before")(_as_list)
 
     @model_validator(mode="after")
@@ -104,17 +114,17 @@ class AcceptedValues(ColumnsCheck):
     """Values are one of ``values`` (nulls pass; combine with not_null)."""
 
     type: Literal["accepted_values"]
-    values: list[Any] = Field(min_length=1)
+    values: list[Any] = Field(description="The values allowed.", min_length=1)
 
 
 class Range(ColumnsCheck):
     """Values lie between ``min`` and ``max`` (inclusive unless told; nulls pass)."""
 
     type: Literal["range"]
-    min: Any = None
-    max: Any = None
-    min_inclusive: bool = True
-    max_inclusive: bool = True
+    min: Any = Field(default=None, description="Lowest value allowed (null: no bound).")
+    max: Any = Field(default=None, description="Highest value allowed (null: no bound).")
+    min_inclusive: bool = Field(default=True, description="`min` itself is allowed.")
+    max_inclusive: bool = Field(default=True, description="`max` itself is allowed.")
 
     @model_validator(mode="after")
     def _bound(self) -> Range:
@@ -127,15 +137,17 @@ class Regex(ColumnsCheck):
     """String values match ``pattern`` (a regular expression, searched; anchor with ^$)."""
 
     type: Literal["regex"]
-    pattern: str = Field(min_length=1)
+    pattern: str = Field(
+        description="Regular expression searched in each value (anchor with ^ and $).", min_length=1
+    )
 
 
 class Length(ColumnsCheck):
     """String length (in characters) lies between ``min`` and ``max``."""
 
     type: Literal["length"]
-    min: int | None = Field(default=None, ge=0)
-    max: int | None = Field(default=None, ge=0)
+    min: int | None = Field(description="Fewest characters allowed.", default=None, ge=0)
+    max: int | None = Field(description="Most characters allowed.", default=None, ge=0)
 
 
 class DType(ColumnsCheck):
@@ -150,7 +162,11 @@ class Expression(CheckBase):
     """A SQL condition that must hold per row (null counts as holding, as in SQL CHECK)."""
 
     type: Literal["expression"]
-    expression: str = Field(min_length=1, alias="expr")
+    expression: str = Field(
+        description="SQL condition that must be true (or null) for each row.",
+        min_length=1,
+        alias="expr",
+    )
     column: str | None = Field(default=None, description="For `fix`: the column repaired.")
 
 
@@ -158,16 +174,19 @@ class RowCount(CheckBase):
     """The whole input has between ``min`` and ``max`` rows (per micro-batch in stream mode)."""
 
     type: Literal["row_count"]
-    min: int | None = Field(default=None, ge=0)
-    max: int | None = Field(default=None, ge=0)
+    min: int | None = Field(description="Fewest rows allowed.", default=None, ge=0)
+    max: int | None = Field(description="Most rows allowed.", default=None, ge=0)
 
 
 class Freshness(CheckBase):
     """The newest value of a timestamp column is at most ``max_age`` old (e.g. ``1d``)."""
 
     type: Literal["freshness"]
-    column: str
-    max_age: str = Field(pattern=r"^\d+(us|ms|s|m|h|d|w)$")
+    column: str = Field(description="Timestamp column whose newest value is checked.")
+    max_age: str = Field(
+        description="Oldest the newest value may be: a number and a unit (us, ms, s, m, h, d, w).",
+        pattern=r"^\d+(us|ms|s|m|h|d|w)$",
+    )
 
 
 class PluginCheck(CheckBase):
@@ -222,7 +241,9 @@ class Check(StepBase):
     """Data-quality checks; each check's ``action`` decides what a failing row does."""
 
     kind: Literal["check"]
-    checks: list[CheckSpec] = Field(min_length=1)
+    checks: list[CheckSpec] = Field(
+        description="The checks, run in order on every row.", min_length=1
+    )
     fixes_column: str | None = Field(
         default="_ocht_fixes",
         description="Column naming the fixes applied to each row (null: none; omit: no column).",

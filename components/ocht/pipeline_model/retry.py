@@ -21,7 +21,9 @@ class Retry(Spec):
 
     attempts: int = Field(default=5, ge=1, le=100, description="Tries in all (1: no retry).")
     initial: float = Field(default=0.5, ge=0, description="First wait, in seconds.")
-    multiplier: float = Field(default=2.0, ge=1)
+    multiplier: float = Field(
+        description="Each wait is the previous one times this.", default=2.0, ge=1
+    )
     max_delay: float = Field(default=30.0, ge=0, description="Longest single wait.")
     jitter: float = Field(default=0.5, ge=0, description="Random extra wait, up to this.")
     timeout: float | None = Field(

@@ -7,7 +7,9 @@ compiled later by the transform brick.
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+import functools
+import operator
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, field_validator
 
@@ -21,6 +23,7 @@ class Spec(BaseModel):
 
 
 class StepBase(Spec):
+    kind: str = Field(description="What the step does (`ocht list steps`).")
     id: str | None = Field(
         default=None, pattern=ID_PATTERN, description="Name other steps and outputs use."
     )
@@ -28,7 +31,7 @@ class StepBase(Spec):
         default=None,
         description="Input or earlier step this step reads (default: the previous step).",
     )
-    description: str = ""
+    description: str = Field(default="", description="Free text for people reading the pipeline.")
 
 
 def _as_list(value: Any) -> Any:
@@ -46,14 +49,16 @@ class Select(StepBase):
     """Keep (and order) the named columns; a mapping computes them from expressions."""
 
     kind: Literal["select"]
-    columns: list[str] | dict[str, str] = Field(min_length=1)
+    columns: list[str] | dict[str, str] = Field(
+        description="Columns kept, in order; or `{name: expression}` to compute them.", min_length=1
+    )
 
 
 class Drop(StepBase):
     """Remove columns."""
 
     kind: Literal["drop"]
-    columns: list[str] = Field(min_length=1)
+    columns: list[str] = Field(description="Columns removed (one name or a list).", min_length=1)
     _v = field_validator("columns", mode="before")(_as_list)
 
 
@@ -61,14 +66,16 @@ class Rename(StepBase):
     """Rename columns: ``{old: new}``."""
 
     kind: Literal["rename"]
-    columns: dict[str, str] = Field(min_length=1)
+    columns: dict[str, str] = Field(description="`{old name: new name}`.", min_length=1)
 
 
 class Derive(StepBase):
     """Add or replace columns computed from SQL expressions: ``{name: expression}``."""
 
     kind: Literal["derive"]
-    columns: dict[str, str] = Field(min_length=1)
+    columns: dict[str, str] = Field(
+        description="`{name: SQL expression}`, e.g. `amount_eur: amount * 0.92`.", min_length=1
+    )
 
 
 class Cast(StepBase):
@@ -76,7 +83,10 @@ class Cast(StepBase):
     datetime, datetime[ms, UTC], decimal(10,2), ...)."""
 
     kind: Literal["cast"]
-    columns: dict[str, str] = Field(min_length=1)
+    columns: dict[str, str] = Field(
+        description="`{column: type}`: int64, float64, string, bool, date, datetime, decimal(10,2), ...",
+        min_length=1,
+    )
     strict: bool = Field(
         default=True, description="Fail on a value that does not convert; false gives null."
     )
@@ -86,18 +96,25 @@ class FillNull(StepBase):
     """Replace nulls, per column with a value, or with a strategy."""
 
     kind: Literal["fill_null"]
-    columns: dict[str, Any] | list[str] | None = None
-    value: Any = None
-    strategy: Literal["forward", "backward", "min", "max", "mean", "zero", "one"] | None = None
+    columns: dict[str, Any] | list[str] | None = Field(
+        default=None,
+        description="`{column: value}`, or the columns the `value`/`strategy` applies to (default: all).",
+    )
+    value: Any = Field(default=None, description="The value that replaces nulls.")
+    strategy: Literal["forward", "backward", "min", "max", "mean", "zero", "one"] | None = Field(
+        default=None, description="Fill from neighbours or a statistic instead of a value."
+    )
 
 
 class Sort(StepBase):
     """Order all rows (batch only)."""
 
     kind: Literal["sort"]
-    by: list[str] = Field(min_length=1)
-    descending: bool | list[bool] = False
-    nulls_last: bool = False
+    by: list[str] = Field(description="Columns to order by (one name or a list).", min_length=1)
+    descending: bool | list[bool] = Field(
+        default=False, description="Descending order: one flag for all, or one per `by` column."
+    )
+    nulls_last: bool = Field(default=False, description="Put nulls after every value.")
     _v = field_validator("by", mode="before")(_as_list)
 
 
@@ -105,8 +122,8 @@ class Limit(StepBase):
     """Keep the first ``n`` rows (after ``offset``) (batch only)."""
 
     kind: Literal["limit"]
-    n: int = Field(ge=0)
-    offset: int = Field(default=0, ge=0)
+    n: int = Field(description="Rows kept.", ge=0)
+    offset: int = Field(description="Rows skipped first.", default=0, ge=0)
 
 
 class Dedupe(StepBase):
@@ -114,8 +131,12 @@ class Dedupe(StepBase):
 
     kind: Literal["dedupe"]
     keys: list[str] | None = Field(default=None, description="Key columns (default: all).")
-    keep: Literal["first", "last"] = "first"
-    order_by: list[str] | None = None
+    keep: Literal["first", "last"] = Field(
+        default="first", description="Which row of a key is kept."
+    )
+    order_by: list[str] | None = Field(
+        default=None, description="Columns that decide which row is first (default: arrival order)."
+    )
     ttl: str | None = Field(
         default=None, description="Stream mode: forget a key after this long (e.g. `1h`)."
     )
@@ -128,27 +149,36 @@ class Window(Spec):
     column: str = Field(description="Timestamp column the window is cut on.")
     every: str = Field(description="Window start interval, e.g. `1d`, `15m`.")
     period: str | None = Field(default=None, description="Window length (default: every).")
-    offset: str | None = None
+    offset: str | None = Field(
+        default=None, description="Shift of window starts, e.g. `30m` (default: none)."
+    )
     allowed_lateness: str = Field(
         default="0s", description="Stream mode: how long after a window ends records count."
     )
     idle_timeout: str | None = Field(
         default=None, description="Stream mode: close windows after this long without data."
     )
-    late: Literal["drop", "dead_letter"] = "dead_letter"
-    start_column: str = "window_start"
-    end_column: str = "window_end"
+    late: Literal["drop", "dead_letter"] = Field(
+        default="dead_letter",
+        description="Stream mode: what happens to records later than `allowed_lateness`.",
+    )
+    start_column: str = Field(
+        default="window_start", description="Column holding each window's start."
+    )
+    end_column: str = Field(default="window_end", description="Column holding each window's end.")
 
 
 class Aggregate(StepBase):
     """Group rows by keys (and an optional event-time window) into named aggregates."""
 
     kind: Literal["aggregate"]
-    by: list[str] = Field(default_factory=list)
+    by: list[str] = Field(
+        description="Key columns (one name or a list; none: one group).", default_factory=list
+    )
     aggs: dict[str, str] = Field(
         min_length=1, description="``{name: aggregate expression}``, e.g. `sum(amount)`."
     )
-    window: Window | None = None
+    window: Window | None = Field(default=None, description="Group by an event-time window too.")
     _v = field_validator("by", mode="before")(_as_list)
 
 
@@ -157,11 +187,21 @@ class Join(StepBase):
 
     kind: Literal["join"]
     with_: str = Field(alias="with", description="The other side: an input or a step.")
-    on: list[str] | None = None
-    left_on: list[str] | None = None
-    right_on: list[str] | None = None
-    how: Literal["inner", "left", "right", "full", "anti", "semi", "cross"] = "inner"
-    suffix: str = "_right"
+    on: list[str] | None = Field(
+        default=None, description="Key columns with the same name on both sides."
+    )
+    left_on: list[str] | None = Field(
+        default=None, description="Key columns of this step's input (with `right_on`)."
+    )
+    right_on: list[str] | None = Field(
+        default=None, description="Key columns of the `with` side (with `left_on`)."
+    )
+    how: Literal["inner", "left", "right", "full", "anti", "semi", "cross"] = Field(
+        default="inner", description="Join type."
+    )
+    suffix: str = Field(
+        default="_right", description="Appended to right-side columns whose names clash."
+    )
     _v = field_validator("on", "left_on", "right_on", mode="before")(_as_list)
 
 
@@ -169,9 +209,14 @@ class Union(StepBase):
     """Stack rows of other inputs/steps under this step's input (columns matched by name)."""
 
     kind: Literal["union"]
-    with_: list[str] = Field(alias="with", min_length=1)
-    how: Literal["by_name", "strict"] = "by_name"
-    distinct: bool = False
+    with_: list[str] = Field(
+        description="Inputs or steps stacked under this step's input.", alias="with", min_length=1
+    )
+    how: Literal["by_name", "strict"] = Field(
+        default="by_name",
+        description="`by_name`: columns matched by name, missing ones null; `strict`: same columns required.",
+    )
+    distinct: bool = Field(default=False, description="Drop duplicate rows after stacking.")
     _v = field_validator("with_", mode="before")(_as_list)
 
 
@@ -179,7 +224,7 @@ class Explode(StepBase):
     """One row per element of list columns."""
 
     kind: Literal["explode"]
-    columns: list[str] = Field(min_length=1)
+    columns: list[str] = Field(description="List columns (one name or a list).", min_length=1)
     _v = field_validator("columns", mode="before")(_as_list)
 
 
@@ -187,7 +232,7 @@ class Unnest(StepBase):
     """Spread struct (nested JSON object) columns into top-level columns."""
 
     kind: Literal["unnest"]
-    columns: list[str] = Field(min_length=1)
+    columns: list[str] = Field(description="Struct columns (one name or a list).", min_length=1)
     separator: str | None = Field(
         default=None, description="Prefix fields with `<column><separator>` (default: none)."
     )
@@ -212,7 +257,10 @@ class Sql(StepBase):
     """A SQL query over the step's input, which is called ``self``."""
 
     kind: Literal["sql"]
-    query: str = Field(min_length=1)
+    query: str = Field(
+        description="A SELECT over `self` (the step's input) and earlier steps by name.",
+        min_length=1,
+    )
 
 
 class PluginStep(StepBase):
@@ -254,29 +302,23 @@ def _step_tag(value: Any) -> str | None:
     return kind if kind in BUILTIN_STEPS else "plugin"
 
 
-Step = Annotated[
-    Annotated[Filter, Tag("filter")]
-    | Annotated[Select, Tag("select")]
-    | Annotated[Drop, Tag("drop")]
-    | Annotated[Rename, Tag("rename")]
-    | Annotated[Derive, Tag("derive")]
-    | Annotated[Cast, Tag("cast")]
-    | Annotated[FillNull, Tag("fill_null")]
-    | Annotated[Sort, Tag("sort")]
-    | Annotated[Limit, Tag("limit")]
-    | Annotated[Dedupe, Tag("dedupe")]
-    | Annotated[Aggregate, Tag("aggregate")]
-    | Annotated[Join, Tag("join")]
-    | Annotated[Union, Tag("union")]
-    | Annotated[Explode, Tag("explode")]
-    | Annotated[Unnest, Tag("unnest")]
-    | Annotated[Route, Tag("route")]
-    | Annotated[Sql, Tag("sql")]
-    | Annotated[Check, Tag("check")]
-    | Annotated[PluginStep, Tag("plugin")],
-    Discriminator(
-        _step_tag,
-        custom_error_type="missing_kind",
-        custom_error_message="a step needs a `kind`",
-    ),
-]
+def _tagged_union(models: dict[str, type[StepBase]]) -> Any:
+    """``model_1 | model_2 | ... | PluginStep``, each tagged with its kind."""
+    members: list[Any] = [Annotated[m, Tag(k)] for k, m in models.items()]
+    members.append(Annotated[PluginStep, Tag("plugin")])
+    return functools.reduce(operator.or_, members)
+
+
+if TYPE_CHECKING:
+    Step = StepBase
+else:
+    #: every step model, discriminated on ``kind``: built from :data:`BUILTIN_STEPS`, so a
+    #: new step kind is one model and one line in that mapping
+    Step = Annotated[
+        _tagged_union(BUILTIN_STEPS),
+        Discriminator(
+            _step_tag,
+            custom_error_type="missing_kind",
+            custom_error_message="a step needs a `kind`",
+        ),
+    ]

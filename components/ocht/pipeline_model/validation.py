@@ -8,7 +8,7 @@ reference, the nearest valid name.
 from __future__ import annotations
 
 import difflib
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
@@ -44,15 +44,26 @@ def did_you_mean(name: str, candidates: Iterable[str]) -> str | None:
     return f"did you mean '{best}'?" if best else None
 
 
-def validate(data: Any, *, document: Document | None = None) -> Pipeline:
+def validate(
+    data: Any,
+    *,
+    document: Document | None = None,
+    known_steps: Collection[str] | None = None,
+    known_connectors: Collection[str] | None = None,
+) -> Pipeline:
     """Validate a plain dict into a frozen :class:`Pipeline`.
 
     Args:
         data: the pipeline as plain data (after interpolation and profile overlay).
         document: the parsed document it came from, for file and line numbers.
+        known_steps: every step kind installed (built-in and plugins). When given, an
+            unknown ``kind`` is reported with the key errors, in the same answer;
+            otherwise kinds that are not built in are left to the registry.
+        known_connectors: likewise for connector ``type`` values.
 
     Raises:
-        InvalidPipeline: with every issue found (model errors, then references).
+        InvalidPipeline: with every issue found (model errors and unknown names, in
+            document order; then references).
     """
     file = document.file if document else None
     if not isinstance(data, Mapping):
@@ -60,16 +71,65 @@ def validate(data: Any, *, document: Document | None = None) -> Pipeline:
             "invalid-pipeline", "a pipeline must be a mapping (keys and values)", file=file, line=1
         )
         raise InvalidPipeline.from_issues([issue], file=file)
+    names = [_locate(i, document) for i in unknown_names(data, known_steps, known_connectors)]
     try:
         pipeline = Pipeline.model_validate(data)
     except ValidationError as exc:
-        issues = [_issue_from_error(err, data, document) for err in exc.errors()]
-        raise InvalidPipeline.from_issues(_dedupe(issues), file=file) from None
+        issues = issues_from_error(exc, data=data, document=document)
+        ordered = sorted(issues + names, key=lambda i: i.line or 0)
+        raise InvalidPipeline.from_issues(ordered, file=file) from None
+    if names:
+        raise InvalidPipeline.from_issues(names, file=file)
     issues = check_references(pipeline)
     if issues:
         located = [_locate(i, document) for i in issues]
         raise InvalidPipeline.from_issues(located, file=file)
     return pipeline
+
+
+def unknown_names(
+    data: Mapping[str, Any],
+    known_steps: Collection[str] | None,
+    known_connectors: Collection[str] | None,
+) -> list[Issue]:
+    """``kind`` and ``type`` values that nothing installed provides (``unknown-step``,
+    ``unknown-connector``), each with the nearest known name."""
+    issues: list[Issue] = []
+    if known_steps is not None:
+        kinds = sorted(set(known_steps) | set(BUILTIN_STEPS))
+        steps = data.get("steps")
+        for i, step in enumerate(steps if isinstance(steps, list) else []):
+            kind = step.get("kind") if isinstance(step, Mapping) else None
+            if isinstance(kind, str) and kind not in kinds:
+                issues.append(
+                    Issue(
+                        "unknown-step",
+                        f"unknown step kind '{kind}'",
+                        f"steps[{i}].kind",
+                        hint=did_you_mean(kind, kinds) or "see `ocht list steps`",
+                    )
+                )
+    if known_connectors is not None:
+        types = sorted(set(known_connectors) | set(BUILTIN_CONNECTORS))
+        places: list[tuple[str, Any]] = [
+            (f"{section}.{name}", spec)
+            for section in ("inputs", "outputs")
+            if isinstance(data.get(section), Mapping)
+            for name, spec in data[section].items()
+        ]
+        places.append(("dead_letter", data.get("dead_letter")))
+        for path, spec in places:
+            kind = spec.get("type") if isinstance(spec, Mapping) else None
+            if isinstance(kind, str) and kind not in types:
+                issues.append(
+                    Issue(
+                        "unknown-connector",
+                        f"unknown connector type '{kind}'",
+                        f"{path}.type",
+                        hint=did_you_mean(kind, types) or "see `ocht list connectors`",
+                    )
+                )
+    return issues
 
 
 def _dedupe(issues: list[Issue]) -> list[Issue]:
@@ -136,8 +196,49 @@ def _data_path(loc: tuple[Any, ...], data: Any) -> PathKey:
     return tuple(path)
 
 
-def _issue_from_error(err: Any, data: Any, document: Document | None) -> Issue:
-    path = _data_path(tuple(err["loc"]), data)
+def issues_from_error(
+    exc: ValidationError,
+    *,
+    data: Any = None,
+    document: Document | None = None,
+    base: str = "",
+    model: type[BaseModel] | None = None,
+) -> list[Issue]:
+    """The one mapping from a pydantic :class:`ValidationError` to :class:`Issue` s.
+
+    Args:
+        exc: the error.
+        data: the data validated (a whole pipeline unless ``model`` is given), for paths
+            and key suggestions.
+        document: where the data came from, for file and line.
+        base: the field path of ``data`` in the pipeline (``inputs.orders``) when ``model``
+            validated a part of it (a plugin's options, say).
+        model: the model that validated ``data``, when not the whole :class:`Pipeline`.
+
+    Example:
+        >>> from ocht.pipeline_model import Filter
+        >>> try:
+        ...     Filter.model_validate({"kind": "filter", "wher": "x"})
+        ... except ValidationError as e:
+        ...     [i.code for i in issues_from_error(e, model=Filter, base="steps[0]")]
+        ['missing-field', 'unknown-key']
+    """
+    issues = [_issue_from_error(err, data, document, base, model) for err in exc.errors()]
+    return _dedupe(issues)
+
+
+def _issue_from_error(
+    err: Any,
+    data: Any,
+    document: Document | None,
+    base: str = "",
+    model: type[BaseModel] | None = None,
+) -> Issue:
+    prefix = parse_path(base)
+    if model is None:
+        path = _data_path(tuple(err["loc"]), data)
+    else:
+        path = prefix + tuple(s for s in err["loc"] if isinstance(s, (str, int)))
     kind = err["type"]
     code = _CODES.get(
         kind, "wrong-type" if kind.endswith("_type") or "parsing" in kind else "invalid-value"
@@ -146,8 +247,11 @@ def _issue_from_error(err: Any, data: Any, document: Document | None) -> Issue:
     hint = None
     if kind == "extra_forbidden" and path:
         key = str(path[-1])
-        model = model_at(path[:-1], data)
-        allowed = field_names(model) if model else []
+        if model is not None:
+            owner = model if len(path) == len(prefix) + 1 else None
+        else:
+            owner = model_at(path[:-1], data)
+        allowed = field_names(owner) if owner else []
         message = f"unknown key '{key}'"
         hint = did_you_mean(key, allowed) or (
             f"allowed keys: {', '.join(sorted(allowed))}" if allowed else None

@@ -15,6 +15,7 @@ import polars as pl
 
 from ocht.errors import InvalidPipeline, Issue
 from ocht.registry import Registry, RunContext, default_registry
+from ocht.transform import dtype_name
 
 #: file extension -> connector type
 EXTENSIONS = {
@@ -27,42 +28,10 @@ EXTENSIONS = {
     ".json": "json",
 }
 
-_NAMES: dict[type[pl.DataType], str] = {
-    pl.Int8: "int8",
-    pl.Int16: "int16",
-    pl.Int32: "int32",
-    pl.Int64: "int64",
-    pl.UInt8: "uint8",
-    pl.UInt16: "uint16",
-    pl.UInt32: "uint32",
-    pl.UInt64: "uint64",
-    pl.Float32: "float32",
-    pl.Float64: "float64",
-    pl.String: "string",
-    pl.Boolean: "bool",
-    pl.Date: "date",
-    pl.Time: "time",
-    pl.Null: "string",
-}
-
 
 def type_name(dtype: Any) -> str:
-    """The pipeline spelling of a Polars type (``int64``, ``datetime[ms, UTC]`` ...)."""
-    if isinstance(dtype, type):
-        dtype = dtype()
-    if isinstance(dtype, pl.Datetime):
-        unit = dtype.time_unit or "us"
-        if dtype.time_zone:
-            return f"datetime[{unit}, {dtype.time_zone}]"
-        return "datetime" if unit == "us" else f"datetime[{unit}]"
-    if isinstance(dtype, pl.Decimal):
-        return f"decimal({dtype.precision},{dtype.scale})"
-    if isinstance(dtype, pl.List):
-        return f"list[{type_name(dtype.inner)}]"
-    if isinstance(dtype, pl.Struct):
-        inner = ", ".join(f"{f.name}: {type_name(f.dtype)}" for f in dtype.fields)
-        return f"struct[{inner}]"
-    return _NAMES.get(type(dtype), str(dtype).lower())
+    """The pipeline spelling of a Polars type (:func:`ocht.transform.dtype_name`)."""
+    return dtype_name(dtype)
 
 
 def type_names(schema: pl.Schema) -> dict[str, str]:

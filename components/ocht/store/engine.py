@@ -10,6 +10,8 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import URL, make_url
 
+from ocht.errors import missing_driver
+
 ENV_URL = "OCHT_STORE_URL"
 DEFAULT_PATH = Path(".ocht") / "ocht.db"
 
@@ -50,7 +52,10 @@ def create_engine(url: URL) -> sa.Engine:
         connect_args: dict[str, Any] = {}
         if url.get_backend_name() == "postgresql":
             connect_args["connect_timeout"] = 10
-        return sa.create_engine(url, pool_pre_ping=True, connect_args=connect_args)
+        try:
+            return sa.create_engine(url, pool_pre_ping=True, connect_args=connect_args)
+        except ModuleNotFoundError as exc:
+            raise missing_driver(exc, what=f"a {url.get_backend_name()} run store") from None
     if url.database and url.database != ":memory:":
         Path(url.database).parent.mkdir(parents=True, exist_ok=True)
     engine = sa.create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})

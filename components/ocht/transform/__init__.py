@@ -12,7 +12,7 @@ Example:
 """
 
 from ocht.transform.catalog import STEP_KINDS, build_step
-from ocht.transform.dtypes import cast_expr, parse_dtype
+from ocht.transform.dtypes import cast_expr, dtype_name, parse_dtype
 from ocht.transform.errors import step_error
 from ocht.transform.expressions import (
     SqlColumn,
@@ -62,6 +62,7 @@ __all__ = [
     "compile_column",
     "compile_condition",
     "compile_expr",
+    "dtype_name",
     "invalid_expression",
     "nearest",
     "parse_dtype",

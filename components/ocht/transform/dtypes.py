@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 import zoneinfo
+from typing import Any
 
 import polars as pl
 
@@ -54,6 +55,53 @@ _PARAMS = re.compile(r"^(?P<name>[a-z]+)\s*(?:[\[(]\s*(?P<args>.*?)\s*[\])])?$")
 #: what a string means when it is cast to a boolean (case is ignored)
 TRUE_WORDS = ("true", "t", "yes", "y", "1")
 FALSE_WORDS = ("false", "f", "no", "n", "0")
+
+
+_NAMES: dict[type[pl.DataType], str] = {
+    pl.Int8: "int8",
+    pl.Int16: "int16",
+    pl.Int32: "int32",
+    pl.Int64: "int64",
+    pl.UInt8: "uint8",
+    pl.UInt16: "uint16",
+    pl.UInt32: "uint32",
+    pl.UInt64: "uint64",
+    pl.Float32: "float32",
+    pl.Float64: "float64",
+    pl.String: "string",
+    pl.Boolean: "bool",
+    pl.Date: "date",
+    pl.Time: "time",
+    pl.Binary: "binary",
+    pl.Categorical: "categorical",
+    pl.Null: "string",
+}
+
+
+def dtype_name(dtype: Any) -> str:
+    """The pipeline spelling of a Polars type, which :func:`parse_dtype` reads back.
+
+    Example:
+        >>> dtype_name(pl.Datetime("ms", "UTC")), dtype_name(pl.List(pl.Int64))
+        ('datetime[ms, UTC]', 'list[int64]')
+    """
+    if isinstance(dtype, type):
+        dtype = dtype()
+    if isinstance(dtype, pl.Datetime):
+        unit = dtype.time_unit or "us"
+        if dtype.time_zone:
+            return f"datetime[{unit}, {dtype.time_zone}]"
+        return "datetime" if unit == "us" else f"datetime[{unit}]"
+    if isinstance(dtype, pl.Duration):
+        return f"duration[{dtype.time_unit or 'us'}]"
+    if isinstance(dtype, pl.Decimal):
+        return f"decimal({dtype.precision},{dtype.scale})"
+    if isinstance(dtype, pl.List):
+        return f"list[{dtype_name(dtype.inner)}]"
+    if isinstance(dtype, pl.Struct):
+        inner = ", ".join(f"{f.name}: {dtype_name(f.dtype)}" for f in dtype.fields)
+        return f"struct[{inner}]"
+    return _NAMES.get(type(dtype), str(dtype).lower())
 
 
 def parse_dtype(text: str, *, step: str | None = None, path: str = "") -> pl.DataType:

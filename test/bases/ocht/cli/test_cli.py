@@ -42,7 +42,7 @@ def test_run_json_and_set(runner, project, monkeypatch):
     monkeypatch.chdir(project.root)
     res = runner.invoke(cli, ["run", "pipeline.yaml", "--set", "min=60", "--json"])
     assert res.exit_code == 0, res.output
-    result = json.loads(res.output)
+    result = json.loads(res.stdout)
     assert result["outputs"][0]["rows"] == 1 and result["inputs"] == {"orders": 3}
 
 
@@ -110,7 +110,7 @@ def test_list_and_schema(runner):
     res = runner.invoke(cli, ["list", "connectors"])
     assert res.exit_code == 0 and "kafka" in res.output
     res = runner.invoke(cli, ["schema"])
-    assert json.loads(res.output)["title"] == "Ocht pipeline"
+    assert json.loads(res.stdout)["title"] == "Ocht pipeline"
 
 
 def test_help_does_not_import_polars():
@@ -136,7 +136,7 @@ def test_runs_are_recorded_and_listed(runner, project, monkeypatch):
     )
     assert runner.invoke(cli, ["run", str(bad), "-q"]).exit_code == 1
     res = runner.invoke(cli, ["runs", "--json"])
-    records = json.loads(res.output)
+    records = json.loads(res.stdout)
     assert [r["status"] for r in records] == ["failed", "succeeded"]
     assert records[0]["error_code"] == "cast-failed"
     res = runner.invoke(cli, ["runs", "--status", "failed"])
@@ -144,12 +144,12 @@ def test_runs_are_recorded_and_listed(runner, project, monkeypatch):
     res = runner.invoke(cli, ["runs", "show", records[1]["run_id"]])
     assert res.exit_code == 0 and "filter_1" in res.output, res.output
     res = runner.invoke(cli, ["runs", "show", records[1]["run_id"][:-1], "--json"])
-    assert json.loads(res.output)["run_id"] == records[1]["run_id"]  # a unique prefix will do
+    assert json.loads(res.stdout)["run_id"] == records[1]["run_id"]  # a unique prefix will do
     res = runner.invoke(cli, ["runs", "show", "nope-not-a-run"])
     assert res.exit_code == 1 and "run-not-found" in res.output
     res = runner.invoke(cli, ["run", "pipeline.yaml", "-q", "--no-store"])
     assert res.exit_code == 0
-    assert len(json.loads(runner.invoke(cli, ["runs", "--json"]).output)) == 2
+    assert len(json.loads(runner.invoke(cli, ["runs", "--json"]).stdout)) == 2
 
 
 def test_state_show_and_reset(runner, project, monkeypatch):

@@ -33,7 +33,7 @@ def test_summary_shows_checks_and_the_accounting_line(workspace, monkeypatch):
     assert "range_amount" in result.output and "dead_letter" in result.output
     assert "read 3 = written 2 + dead letters 1 + dropped by steps 0" in result.output
     as_json = CliRunner().invoke(cli, ["run", "--no-store", "--json", "p.yaml"])
-    checks = json.loads(as_json.output)["checks"]
+    checks = json.loads(as_json.stdout)["checks"]
     assert checks[0]["check"] == "range_amount" and checks[0]["failed"] == 1
 
 

@@ -58,7 +58,7 @@ def test_resume_after_a_bad_file(tmp_path, monkeypatch):
     project_file.write_text("id,v\n2,a1\n3,b1\n")
     res = runner.invoke(cli, ["run", "pipeline.yaml", "--resume", "--json"])
     assert res.exit_code == 0, res.output
-    assert json.loads(res.output)["inputs"] == {"parts": 4}
+    assert json.loads(res.stdout)["inputs"] == {"parts": 4}
     assert ids(tmp_path / "out.db") == [0, 1, 2, 3, 4, 5]
     with Store(base_dir=tmp_path) as store:
         assert [r.status for r in store.runs(pipeline="parts")] == ["succeeded", "partial"]
@@ -139,7 +139,7 @@ def test_a_run_without_resume_starts_from_scratch(tmp_path, monkeypatch):
         store.save_checkpoint("parts", "input:parts", {"done": ["in/part0000.csv"]})
     res = CliRunner().invoke(cli, ["run", "pipeline.yaml", "--json"])
     assert res.exit_code == 0, res.output
-    assert json.loads(res.output)["inputs"] == {"parts": 4}
+    assert json.loads(res.stdout)["inputs"] == {"parts": 4}
     assert ids(tmp_path / "out.db") == [0, 1, 2, 3]
     with Store(base_dir=tmp_path) as store:
         assert store.load_checkpoint("parts", "input:parts") is None

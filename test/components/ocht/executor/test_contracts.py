@@ -52,7 +52,7 @@ def test_freeze_fails_before_writing_with_a_diff(workspace):
         run_pipeline(path, home=workspace.path(".ocht"))
     assert info.value.code == "schema-contract"
     message = info.value.message
-    assert "+ vip (boolean)" in message
+    assert "+ vip (bool)" in message
     assert "- city" in message
     assert "~ amount: was float64, now string" in message
     assert workspace.files("out/**/*") == []

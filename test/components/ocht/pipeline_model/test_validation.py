@@ -2,7 +2,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from ocht.errors import InvalidPipeline, SourceUnreachable
+from ocht.errors import InvalidPipeline
 from ocht.pipeline_model import (
     Filter,
     Pipeline,
@@ -134,9 +134,10 @@ def test_json_schema_exports_step_kinds():
 
 
 def test_missing_file(tmp_path):
-    with pytest.raises(SourceUnreachable) as info:
+    with pytest.raises(InvalidPipeline) as info:
         read_document(tmp_path / "nope.yaml")
     assert info.value.code == "pipeline-not-found"
+    assert info.value.exit_code == 2
 
 
 @given(
@@ -165,3 +166,82 @@ def test_unknown_top_level_keys_always_reported(extra):
 def test_yaml_booleans_are_only_true_and_false():
     doc = parse_document("on: customer_id\ncountry: NO\nflag: true\nanswer: yes\n")
     assert doc.data == {"on": "customer_id", "country": "NO", "flag": True, "answer": "yes"}
+
+
+def test_one_error_mapping_for_a_part_validated_alone():
+    from pydantic import BaseModel, ConfigDict, ValidationError
+
+    from ocht.pipeline_model import issues_from_error
+
+    class Options(BaseModel):
+        model_config = ConfigDict(extra="forbid")
+        bucket: str
+        region: str = "eu"
+
+    with pytest.raises(ValidationError) as info:
+        Options.model_validate({"regoin": "us"})
+    issues = issues_from_error(info.value, base="inputs.s3", model=Options)
+    assert [(i.code, i.path) for i in issues] == [
+        ("missing-field", "inputs.s3.bucket"),
+        ("unknown-key", "inputs.s3.regoin"),
+    ]
+    assert issues[1].hint == "did you mean 'region'?"
+    assert issues[0].message == "missing required field 'bucket'"
+
+
+def test_unknown_kinds_and_key_errors_in_one_answer():
+    doc = parse_document(
+        "name: p\ninputs:\n  i: {type: csvv, path: a.csv}\n"
+        "steps:\n  - {kind: filtr, where: x}\n  - {kind: filter, wher: x}\n"
+        "outputs:\n  o: {type: console}\n",
+        file="p.yaml",
+    )
+    with pytest.raises(InvalidPipeline) as info:
+        validate(doc.data, document=doc, known_steps=["filter"], known_connectors=["csv"])
+    found = [(i.code, i.path, i.line) for i in info.value.issues]
+    assert ("unknown-connector", "inputs.i.type", 3) in found
+    assert ("unknown-step", "steps[0].kind", 5) in found
+    assert ("unknown-key", "steps[1].wher", 6) in found
+    assert [i.line for i in info.value.issues] == sorted(i.line for i in info.value.issues)
+
+
+def test_plugin_kinds_pass_when_installed_or_when_not_checked():
+    data = {
+        "name": "p",
+        "inputs": {"i": {"type": "csv", "path": "a.csv"}},
+        "steps": [{"kind": "scale", "factor": 2}],
+        "outputs": {"o": {"type": "console"}},
+    }
+    validate(data)
+    validate(data, known_steps=["scale"], known_connectors=[])
+    with pytest.raises(InvalidPipeline) as info:
+        validate(data, known_steps=["scales"])
+    assert info.value.code == "unknown-step" and "did you mean 'scales'" in str(info.value)
+
+
+def test_the_step_union_is_built_from_the_step_models():
+    import typing
+
+    from pydantic import Tag
+
+    from ocht.pipeline_model import BUILTIN_STEPS
+    from ocht.pipeline_model.steps import Step
+
+    union, _discriminator = typing.get_args(Step)
+    tags = {
+        meta.tag
+        for member in typing.get_args(union)
+        for meta in typing.get_args(member)[1:]
+        if isinstance(meta, Tag)
+    }
+    assert tags == set(BUILTIN_STEPS) | {"plugin"}
+    p = validate(
+        {
+            "name": "p",
+            "inputs": {"i": {"type": "csv", "path": "a.csv"}},
+            "steps": [{"kind": "limit", "n": 1}, {"kind": "custom", "x": 1}],
+            "outputs": {"o": {"type": "console"}},
+        }
+    )
+    assert type(p.steps[0]) is BUILTIN_STEPS["limit"]
+    assert type(p.steps[1]).__name__ == "PluginStep"

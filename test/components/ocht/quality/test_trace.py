@@ -36,7 +36,7 @@ def test_every_run_writes_a_trace_that_ocht_trace_prints(tmp_path, registry, mem
 
     out = CliRunner().invoke(cli, ["trace", result.run_id, "--json"], env={"OCHT_HOME": str(home)})
     assert out.exit_code == 0, out.output
-    assert [r["step"] for r in json.loads(out.output)] == ["qc", "filter_2"]
+    assert [r["step"] for r in json.loads(out.stdout)] == ["qc", "filter_2"]
     table = CliRunner().invoke(cli, ["trace", result.run_id], env={"OCHT_HOME": str(home)})
     assert table.exit_code == 0 and "filter_2" in table.output and "not_null_a" in table.output
     missing = CliRunner().invoke(cli, ["trace", "nope"], env={"OCHT_HOME": str(home)})

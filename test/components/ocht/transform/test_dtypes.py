@@ -120,3 +120,27 @@ def test_decimal_cast() -> None:
     df = pl.DataFrame({"n": ["1.5", "2"]})
     out = df.select(cast_expr(pl.col("n"), pl.String(), parse_dtype("decimal(10,2)")))
     assert out["n"].to_list() == [Decimal("1.50"), Decimal("2.00")]
+
+
+@pytest.mark.parametrize(
+    "dtype",
+    [
+        pl.Int8(),
+        pl.UInt64(),
+        pl.Float32(),
+        pl.String(),
+        pl.Boolean(),
+        pl.Date(),
+        pl.Time(),
+        pl.Binary(),
+        pl.Datetime("us"),
+        pl.Datetime("ms", "UTC"),
+        pl.Duration("ns"),
+        pl.Decimal(10, 2),
+        pl.List(pl.Int64()),
+    ],
+)
+def test_dtype_name_reads_back(dtype):
+    from ocht.transform import dtype_name
+
+    assert parse_dtype(dtype_name(dtype)) == dtype
