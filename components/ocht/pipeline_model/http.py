@@ -29,7 +29,7 @@ class BasicAuth(Spec):
     """HTTP basic authentication."""
 
     type: Literal["basic"]
-    username: str
+    username: str = Field(description="The user name.")
     password: str = Field(description="Use `${env:NAME}`.")
 
 
@@ -39,7 +39,9 @@ class ApiKeyAuth(Spec):
     type: Literal["api_key"]
     name: str = Field(default="X-API-Key", description="Header or parameter name.")
     value: str = Field(min_length=1, description="The key; use `${env:NAME}`.")
-    in_: Literal["header", "query"] = Field(default="header", alias="in")
+    in_: Literal["header", "query"] = Field(
+        default="header", alias="in", description="Send it as a header or a query parameter."
+    )
 
 
 HttpAuth = Annotated[BearerAuth | BasicAuth | ApiKeyAuth, Field(discriminator="type")]
@@ -62,26 +64,28 @@ class OffsetPages(Spec):
     """``?offset=0&limit=100``, then 100, 200, ... until a short page."""
 
     type: Literal["offset"]
-    param: str = "offset"
-    limit_param: str = "limit"
-    limit: int = Field(default=100, ge=1)
+    param: str = Field(default="offset", description="Query parameter of the offset.")
+    limit_param: str = Field(default="limit", description="Query parameter of the page size.")
+    limit: int = Field(default=100, ge=1, description="Records per page.")
 
 
 class PageNumberPages(Spec):
     """``?page=1``, 2, 3, ... until an empty (or short, with ``size``) page."""
 
     type: Literal["page"]
-    param: str = "page"
-    start: int = 1
-    size_param: str | None = None
-    size: int | None = Field(default=None, ge=1)
+    param: str = Field(default="page", description="Query parameter of the page number.")
+    start: int = Field(default=1, description="The first page's number.")
+    size_param: str | None = Field(default=None, description="Query parameter of the size.")
+    size: int | None = Field(
+        default=None, ge=1, description="Records per page (a shorter page is the last)."
+    )
 
 
 class CursorPages(Spec):
     """The body holds a cursor (``meta.next_cursor``) sent back as ``param``."""
 
     type: Literal["cursor"]
-    param: str = "cursor"
+    param: str = Field(default="cursor", description="Query parameter carrying the cursor.")
     path: str = Field(description="Dotted path of the next cursor in the body.")
 
 
@@ -108,7 +112,7 @@ class HttpIncremental(Spec):
 class RateLimit(Spec):
     """At most ``requests_per_second`` requests (spread evenly)."""
 
-    requests_per_second: float = Field(gt=0)
+    requests_per_second: float = Field(gt=0, description="Requests a second, at most.")
 
 
 class HttpConnector(ConnectorBase):
@@ -123,7 +127,9 @@ class HttpConnector(ConnectorBase):
         default_factory=dict, description="Query parameters."
     )
     headers: dict[str, str] = Field(default_factory=dict, description="Extra request headers.")
-    auth: HttpAuth | None = None
+    auth: HttpAuth | None = Field(
+        default=None, description="`bearer`, `basic` or `api_key` (values from `${env:...}`)."
+    )
     records: str | None = Field(
         default=None,
         description="Inputs: dotted path of the record list in each page (`data.items`); "
@@ -131,11 +137,13 @@ class HttpConnector(ConnectorBase):
     )
     paginate: Pagination | None = Field(default=None, description="Inputs: how to page.")
     max_pages: int | None = Field(default=None, ge=1, description="Inputs: stop after this.")
-    incremental: HttpIncremental | None = None
+    incremental: HttpIncremental | None = Field(
+        default=None, description="Inputs: load only records above the last run's cursor."
+    )
     schema_: dict[str, str] | None = Field(
         default=None, alias="schema", description="Inputs: every field's type; skips inference."
     )
-    rate_limit: RateLimit | None = None
+    rate_limit: RateLimit | None = Field(default=None, description="Pace the requests.")
     timeout: float = Field(default=30.0, gt=0, description="Seconds per request.")
     batch_size: int = Field(default=500, ge=1, description="Outputs: rows per request.")
     idempotency_header: str | None = Field(
