@@ -64,6 +64,21 @@ class Runner:
     def _registry(self) -> Registry:
         return self.services.registry or default_registry()
 
+    def _load(self, source: Any, request: RunRequest) -> LoadedPipeline:
+        try:  # unknown kinds load as plugins: compiling names them beside column problems
+            return load_pipeline(source, profile=request.profile, variables=request.variables)
+        except InvalidPipeline:
+            # the document itself is wrong: its unknown kinds and types join that answer
+            registry = self._registry()
+            load_pipeline(
+                source,
+                profile=request.profile,
+                variables=request.variables,
+                known_steps=registry.step_names(),
+                known_connectors=registry.connector_names(),
+            )
+            raise
+
     def load(self, request: RunRequest) -> LoadedPipeline:
         """The request's pipeline loaded (profile and variables applied), secrets noted.
 
@@ -77,13 +92,7 @@ class Runner:
         loaded = (
             source
             if isinstance(source, LoadedPipeline)
-            else load_pipeline(
-                source,
-                profile=request.profile,
-                variables=request.variables,
-                known_steps=self._registry().step_names(),
-                known_connectors=self._registry().connector_names(),
-            )
+            else self._load(source, request)
         )
         add_secrets(loaded.secrets)
         return loaded
