@@ -8,9 +8,10 @@ from typing import Any
 
 import click
 
-from ocht.cli.render import Progress, out_console, render_error, render_summary
+from ocht.cli.render import Progress, out_console, render_summary
 from ocht.cli.store_commands import open_store
 from ocht.config import Settings, load_pipeline, parse_set
+from ocht.console import render_error
 from ocht.errors import EXIT_INVALID, OchtError
 from ocht.executor import (
     Plan,

@@ -1,35 +1,18 @@
-"""How the CLI shows things: errors with hints, progress, the run summary."""
+"""How the CLI shows things: progress, the run summary (errors: :mod:`ocht.console`)."""
 
 from __future__ import annotations
 
-import sys
 import time
-import traceback
 from typing import Any
 
-import click
 from rich.console import Console
 from rich.table import Table
 
-from ocht.errors import report
 from ocht.executor import RunResult
 from ocht.observability import RunHooks
 
 err_console = Console(stderr=True, highlight=False)
 out_console = Console(highlight=False)
-
-
-def render_error(exc: BaseException, *, debug: bool = False) -> int:
-    """Print an error for people (traceback only with ``debug``); return the exit code."""
-    if debug:
-        traceback.print_exception(exc, file=sys.stderr)
-    rep = report(exc)
-    click.secho(f"error[{rep.code}]: {rep.headline}", fg="red", err=True, bold=True)
-    for code, line in rep.details:
-        click.echo(f"  {click.style(code, fg='yellow')}  {line}", err=True)
-    if rep.hint and not (rep.internal and debug):
-        click.echo(f"  hint: {rep.hint}", err=True)
-    return rep.exit_code
 
 
 class Progress(RunHooks):

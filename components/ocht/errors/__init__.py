@@ -22,6 +22,7 @@ from ocht.errors.core import (
     UnknownColumn,
     UnknownName,
 )
+from ocht.errors.panics import EngineFailure, engine_failure, is_panic
 from ocht.errors.reporting import ErrorReport, report
 
 __all__ = [
@@ -30,6 +31,7 @@ __all__ = [
     "EXIT_RUN_FAILED",
     "ConnectorError",
     "ConnectorUnavailable",
+    "EngineFailure",
     "ErrorReport",
     "ExecutionError",
     "InvalidPipeline",
@@ -40,5 +42,7 @@ __all__ = [
     "TransientError",
     "UnknownColumn",
     "UnknownName",
+    "engine_failure",
+    "is_panic",
     "report",
 ]

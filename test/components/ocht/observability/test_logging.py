@@ -27,14 +27,20 @@ def _restore_logging():
 def test_public_names_are_pinned():
     assert sorted(ocht.observability.__all__) == sorted(
         [
+            "MASK",
             "HookGroup",
             "LoggingHooks",
             "RunHooks",
             "add_secrets",
             "bound",
             "configure_logging",
+            "forget_secrets",
             "get_logger",
+            "redact",
             "redact_processor",
+            "redact_value",
+            "registered_secrets",
+            "url_hint",
         ]
     )
 

@@ -82,7 +82,7 @@ def test_dead_letter_rows_leave_the_main_flow_with_the_standard_record(registry,
     dead = memory("dead")
     assert dead.columns == list(DEAD_LETTER_COLUMNS)
     assert dead["check"].to_list() == ["accepted_values_country", "not_null_id_email"]
-    assert json.loads(dead["record"][0]) == ROWS[2]
+    assert json.loads(dead["record"][0]) == ROWS[2]  # JSON text in a frame
     assert dead["reason"][1] == "id, email must not be null"
     assert set(dead["run_id"].to_list()) == {result.run_id}
     assert set(dead["step"].to_list()) == {"qc"}
