@@ -47,7 +47,8 @@ def main() -> int:
     def one(case: harness.Case) -> None:
         outcome = harness.run_case(case, work / "gen")
         generated.append(outcome)
-        if outcome.problems and len(examples) < args.show:
+        new = any(harness.owner_of(p) is None for p in outcome.problems)
+        if outcome.problems and (new or len(examples) < args.show):
             examples.append((outcome, case))
 
     one()
@@ -61,7 +62,8 @@ def main() -> int:
     for o in corpus:
         for p in o.problems:
             print(f"corpus  {o.case}: [{harness.owner_of(p) or 'new'}] {p[:200]}")
-    for o, case in examples:
+    examples.sort(key=lambda e: all(harness.owner_of(p) for p in e[0].problems))
+    for o, case in examples[: max(args.show, 1)]:
         print(f"\n--- generated ({o.exit_code}, {o.code}): {o.problems[:3]}\n{case.pipeline[:600]}")
     unknown = report["corpus"]["unknown_problems"] + report["generated"]["unknown_problems"]
     return 1 if unknown else 0

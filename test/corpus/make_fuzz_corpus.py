@@ -43,6 +43,8 @@ def files() -> None:
     (F / "nan.ndjson").write_text('{"id": 1, "x": NaN}\n{"id": 2, "x": 1.5}\n')
     (F / "truncated_line.ndjson").write_text('{"id": 1}\n{"id": 2, "x"\n')
     (F / "deep.ndjson").write_text('{"a": ' + "[" * 3000 + "]" * 3000 + "}\n")
+    rows = "".join(f'{{"id": {i}, "kind": "k", "v": {i}}}\n' for i in range(30))
+    (F / "mixed_types.ndjson").write_text(rows + '{"id": "x", "v": []}\n')
     (F / "big_int.ndjson").write_text('{"id": ' + "7" * 400 + "}\n")
     buf = io.BytesIO()
     pl.DataFrame({"id": list(range(1000)), "s": ["x" * 20] * 1000}).write_parquet(buf)
@@ -73,6 +75,7 @@ PIPELINES: dict[str, str | bytes] = {
     "duplicate_outputs_key.yaml": "# expect-exit: 2\n"
     + (f"name: dup\n{IO}{OUT}outputs:\n  other: {{type: csv, path: out/p.csv}}\n"),
     "not_a_mapping.yaml": "- a\n- b\n",
+    "kind_is_a_list.yaml": f"name: kl\n{IO}steps:\n  - {{kind: [[filter]], where: 'amount > 1'}}\n{OUT}",
     "empty.yaml": "",
     "bad_utf8.yaml": b"name: caf\xe9\ninputs: {}\n",
     "same_output_path.yaml": "# expect-exit: 2\n"

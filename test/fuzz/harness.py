@@ -45,6 +45,8 @@ KNOWN: list[tuple[re.Pattern[str], str]] = [
     for p, owner in [
         (r"internal.*(NDJSON|TapeError|InvalidNumber|valid UTF-8|parquet|schema lengths)", "files"),
         (r"internal.*OverflowError: int value too large for Polars", "files"),
+        (r"internal.*SchemaError: failed to determine supertype", "files"),
+        (r"internal.*TypeError: unhashable type", "model"),
         (r"internal.*RecursionError.*(decoding a JSON|maximum recursion)", "model"),
         (r"internal.*OverflowError: Python int too large", "model"),
         (r"^accounting: .* ≠ ", "frontdoor"),
