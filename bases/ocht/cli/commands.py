@@ -24,7 +24,13 @@ from ocht.executor import (
     run,
     tracked_run,
 )
-from ocht.observability import HookGroup, LoggingHooks, add_secrets, configure_logging
+from ocht.observability import (
+    HookGroup,
+    LoggingHooks,
+    add_secrets,
+    configure_logging,
+    redact_value,
+)
 from ocht.pipeline_model import json_schema
 from ocht.registry import default_registry
 
@@ -110,7 +116,7 @@ def run_command(
 
 def _show(result: RunResult, *, as_json: bool, quiet: bool) -> None:
     if as_json:
-        click.echo(json.dumps(result.to_dict(), indent=2, default=str))
+        click.echo(json.dumps(redact_value(result.to_dict()), indent=2, default=str))
     elif not quiet:
         render_summary(result)
 

@@ -9,7 +9,7 @@ from rich.console import Console
 from rich.table import Table
 
 from ocht.executor import RunResult
-from ocht.observability import RunHooks
+from ocht.observability import RunHooks, redact
 
 err_console = Console(stderr=True, highlight=False)
 out_console = Console(highlight=False)
@@ -69,7 +69,7 @@ def render_summary(result: RunResult) -> None:
             f"{s.rows_out:,}",
         )
     for o in result.outputs:
-        table.add_row("output", o.name, o.target, f"{o.rows:,}", "")
+        table.add_row("output", o.name, redact(o.target), f"{o.rows:,}", "")
     out_console.print(table)
     from ocht.cli.quality_commands import render_checks
 
@@ -79,5 +79,6 @@ def render_summary(result: RunResult) -> None:
     out_console.print(line)
     if result.dead_letters:
         out_console.print(
-            f"[yellow]{result.dead_letters:,} dead letters[/] → {result.dead_letter_target}"
+            f"[yellow]{result.dead_letters:,} dead letters[/] → "
+            + redact(str(result.dead_letter_target))
         )

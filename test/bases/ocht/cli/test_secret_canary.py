@@ -121,6 +121,12 @@ CASES = {
         {"S": CANARY},
         1,
     ),
+    # a successful run whose output path holds the secret: the summary and --json mask it
+    "output-path": (
+        HEAD + "outputs:\n  out: {type: csv, path: 'out/${env:S}.csv'}\n",
+        {"S": CANARY},
+        0,
+    ),
     "column-name": (
         HEAD + "steps:\n  - {kind: select, columns: ['${env:S}']}\n" + OUT,
         {"S": CANARY},
@@ -148,3 +154,10 @@ def test_a_password_that_breaks_its_url_gets_the_percent_encode_hint(tmp_path: P
     done = run_ocht(tmp_path, pipeline.replace("PORT", str(free_port())), env=env)
     assert "percent-encode" in done.stderr
     assert CANARY not in done.stderr
+
+
+def test_the_json_result_masks_a_secret_output_path(tmp_path: Path) -> None:
+    pipeline, env, _ = CASES["output-path"]
+    done = run_ocht(tmp_path, pipeline, "--json", env=env)
+    assert done.returncode == 0, done.stderr
+    assert CANARY not in done.stdout and "out/***.csv" in done.stdout
