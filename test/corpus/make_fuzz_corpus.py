@@ -100,6 +100,9 @@ PIPELINES: dict[str, str | bytes] = {
         "name: su\ninputs:\n  orders: {type: sql, url: "
         "'postgresql://u:a@${env:FUZZ_SECRET}@127.0.0.1:1/db', table: t}\n" + OUT
     ),
+    "secret_in_output_path.yaml": (
+        f"name: so\n{IO}outputs:\n  out: {{type: csv, path: '${{env:FUZZ_SECRET}} > 1'}}\n"
+    ),
     "join_accounting.yaml": (
         "name: join\ninputs:\n  orders: {type: csv, path: good_orders.csv}\n"
         "  customers: {type: csv, path: good_customers.csv}\nsteps:\n"
