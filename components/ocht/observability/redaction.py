@@ -151,12 +151,12 @@ def url_hint(url: str) -> str | None:
     _scheme, sep, rest = url.partition("://")
     if not sep:
         return None
-    authority = rest
-    if authority.count("@") > 1:
-        return _ENCODE_HINT
-    head = re.split(r"[/?#]", authority, maxsplit=1)[0]
-    if "@" not in head and "@" in authority:
-        return _ENCODE_HINT  # the password holds a '/', '?' or '#'
+    head = re.split(r"[/?#]", rest, maxsplit=1)[0]
+    if head.count("@") > 1:
+        return _ENCODE_HINT  # the password holds an '@'
+    before_query = re.split(r"[?#]", rest, maxsplit=1)[0]
+    if "@" not in head and "@" in before_query:
+        return _ENCODE_HINT  # the password holds a '/'
     userinfo = head.rpartition("@")[0]
     if userinfo.count(":") > 1:
         return _ENCODE_HINT

@@ -98,3 +98,4 @@ def test_urls_broken_by_their_password_get_a_hint(url: str) -> None:
 def test_well_formed_urls_get_no_hint() -> None:
     assert url_hint("postgresql://u:a%40b@h:5432/db?x=1") is None
     assert url_hint("postgresql://h/db") is None
+    assert url_hint("postgresql://u:p@h/db?application_name=a@b") is None  # '@' in the query
