@@ -12,12 +12,13 @@ from typing import Any
 import click
 
 from ocht.cli.consoles import print_table
-from ocht.cli.render import Progress, render_error, render_summary
+from ocht.cli.render import Progress, render_summary
 from ocht.cli.store_commands import open_store
 from ocht.config import Settings, parse_set
+from ocht.console import render_error
 from ocht.errors import EXIT_INVALID, OchtError
 from ocht.executor import CancelToken, Runner, RunRequest, RunResult, RunServices
-from ocht.observability import HookGroup, LoggingHooks, configure_logging
+from ocht.observability import HookGroup, LoggingHooks, configure_logging, redact_value
 from ocht.pipeline_model import json_schema
 from ocht.registry import default_registry
 
@@ -144,7 +145,7 @@ def _warn(warnings: Any) -> None:
 
 def _show(result: RunResult, *, as_json: bool, quiet: bool) -> None:
     if as_json:
-        click.echo(json.dumps(result.to_dict(), indent=2, default=str))
+        click.echo(json.dumps(redact_value(result.to_dict()), indent=2, default=str))
     elif not quiet:
         render_summary(result)
 

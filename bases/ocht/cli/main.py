@@ -6,13 +6,12 @@ bricks it needs when it runs.
 
 from __future__ import annotations
 
-from typing import Any
-
 import click
 
 from ocht.cli.store_commands import runs, state
 from ocht.cli.test_commands import test_command
 from ocht.cli.version import VERSION
+from ocht.console import OchtGroup
 
 EXIT_CODES_HELP = """\b
 Exit codes:
@@ -20,24 +19,6 @@ Exit codes:
   1  the run failed (outputs are left as they were)
   2  invalid pipeline or usage
   130 cancelled (Ctrl-C)"""
-
-
-class OchtGroup(click.Group):
-    """Runs commands with Ocht's error handling: message and hint, no traceback."""
-
-    def invoke(self, ctx: click.Context) -> Any:
-        try:
-            return super().invoke(ctx)
-        except (click.exceptions.Exit, click.exceptions.Abort, click.ClickException):
-            raise
-        except KeyboardInterrupt:
-            click.echo("cancelled", err=True)
-            ctx.exit(130)
-        except Exception as exc:  # every failure ends here: render, pick the exit code
-            from ocht.cli.render import render_error
-
-            debug = bool(ctx.obj and ctx.obj.get("debug"))
-            ctx.exit(render_error(exc, debug=debug))
 
 
 @click.group(

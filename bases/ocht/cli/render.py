@@ -1,32 +1,15 @@
-"""How the CLI shows things: errors with hints, progress, the run summary."""
+"""How the CLI shows things: progress, the run summary (errors: :mod:`ocht.console`)."""
 
 from __future__ import annotations
 
-import sys
 import time
-import traceback
 from typing import Any
 
-import click
 from rich.table import Table
 
 from ocht.cli.consoles import err_console, out_console, print_table
-from ocht.errors import report
 from ocht.executor import RunResult
-from ocht.observability import RunHooks
-
-
-def render_error(exc: BaseException, *, debug: bool = False) -> int:
-    """Print an error for people (traceback only with ``debug``); return the exit code."""
-    if debug:
-        traceback.print_exception(exc, file=sys.stderr)
-    rep = report(exc)
-    click.secho(f"error[{rep.code}]: {rep.headline}", fg="red", err=True, bold=True)
-    for code, line in rep.details:
-        click.echo(f"  {click.style(code, fg='yellow')}  {line}", err=True)
-    if rep.hint and not (rep.internal and debug):
-        click.echo(f"  hint: {rep.hint}", err=True)
-    return rep.exit_code
+from ocht.observability import RunHooks, redact
 
 
 class Progress(RunHooks):
@@ -86,7 +69,7 @@ def render_summary(result: RunResult) -> None:
             f"{s.rows_out:,}",
         )
     for o in result.outputs:
-        table.add_row("output", o.name, o.target, f"{o.rows:,}", "")
+        table.add_row("output", o.name, redact(o.target), f"{o.rows:,}", "")
     print_table(table)
     from ocht.cli.quality_commands import render_checks
 
@@ -96,5 +79,6 @@ def render_summary(result: RunResult) -> None:
     out_console.print(line)
     if result.dead_letters:
         out_console.print(
-            f"[yellow]{result.dead_letters:,} dead letters[/] → {result.dead_letter_target}"
+            f"[yellow]{result.dead_letters:,} dead letters[/] → "
+            + redact(str(result.dead_letter_target))
         )

@@ -5,34 +5,20 @@ Only click is imported at start; the bricks load when a command runs.
 
 from __future__ import annotations
 
-from typing import Any
-
 import click
+
+from ocht.console import OchtGroup
 
 EXIT_CODES_HELP = """\b
 Exit codes:
   0  stopped cleanly (signal, --max-batches or --drain)
   1  the run failed (the batch in flight was not committed)
-  2  invalid pipeline or usage"""
-
-
-class WorkerGroup(click.Group):
-    """Runs commands with Ocht's error rendering: message and hint, no traceback."""
-
-    def invoke(self, ctx: click.Context) -> Any:
-        try:
-            return super().invoke(ctx)
-        except (click.exceptions.Exit, click.exceptions.Abort, click.ClickException):
-            raise
-        except Exception as exc:  # every failure ends here: render, pick the exit code
-            from ocht.worker.render import render_error
-
-            debug = bool(ctx.obj and ctx.obj.get("debug"))
-            ctx.exit(render_error(exc, debug=debug))
+  2  invalid pipeline or usage
+  130 cancelled (Ctrl-C before the worker could stop cleanly)"""
 
 
 @click.group(
-    cls=WorkerGroup,
+    cls=OchtGroup,
     epilog=EXIT_CODES_HELP,
     context_settings={"help_option_names": ["-h", "--help"]},
 )

@@ -5,10 +5,9 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from tenacity import Retrying, retry_if_exception_type, stop_after_delay, wait_exponential
-
 from ocht.connector_kafka.errors import BrokerUnreachable
-from ocht.pipeline_model import KafkaConnector
+from ocht.pipeline_model import KafkaConnector, Retry
+from ocht.resilience import RetriesExhausted, call_with_retry
 
 #: librdkafka's own log lines go through stdlib logging (never to stderr directly).
 _LOG = logging.getLogger("ocht.kafka.client")
@@ -65,7 +64,9 @@ def producer_config(spec: KafkaConnector, transactional_id: str | None = None) -
 
 
 def check_reachable(spec: KafkaConnector, *, what: str) -> None:
-    """Ask the brokers for metadata, retrying with backoff up to ``connect_timeout_s``.
+    """Ask the brokers for metadata under the connector's ``retry:`` policy.
+
+    Without ``retry:``, attempts go on with short waits up to ``connect_timeout_s``.
 
     Raises:
         BrokerUnreachable: nobody answered in time.
@@ -75,20 +76,23 @@ def check_reachable(spec: KafkaConnector, *, what: str) -> None:
 
     admin = AdminClient(base_config(spec))
     budget = spec.connect_timeout_s
+    policy = spec.retry or Retry(
+        attempts=100, initial=0.2, max_delay=2.0, jitter=0.0, timeout=budget
+    )
     try:
-        for attempt in Retrying(
-            stop=stop_after_delay(budget),
-            reraise=True,
-            wait=wait_exponential(multiplier=0.2, max=2),
-            retry=retry_if_exception_type(KafkaException),
-        ):
-            with attempt:
-                admin.list_topics(timeout=min(2.0, budget))
-    except KafkaException as exc:
+        call_with_retry(
+            admin.list_topics,
+            timeout=min(2.0, budget),
+            policy=policy,
+            what=f"{what}: reach {spec.brokers}",
+            transient=lambda e: isinstance(e, KafkaException),
+        )
+    except (KafkaException, RetriesExhausted) as err:
+        exc = err.__cause__ if isinstance(err, RetriesExhausted) and err.__cause__ else err
         raise BrokerUnreachable(
             f"{what}: no Kafka broker answered at {spec.brokers} within {budget:g}s",
             hint="check `brokers` and that the broker is running (raise connect_timeout_s "
             "for slow networks)",
             brokers=spec.brokers,
-            reason=str(exc.args[0]),
+            reason=str(exc.args[0]) if exc.args else str(exc),
         ) from None

@@ -132,8 +132,7 @@ class SqlSink(SqlBase, Sink):
             self.abort()
             if is_db_error(exc):
                 raise SqlWriteError(
-                    f"writing {self.describe()} failed, nothing was written: "
-                    f"{reason(exc, self.url)}"
+                    f"writing {self.describe()} failed, nothing was written: {reason(exc)}"
                 ) from None
             raise
 

@@ -21,8 +21,9 @@ from ocht.connector_sql.postgres import SqlColumn, copy_out, pg_type_name, selec
 from ocht.connector_sql.types import dtype_from_sql
 from ocht.connector_sql.urls import create_engine, parse_url, reason, redact_url, with_retries
 from ocht.errors import ConnectorError, Issue
-from ocht.pipeline_model import SqlConnector
+from ocht.pipeline_model import Retry, SqlConnector
 from ocht.registry import RunContext, Source
+from ocht.resilience import RetriesExhausted
 
 _SAMPLE = 1000
 
@@ -43,6 +44,10 @@ def is_db_error(exc: BaseException) -> bool:
         "pymysql",
         "MySQLdb",
     )
+
+
+#: connecting when the pipeline gives no ``retry:``: three tries within a few seconds
+CONNECT_POLICY = Retry(attempts=3, initial=0.25, max_delay=4.0, jitter=0.1, timeout=30.0)
 
 
 class SqlBase:
@@ -90,12 +95,17 @@ class SqlBase:
 
     def connect(self, unreachable: Callable[[str], Exception]) -> sa.Connection:
         """A connection, after bounded retries; ``unreachable(message)`` is raised otherwise."""
+        where = redact_url(self.url)
+        policy = self.spec.retry or CONNECT_POLICY
         try:
-            return with_retries(self.engine.connect)
-        except SQLAlchemyError as exc:
+            return with_retries(self.engine.connect, policy, what=f"connect to {where}")
+        except RetriesExhausted as exc:
+            last = exc.__cause__ if exc.__cause__ is not None else exc
             raise unreachable(
-                f"cannot connect to {redact_url(self.url)}: {reason(exc, self.url)}"
+                f"cannot connect to {where} ({exc.attempts} attempts): {reason(last)}"
             ) from None
+        except SQLAlchemyError as exc:
+            raise unreachable(f"cannot connect to {where}: {reason(exc)}") from None
 
     def dispose(self) -> None:
         if self._engine is not None:
@@ -174,7 +184,7 @@ class SqlSource(SqlBase, Source):
                     if not is_db_error(exc):
                         raise
                     raise ConnectorError(
-                        f"cannot read the columns of {self.describe()}: {reason(exc, self.url)}",
+                        f"cannot read the columns of {self.describe()}: {reason(exc)}",
                         code="source-unreadable",
                     ) from None
             names = [c.name for c in self._columns]
@@ -356,7 +366,7 @@ class SqlSource(SqlBase, Source):
                 yield rows_to_frame(rows, names, schema)
         except SQLAlchemyError as exc:
             raise ConnectorError(
-                f"reading {self.describe()} failed: {reason(exc, self.url)}",
+                f"reading {self.describe()} failed: {reason(exc)}",
                 code="source-read-failed",
             ) from None
         except ValueError as exc:
@@ -379,7 +389,7 @@ class SqlSource(SqlBase, Source):
             except Exception as exc:
                 if is_db_error(exc):
                     raise ConnectorError(
-                        f"reading {self.describe()} failed: {reason(exc, self.url)}",
+                        f"reading {self.describe()} failed: {reason(exc)}",
                         code="source-read-failed",
                     ) from None
                 raise

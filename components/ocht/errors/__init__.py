@@ -23,6 +23,7 @@ from ocht.errors.core import (
     UnknownName,
     missing_driver,
 )
+from ocht.errors.panics import EngineFailure, engine_failure, is_panic
 from ocht.errors.reporting import ErrorReport, report
 
 __all__ = [
@@ -31,6 +32,7 @@ __all__ = [
     "EXIT_RUN_FAILED",
     "ConnectorError",
     "ConnectorUnavailable",
+    "EngineFailure",
     "ErrorReport",
     "ExecutionError",
     "InvalidPipeline",
@@ -41,6 +43,8 @@ __all__ = [
     "TransientError",
     "UnknownColumn",
     "UnknownName",
+    "engine_failure",
+    "is_panic",
     "missing_driver",
     "report",
 ]

@@ -8,6 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from ocht.errors.core import EXIT_RUN_FAILED, InvalidPipeline, OchtError
+from ocht.errors.panics import engine_failure
 
 BUG_HINT = "this is a bug in Ocht; run again with --debug for the traceback"
 
@@ -51,6 +52,9 @@ def report(exc: BaseException) -> ErrorReport:
     if isinstance(exc, InvalidPipeline) and exc.issues:
         issue = exc.issues[0]
         return ErrorReport(issue.code, issue.render(), exit_code=exc.exit_code)
+    panic = engine_failure(exc)
+    if panic is not None:  # never the Rust panic text: a stable code and a hint
+        return ErrorReport(panic.code, panic.message, hint=panic.hint, exit_code=panic.exit_code)
     if isinstance(exc, OchtError):
         return ErrorReport(exc.code, exc.message, hint=exc.hint, exit_code=exc.exit_code)
     return ErrorReport("internal", f"{type(exc).__name__}: {exc}", hint=BUG_HINT)

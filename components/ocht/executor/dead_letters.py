@@ -1,13 +1,16 @@
 """Dead letters from every producer, brought to one format before they are written.
 
-A step's ``DEAD_LETTER`` branch (or a source's ``dead_letters()``) gives what it knows;
-this module fills the rest so every dead letter has the same columns, whatever rejected
-it (the format is documented in :mod:`ocht.quality.records`):
+Batch and stream runs use the same normaliser. A step's ``DEAD_LETTER`` branch (or a
+source's ``dead_letters()``) gives what it knows; :func:`normalize_dead_letters` fills
+the rest so every dead letter has the same columns, whatever rejected it (documented in
+:mod:`ocht.quality.records`):
 
 ``record, reason, code, step, check, run_id, source, position, ts``
 
-Columns a producer gives that are not in that list are taken as the original record and
-JSON-encoded into ``record`` when the producer gave no ``record``.
+``record`` is always JSON text: the producer's original columns as a JSON object (a
+producer's columns outside that list are taken as the record), or, for a raw line a
+source could not parse, that line as a JSON string. Written as NDJSON it is an object
+(:mod:`ocht.executor.dead_files`). ``reason`` goes through the one redaction.
 """
 
 from __future__ import annotations
@@ -19,14 +22,41 @@ import polars as pl
 from ocht.executor.contracts import CONTRACT_CODE, rejects_key
 from ocht.executor.counting import Counters
 from ocht.executor.plan import Plan
+from ocht.observability import MASK, registered_secrets
 from ocht.transform import DEAD_LETTER, DEAD_LETTER_SCHEMA
 
 #: The dead-letter columns, in order, with their types.
 DEAD_LETTER_COLUMNS = DEAD_LETTER_SCHEMA
 
+#: Position columns a stream source may add; kept beside the standard ones.
+POSITION_COLUMNS: dict[str, pl.DataType] = {
+    "topic": pl.String(),
+    "partition": pl.Int32(),
+    "offset": pl.Int64(),
+}
+
+
+def json_text(expr: pl.Expr) -> pl.Expr:
+    """A string column as JSON string literals (``a"b`` → ``"a\\"b"``), vectorised."""
+    encoded = pl.struct(expr.alias("r")).struct.json_encode()
+    return encoded.str.strip_prefix('{"r":').str.strip_suffix("}")
+
+
+def redacted(expr: pl.Expr) -> pl.Expr:
+    """``expr`` (strings) with every registered secret masked."""
+    secrets = sorted(registered_secrets(), key=len, reverse=True)
+    return expr.str.replace_many(secrets, [MASK] * len(secrets)) if secrets else expr
+
 
 def normalize_dead_letters(
-    frame: pl.LazyFrame, *, run_id: str, step: str, source: str | None, code: str = "rejected"
+    frame: pl.LazyFrame,
+    *,
+    run_id: str,
+    step: str,
+    source: str | None,
+    code: str = "rejected",
+    record_is_json: bool = True,
+    keep_positions: bool = False,
 ) -> pl.LazyFrame:
     """``frame`` as dead-letter records with exactly :data:`DEAD_LETTER_COLUMNS`.
 
@@ -36,6 +66,9 @@ def normalize_dead_letters(
         step: the producer (a step id, or ``input:<name>``), used when ``step`` is absent.
         source: the input the records came from, used when ``source`` is absent.
         code: used when ``code`` is absent.
+        record_is_json: whether a ``record`` the producer gave is JSON already (false
+            for raw lines, which become JSON strings).
+        keep_positions: keep a stream source's ``topic``, ``partition``, ``offset``.
 
     Example:
         >>> lf = pl.LazyFrame({"a": [1], "reason": ["bad"]})
@@ -43,8 +76,9 @@ def normalize_dead_letters(
         >>> out.select("record", "reason", "code", "step", "source").row(0)
         ('{"a":1}', 'bad', 'rejected', 's', 'in')
     """
-    names = frame.collect_schema().names()
-    extra = [n for n in names if n not in DEAD_LETTER_COLUMNS]
+    schema = frame.collect_schema()
+    names = schema.names()
+    extra = [n for n in names if n not in DEAD_LETTER_COLUMNS and n not in POSITION_COLUMNS]
     defaults: dict[str, pl.Expr] = {
         "record": (pl.struct(extra).struct.json_encode() if extra else pl.lit(None)),
         "reason": pl.lit(None),
@@ -56,15 +90,17 @@ def normalize_dead_letters(
         "position": pl.lit(None),
         "ts": pl.lit(datetime.now(UTC)),
     }
+    if "position" not in names and {"topic", "partition", "offset"} <= set(names):
+        defaults["position"] = pl.format("{}:{}:{}", "topic", "partition", "offset")
+    columns = {**DEAD_LETTER_COLUMNS, **(POSITION_COLUMNS if keep_positions else {})}
     cols = []
-    for name, dtype in DEAD_LETTER_COLUMNS.items():
-        expr = pl.col(name) if name in names else defaults[name]
+    for name, dtype in columns.items():
+        expr = pl.col(name) if name in names else defaults.get(name, pl.lit(None))
         if name == "record" and name in names:
-            expr = (
-                pl.col(name)
-                if frame.collect_schema()[name] == pl.String()
-                else pl.col(name).cast(pl.String)
-            )
+            text = pl.col(name).cast(pl.String)
+            expr = text if record_is_json else json_text(text)
+        if name == "reason":
+            expr = redacted(expr.cast(pl.String))
         cols.append(expr.cast(dtype).alias(name))
     return frame.select(cols)
 
@@ -107,7 +143,12 @@ def dead_letter_frame(
             continue
         producer = f"input:{name}"
         part = normalize_dead_letters(
-            found, run_id=run_id, step=producer, source=name, code="unreadable-record"
+            found,
+            run_id=run_id,
+            step=producer,
+            source=name,
+            code="unreadable-record",
+            record_is_json=False,
         )
         parts.append(counters.wrap(f"dead:{producer}", part) if counters else part)
         producers.append(producer)

@@ -89,11 +89,7 @@ class Runner:
             InvalidPipeline: the document does not parse or validate.
         """
         source = request.pipeline
-        loaded = (
-            source
-            if isinstance(source, LoadedPipeline)
-            else self._load(source, request)
-        )
+        loaded = source if isinstance(source, LoadedPipeline) else self._load(source, request)
         add_secrets(loaded.secrets)
         return loaded
 

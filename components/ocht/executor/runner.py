@@ -25,17 +25,17 @@ from typing import Any
 
 import polars as pl
 
-from ocht.errors import ExecutionError, OchtError, OutputWriteError
+from ocht.errors import ExecutionError, OchtError, OutputWriteError, engine_failure
 from ocht.executor.checks import check_stats, verify_checks
 from ocht.executor.contracts import contract_of, enforce, rejects_key
 from ocht.executor.counting import Counters
+from ocht.executor.dead_files import dead_letter_file, default_dead_letter_file
 from ocht.executor.dead_letters import dead_letter_frame
 from ocht.executor.plan import Plan, PlannedOutput
 from ocht.executor.result import OutputStats, RunResult, StepStats
 from ocht.executor.services import Cancelled, raise_if_cancelled
 from ocht.executor.trace import write_trace
 from ocht.observability import RunHooks, bound, get_logger
-from ocht.pipeline_model import NdjsonConnector
 from ocht.registry import default_registry
 from ocht.transform import DEAD_LETTER
 
@@ -237,15 +237,13 @@ def _shared_frames(plan: Plan) -> set[str]:
 
 
 def _dead_letter_output(plan: Plan) -> PlannedOutput:
-    if plan.dead_letter is not None:
-        return plan.dead_letter
-    conn = default_registry().connector("ndjson")
-    assert conn.sink is not None
-    path = plan.context.run_dir / "dead_letters.ndjson"
-    spec = NdjsonConnector(type="ndjson", path=str(path))
-    return PlannedOutput(
-        "dead_letter", "", conn, conn.sink(spec, name="dead_letter", context=plan.context)
-    )
+    """The dead-letter output: a declared file in its format, one file per run."""
+    out = plan.dead_letter
+    if out is None:
+        conn = default_registry().connector("ndjson")
+        return PlannedOutput("dead_letter", "", conn, default_dead_letter_file(plan.context))
+    file = dead_letter_file(out.sink.spec, plan.context)
+    return out if file is None else PlannedOutput(out.name, out.reads, out.connector, file)
 
 
 def _step_stats(plan: Plan, counters: Counters) -> list[StepStats]:
@@ -282,6 +280,9 @@ def _as_error(plan: Plan, exc: BaseException) -> OchtError:
         return exc
     if isinstance(exc, KeyboardInterrupt):
         return Cancelled("run cancelled; no output was changed")
+    panic = engine_failure(exc, inputs=list(plan.sources), outputs=[o.name for o in plan.outputs])
+    if panic is not None:
+        return panic
     for source in plan.sources.values():
         mapped = source.explain_error(exc)
         if isinstance(mapped, OchtError):

@@ -33,7 +33,7 @@ from ocht.executor.dead_letters import normalize_dead_letters
 from ocht.executor.plan import Plan, PlannedOutput
 from ocht.executor.result import OutputStats, StepStats
 from ocht.executor.services import Clock, SystemClock, raise_if_cancelled
-from ocht.executor.stream_dead import DeadLetterWriter, late_letters, normalize
+from ocht.executor.stream_dead import DeadLetterWriter, late_letters, normalize, source_letters
 from ocht.executor.stream_types import (
     BatchReport,
     PartitionKey,
@@ -275,7 +275,11 @@ class _StreamRun:
         counts[self.input] = source_frame.height
         dead_parts: list[pl.LazyFrame] = []
         if batch.dead_letters is not None and batch.dead_letters.height:
-            dead_parts.append(batch.dead_letters.lazy())
+            dead_parts.append(
+                source_letters(
+                    batch.dead_letters.lazy(), run_id=plan.context.run_id, source=self.input
+                )
+            )
         contract = contract_of(plan.pipeline.inputs[self.input])
         if contract is not None:  # checked per micro-batch: a stream's schema can drift
             shaped, rejects = enforce(

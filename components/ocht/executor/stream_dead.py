@@ -1,50 +1,55 @@
 """Dead letters of a stream run: one format, appended batch after batch, never rewritten.
 
-Every dead letter gets the columns ``record, reason, code, step, check, run_id, source,
-position, ts`` (the batch format); producers may add more (the Kafka source adds
-``topic``, ``partition`` and ``offset``). A producer's columns outside that list are the
-original record, JSON-encoded into ``record`` when it gave none.
+Every producer's rows are normalised by :func:`ocht.executor.normalize_dead_letters`
+(the batch normaliser); the Kafka source's ``topic``, ``partition`` and ``offset`` are
+kept beside the standard columns and fill ``position``.
 
-The pipeline's ``dead_letter`` output is used when it takes batches (a Kafka topic); a
-file ``dead_letter`` (``path:``) and the default (``<run folder>/dead_letters.ndjson``)
-are appended to as NDJSON, so a long-running worker keeps every batch's dead letters.
+The pipeline's ``dead_letter`` output is used when it takes batches (a Kafka topic). A
+file ``dead_letter`` is written in its declared format to the run's own file
+(``<stem>.<run_id><suffix>``, see :mod:`ocht.executor.dead_files`): NDJSON and CSV are
+appended to batch after batch, Parquet and JSON get one part per batch. Without a
+declared output, dead letters are appended to ``<run folder>/dead_letters.ndjson``.
 """
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import polars as pl
 
+from ocht.executor.dead_files import DeadLetterFile, dead_letter_file, default_dead_letter_file
+from ocht.executor.dead_letters import (
+    DEAD_LETTER_COLUMNS,
+    POSITION_COLUMNS,
+    normalize_dead_letters,
+)
 from ocht.executor.plan import Plan
-from ocht.transform import DEAD_LETTER_SCHEMA
-
-COLUMNS = DEAD_LETTER_SCHEMA
-#: Columns kept beside the standard ones when a producer gives them.
-EXTRA: dict[str, pl.DataType] = {
-    "topic": pl.String(),
-    "partition": pl.Int32(),
-    "offset": pl.Int64(),
-}
 
 
 def normalize(frame: pl.LazyFrame, *, run_id: str) -> pl.LazyFrame:
-    """``frame`` with exactly the dead-letter columns (plus Kafka's position columns)."""
+    """An already normalised part with the Kafka position columns added (null when absent)."""
     names = frame.collect_schema().names()
-    record_cols = [n for n in names if n not in COLUMNS and n not in EXTRA]
-    defaults: dict[str, pl.Expr] = {
-        "record": pl.struct(record_cols).struct.json_encode() if record_cols else pl.lit(None),
-        "code": pl.lit("rejected"),
-        "run_id": pl.lit(run_id),
-        "ts": pl.lit(datetime.now(UTC)),
-    }
-    exprs = []
-    for name, dtype in {**COLUMNS, **EXTRA}.items():
-        expr = pl.col(name) if name in names else defaults.get(name, pl.lit(None))
-        exprs.append(expr.cast(dtype).alias(name))
+    if not set(DEAD_LETTER_COLUMNS) <= set(names):  # a producer nobody normalised yet
+        return normalize_dead_letters(
+            frame, run_id=run_id, step="stream", source=None, keep_positions=True
+        )
+    exprs = [pl.col(n) for n in DEAD_LETTER_COLUMNS]
+    for name, dtype in POSITION_COLUMNS.items():
+        exprs.append((pl.col(name) if name in names else pl.lit(None)).cast(dtype).alias(name))
     return frame.select(exprs)
+
+
+def source_letters(frame: pl.LazyFrame, *, run_id: str, source: str) -> pl.LazyFrame:
+    """A stream source's dead letters (raw records that could not be decoded)."""
+    return normalize_dead_letters(
+        frame,
+        run_id=run_id,
+        step=f"input:{source}",
+        source=source,
+        code="unreadable-record",
+        record_is_json=False,
+        keep_positions=True,
+    )
 
 
 def late_letters(late: pl.DataFrame, step: str) -> pl.DataFrame:
@@ -62,30 +67,29 @@ class DeadLetterWriter:
 
     def __init__(self, plan: Plan) -> None:
         self.sink: Any = None
-        self.path: Path | None = None
+        self.file: DeadLetterFile | None = None
         out = plan.dead_letter
         if out is not None and not getattr(out.sink, "atomic", True):
             self.sink = out.sink
-        elif out is not None and getattr(out.sink.spec, "path", None):
-            self.path = plan.context.resolve(out.sink.spec.path)
+        elif out is not None:
+            self.file = dead_letter_file(out.sink.spec, plan.context)
+            if self.file is None:
+                self.sink = out.sink
         else:
-            self.path = plan.context.run_dir / "dead_letters.ndjson"
+            self.file = default_dead_letter_file(plan.context)
 
     def describe(self) -> str:
         """Where dead letters go."""
-        return str(self.sink.describe()) if self.sink is not None else str(self.path)
+        return self.file.describe() if self.file is not None else str(self.sink.describe())
 
     def write(self, rows: pl.DataFrame) -> int:
         """Append ``rows``; returns how many were written."""
         if rows.height == 0:
             return 0
-        if self.sink is not None:
-            self.sink.open()
-            self.sink.write(rows)
-            self.sink.commit()
+        if self.file is not None:
+            self.file.append(rows)
             return rows.height
-        assert self.path is not None
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        with self.path.open("ab") as fh:
-            rows.write_ndjson(fh)
+        self.sink.open()
+        self.sink.write(rows)
+        self.sink.commit()
         return rows.height

@@ -9,7 +9,7 @@ from typing import Any, Protocol, runtime_checkable
 
 import polars as pl
 
-from ocht.errors import ExecutionError, OchtError
+from ocht.errors import ExecutionError, OchtError, engine_failure
 from ocht.executor.plan import PlannedOutput
 from ocht.executor.result import CheckStats, RunResult
 from ocht.executor.services import Cancelled
@@ -127,6 +127,9 @@ def explain(exc: BaseException) -> OchtError:
         return exc
     if isinstance(exc, KeyboardInterrupt):
         return Cancelled("stream stopped by Ctrl-C; the batch in flight was not committed")
+    panic = engine_failure(exc)
+    if panic is not None:
+        return panic
     text = str(exc).strip()
     first = text.splitlines()[0] if text else type(exc).__name__
     return ExecutionError(

@@ -10,21 +10,30 @@ Example:
 """
 
 from ocht.observability.hooks import HookGroup, LoggingHooks, RunHooks
-from ocht.observability.logging import (
+from ocht.observability.logging import bound, configure_logging, get_logger, redact_processor
+from ocht.observability.redaction import (
+    MASK,
     add_secrets,
-    bound,
-    configure_logging,
-    get_logger,
-    redact_processor,
+    forget_secrets,
+    redact,
+    redact_value,
+    registered_secrets,
+    url_hint,
 )
 
 __all__ = [
+    "MASK",
     "HookGroup",
     "LoggingHooks",
     "RunHooks",
     "add_secrets",
     "bound",
     "configure_logging",
+    "forget_secrets",
     "get_logger",
+    "redact",
     "redact_processor",
+    "redact_value",
+    "registered_secrets",
+    "url_hint",
 ]

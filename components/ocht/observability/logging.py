@@ -1,21 +1,22 @@
 """structlog setup: a console renderer on a terminal, JSON lines otherwise.
 
 Every event carries the bound run context (``run_id``, ``pipeline``, ``step``) through
-``structlog.contextvars``; secrets registered with :func:`add_secrets` are redacted from
-every event before it is rendered.
+``structlog.contextvars``; every event (its traceback included) goes through the one
+redaction before it is rendered.
 """
 
 from __future__ import annotations
 
 import logging
 import sys
-from collections.abc import Iterable, Iterator, MutableMapping
+from collections.abc import Iterator, MutableMapping
 from contextlib import contextmanager
 from typing import Any, TextIO
 
 import structlog
 
-_SECRETS: set[str] = set()
+from ocht.observability.redaction import redact_value
+
 _LEVELS = {
     "debug": logging.DEBUG,
     "info": logging.INFO,
@@ -24,28 +25,9 @@ _LEVELS = {
 }
 
 
-def add_secrets(secrets: Iterable[str]) -> None:
-    """Register values that must never appear in a log line."""
-    _SECRETS.update(s for s in secrets if s and len(s) >= 3)
-
-
-def _redact_value(value: Any) -> Any:
-    if isinstance(value, str):
-        for secret in sorted(_SECRETS, key=len, reverse=True):
-            value = value.replace(secret, "***")
-        return value
-    if isinstance(value, dict):
-        return {k: _redact_value(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_redact_value(v) for v in value]
-    return value
-
-
 def redact_processor(_: Any, __: str, event: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
-    """structlog processor: replace registered secrets in every field."""
-    if not _SECRETS:
-        return event
-    return {k: _redact_value(v) for k, v in event.items()}
+    """structlog processor: :func:`~ocht.observability.redact` every field."""
+    return {k: redact_value(v) for k, v in event.items()}
 
 
 def configure_logging(
@@ -70,8 +52,8 @@ def configure_logging(
             structlog.contextvars.merge_contextvars,
             structlog.processors.add_log_level,
             structlog.processors.TimeStamper(fmt="iso", utc=True),
-            redact_processor,
             structlog.processors.format_exc_info,
+            redact_processor,
             renderer,
         ],
         wrapper_class=structlog.make_filtering_bound_logger(_LEVELS.get(level, logging.WARNING)),

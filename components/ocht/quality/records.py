@@ -23,14 +23,39 @@ ts         datetime[us, UTC]      when it was rejected
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
+
 import polars as pl
+
+
+def with_values(reason: str, columns: Sequence[str] | Mapping[str, pl.Expr]) -> pl.Expr:
+    """``reason`` followed by each column and its value on the row: ``... (amount=-5)``.
+
+    Args:
+        reason: the check's reason.
+        columns: the columns the check looks at (or each one's value expression, when
+            the value to show is not the column's current one, as after a fix).
+
+    Example:
+        >>> df = pl.DataFrame({"amount": [-5], "id": [None]})
+        >>> df.select(with_values("outside [0, inf]", ["amount", "id"])).item()
+        'outside [0, inf] (amount=-5, id=null)'
+    """
+    values = columns if isinstance(columns, Mapping) else {c: pl.col(c) for c in columns}
+    parts = [
+        pl.concat_str([pl.lit(f"{c}="), v.cast(pl.String).fill_null("null")])
+        for c, v in values.items()
+    ]
+    if not parts:
+        return pl.lit(reason)
+    return pl.concat_str([pl.lit(f"{reason} ("), pl.concat_str(parts, separator=", "), pl.lit(")")])
 
 
 def record_columns(
     original: list[pl.Expr],
     *,
     step: str,
-    reasons: list[tuple[pl.Expr, str, str]],
+    reasons: Sequence[tuple[pl.Expr, str | pl.Expr, str]],
     code: str = "check-failed",
 ) -> list[pl.Expr]:
     """The producer's part of a dead-letter record, as expressions over failing rows.
@@ -39,7 +64,8 @@ def record_columns(
         original: the original columns (JSON-encoded together into ``record``).
         step: the step id.
         reasons: ``(flag, reason, check name)`` per check; every check whose flag is
-            true on a row is named in ``reason`` and ``check``.
+            true on a row is named in ``reason`` and ``check``. A reason may be an
+            expression (:func:`with_values` names the columns and their values).
         code: the stable code.
 
     Example:
@@ -55,7 +81,10 @@ def record_columns(
 
     return [
         pl.struct(original).struct.json_encode().alias("record"),
-        joined([pl.when(f).then(pl.lit(r)) for f, r, _ in reasons], "; ").alias("reason"),
+        joined(
+            [pl.when(f).then(r if isinstance(r, pl.Expr) else pl.lit(r)) for f, r, _ in reasons],
+            "; ",
+        ).alias("reason"),
         pl.lit(code).alias("code"),
         pl.lit(step).alias("step"),
         joined([pl.when(f).then(pl.lit(n)) for f, _, n in reasons], ",").alias("check"),

@@ -23,7 +23,7 @@ from ocht.pipeline_model import Check
 from ocht.quality.checks import CompiledCheck, compile_check
 from ocht.quality.dtypes import convert, parse_duration
 from ocht.quality.errors import CheckFailed, check_error
-from ocht.quality.records import record_columns
+from ocht.quality.records import record_columns, with_values
 from ocht.transform import DEAD_LETTER, MAIN, BuildContext, CompiledStep
 
 _ORIG = "__ocht_orig_"
@@ -187,7 +187,8 @@ class CheckRun:
                 )
             elif c.action == "fail":
                 samples = self.samples[c.index][: self.sample_size]
-                shown = ", ".join(repr(s) for s in samples)
+                # a null is no example (a not_null check's samples are all null)
+                shown = ", ".join(repr(s) for s in samples if s is not None)
                 raise CheckFailed(
                     f"step '{self.step}': check '{c.name}' failed on {n:,} row"
                     f"{'s' if n != 1 else ''} ({c.reason})" + (f"; e.g. {shown}" if shown else ""),
@@ -333,13 +334,15 @@ def build_check(spec: Check, ctx: BuildContext) -> CompiledStep:
                 pl.col(_ORIG + c).alias(c) if keep_orig and c in fixed else pl.col(c)
                 for c in input_cols
             ]
-            return frame.select(
-                record_columns(
-                    original,
-                    step=ctx.step_id,
-                    reasons=[(pl.col(c.flag), c.reason, c.name) for c in dead],
-                )
-            )
+
+            def value(c: str) -> pl.Expr:
+                return pl.col(_ORIG + c) if keep_orig and c in fixed else pl.col(c)
+
+            reasons = [
+                (pl.col(c.flag), with_values(c.reason, {k: value(k) for k in c.columns}), c.name)
+                for c in dead
+            ]
+            return frame.select(record_columns(original, step=ctx.step_id, reasons=reasons))
 
         outputs[DEAD_LETTER] = dead_letters
     return CompiledStep(ctx.step_id, outputs, run)

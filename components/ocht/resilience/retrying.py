@@ -17,7 +17,7 @@ from typing import Any, TypeVar
 import tenacity
 
 from ocht.errors import OchtError, TransientError
-from ocht.observability import get_logger
+from ocht.observability import get_logger, redact
 from ocht.pipeline_model import Retry
 from ocht.resilience.errors import RetriesExhausted
 
@@ -73,6 +73,7 @@ def call_with_retry(
     policy: Retry | None = None,
     what: str = "call",
     sleep: Callable[[float], None] = time.sleep,
+    transient: Callable[[BaseException], bool] | None = None,
     **kwargs: Any,
 ) -> T:
     """Call ``fn(*args, **kwargs)``, retrying transient failures under ``policy``.
@@ -85,6 +86,8 @@ def call_with_retry(
         policy: attempts, backoff and time budget (default: :data:`DEFAULT_POLICY`).
         what: what is being done, for logs and the error (``connect to db:5432``).
         sleep: how to wait (tests pass a fake).
+        transient: which errors are worth another try, beside :func:`is_transient`
+            (a driver's own "connection lost" errors).
 
     Raises:
         RetriesExhausted: a transient failure lasted through every attempt.
@@ -123,7 +126,7 @@ def call_with_retry(
             attempt=state.attempt_number,
             of=p.attempts,
             wait=round(delay, 3),
-            error=f"{type(exc).__name__}: {exc}",
+            error=redact(f"{type(exc).__name__}: {exc}"),
         )
 
     def wait_for(state: tenacity.RetryCallState) -> float:
@@ -139,7 +142,9 @@ def call_with_retry(
         sleep=sleep,
         reraise=False,
         before_sleep=before_sleep,
-        retry=tenacity.retry_if_exception(is_transient),
+        retry=tenacity.retry_if_exception(
+            is_transient if transient is None else lambda e: is_transient(e) or transient(e)
+        ),
     )
     try:
         return retrying(fn, *args, **kwargs)
@@ -149,7 +154,7 @@ def call_with_retry(
         seconds = time.monotonic() - started
         raise RetriesExhausted(
             f"{what} failed {attempts} time{'s' if attempts != 1 else ''} in "
-            f"{seconds:.1f}s: {type(last).__name__}: {last}",
+            f"{seconds:.1f}s: " + redact(f"{type(last).__name__}: {last}"),
             attempts=attempts,
             seconds=seconds,
             hint="check that the system is up; raise `retry: {attempts, timeout}` to wait longer",

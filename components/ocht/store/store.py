@@ -108,10 +108,11 @@ class Store:
     ) -> None:
         try:
             self._url = resolve_url(url, base_dir)
-        except Exception:  # an unparsable URL: never echo it, it may hold a password
+        except Exception as exc:  # the message never quotes a password (ocht.sql_engine)
             raise StoreUnavailable(
-                "the store URL cannot be parsed",
-                hint="give a SQLAlchemy URL such as sqlite:///.ocht/ocht.db or postgresql://...",
+                f"the store URL cannot be used: {redact_text(str(exc))}",
+                hint="give a SQLAlchemy URL such as sqlite:///.ocht/ocht.db or postgresql://... "
+                "(a password with '@', '/' or ':' percent-encoded)",
             ) from None
         self.engine = create_engine(self._url)
         if auto_migrate:

@@ -57,3 +57,18 @@ def test_report_is_what_every_base_shows():
     assert many.headline == "2 problems" and [c for c, _ in many.details] == ["a", "b"]
     bug = report(KeyError("k"))
     assert bug.internal and bug.code == "internal" and "--debug" in (bug.hint or "")
+
+
+def test_a_rust_panic_is_engine_failed_naming_inputs_and_outputs():
+    import polars as pl
+
+    from ocht.errors import engine_failure, is_panic, report
+
+    panic = pl.exceptions.PanicException("called `Option::unwrap()` on a `None` value")
+    assert is_panic(panic) and not is_panic(ValueError("x"))
+    err = engine_failure(panic, inputs=["orders"], outputs=["out"])
+    assert err is not None and err.code == "engine-failed"
+    assert err.message == "the data engine failed while reading orders / writing out"
+    rep = report(panic)
+    assert (rep.code, rep.exit_code) == ("engine-failed", 1)
+    assert "unwrap" not in rep.headline

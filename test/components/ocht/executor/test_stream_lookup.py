@@ -83,6 +83,7 @@ def test_lookup_refresh_and_file_dead_letters(kafka_broker: str, tmp_path: Path)
     out = drain(kafka_broker, topic_out)
     assert out.head(250)["segment"].unique().to_list() == ["v1"]
     assert out.tail(100)["segment"].unique().to_list() == ["v2"]
-    dead = [json.loads(line) for line in dead_file.read_text().splitlines()]
+    files = sorted(tmp_path.glob("dead.*.ndjson"))  # one file per run, appended per batch
+    dead = [json.loads(line) for f in files for line in f.read_text().splitlines()]
     assert [d["record"] for d in dead] == ["not json"]
     assert dead[0]["code"] == "undecodable-record"

@@ -55,8 +55,8 @@ def test_dead_letter_rows_leave_the_main_flow_with_the_standard_record(registry,
     dead = memory("dead")
     assert dead.columns == list(DEAD_LETTER_COLUMNS)
     assert dead["check"].to_list() == ["accepted_values_country", "not_null_id_email"]
-    assert json.loads(dead["record"][0]) == ROWS[2]
-    assert dead["reason"][1] == "id, email must not be null"
+    assert json.loads(dead["record"][0]) == ROWS[2]  # JSON text in a frame
+    assert dead["reason"][1] == "id, email must not be null (id=null, email=null)"
     assert set(dead["run_id"].to_list()) == {result.run_id}
     assert set(dead["step"].to_list()) == {"qc"}
     assert set(dead["source"].to_list()) == {"src"}
@@ -81,7 +81,10 @@ def test_a_row_failing_two_checks_names_both(registry, memory):
     )
     dead = memory("dead")
     assert dead["check"].to_list() == ["regex_email,range_amount"]
-    assert dead["reason"].to_list() == ["does not match /@/; outside [0, inf]"]
+    # each reason names its column and the value that failed
+    assert dead["reason"].to_list() == [
+        "does not match /@/ (email=bad); outside [0, inf] (amount=-1.0)"
+    ]
 
 
 def test_fail_stops_the_run_names_the_check_and_touches_no_output(registry, memory):
