@@ -65,6 +65,7 @@ def run(plan: Plan, *, hooks: RunHooks | None = None, limit: int | None = None) 
             mode=plan.mode,
             inputs=list(plan.sources),
             outputs=[o.name for o in plan.outputs],
+            plan=plan,
         )
         counters = Counters(lambda rows: hooks.on_progress(run_id=ctx.run_id, rows=rows))
         opened: list[PlannedOutput] = []

@@ -175,6 +175,7 @@ class _StreamRun:
                 mode="stream",
                 inputs=list(plan.sources),
                 outputs=[o.name for o in plan.outputs],
+                plan=plan,
             )
             try:
                 self._resume()

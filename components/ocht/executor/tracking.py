@@ -14,6 +14,7 @@ from typing import Any
 
 from ocht.config import LoadedPipeline
 from ocht.errors import OchtError
+from ocht.lineage import graph_of
 from ocht.executor.plan import Plan
 from ocht.executor.result import RunResult
 from ocht.executor.runner import run
@@ -59,6 +60,7 @@ def start_record(plan: Plan, store: RunStore, *, limit: int | None = None, **ext
             "outputs": {o.name: o.sink.describe() for o in plan.outputs},
             "full_refresh": ctx.full_refresh,
             "limit": limit,
+            "lineage": graph_of(plan).to_dict(),
             **extra,
         },
     )

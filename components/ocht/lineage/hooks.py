@@ -7,17 +7,48 @@ the lineage graph from it (datasets, schema facets) and sends the events through
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any, Protocol
+
+import polars as pl
 
 from ocht.lineage.events import LineageEmitter
 from ocht.lineage.graph import LineageGraph, graph
 from ocht.observability import RunHooks
-
-if TYPE_CHECKING:
-    from ocht.executor import Plan
+from ocht.pipeline_model import Pipeline
 
 
-def graph_of(plan: Plan) -> LineageGraph:
+class _Context(Protocol):
+    @property
+    def base_dir(self) -> Path: ...
+
+
+class _Output(Protocol):
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def reads(self) -> str: ...
+
+
+class PlanLike(Protocol):
+    """What lineage reads of a compiled plan (``ocht.executor.Plan`` has it)."""
+
+    @property
+    def pipeline(self) -> Pipeline: ...
+
+    @property
+    def context(self) -> _Context: ...
+
+    @property
+    def schemas(self) -> Mapping[str, pl.Schema]: ...
+
+    @property
+    def outputs(self) -> Sequence[_Output]: ...
+
+
+def graph_of(plan: PlanLike) -> LineageGraph:
     """The lineage graph of a compiled plan (its pipeline, base folder and schemas)."""
     return graph(
         plan.pipeline,

@@ -24,7 +24,8 @@ class RunHooks:
     """
 
     def on_run_start(self, *, run_id: str, pipeline: str, mode: str, **future: Any) -> None:
-        """The run has been compiled and is about to read data."""
+        """The run has been compiled and is about to read data (``plan``, the compiled
+        plan, in ``future``)."""
 
     def on_phase(self, *, run_id: str, phase: str, seconds: float, **future: Any) -> None:
         """A phase (``load``, ``compile``, then in batch ``prepare``, ``execute``, ``commit``)
@@ -39,6 +40,9 @@ class RunHooks:
     def on_output(self, *, name: str, target: str, rows: int, **future: Any) -> None:
         """An output was committed."""
 
+    def on_checkpoint(self, *, run_id: str, **future: Any) -> None:
+        """A stream run checkpointed its state and offsets."""
+
     def on_run_end(self, *, run_id: str, status: str, seconds: float, **future: Any) -> None:
         """The run ended (``succeeded`` or ``failed``; ``error`` in ``future`` when failed)."""
 
@@ -50,6 +54,7 @@ class LoggingHooks(RunHooks):
         self.log = get_logger("ocht.run")
 
     def on_run_start(self, *, run_id: str, pipeline: str, mode: str, **future: Any) -> None:
+        future.pop("plan", None)  # the compiled plan is for observers, not for the log
         self.log.info("run started", run_id=run_id, pipeline=pipeline, mode=mode, **future)
 
     def on_phase(self, *, run_id: str, phase: str, seconds: float, **future: Any) -> None:
@@ -93,6 +98,9 @@ class HookGroup(RunHooks):
 
     def on_output(self, **kwargs: Any) -> None:
         self._each("on_output", **kwargs)
+
+    def on_checkpoint(self, **kwargs: Any) -> None:
+        self._each("on_checkpoint", **kwargs)
 
     def on_run_end(self, **kwargs: Any) -> None:
         self._each("on_run_end", **kwargs)
