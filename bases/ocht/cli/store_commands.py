@@ -7,14 +7,17 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 import click
+
+if TYPE_CHECKING:
+    from ocht.store import Store
 
 STATUSES = ["running", "succeeded", "failed", "partial", "abandoned", "cancelled"]
 
 
-def open_store(home: Path | None = None) -> Any:
+def open_store(home: Path | None = None) -> Store:
     """The project's run store: ``$OCHT_STORE_URL``, else ``ocht.db`` in the project home.
 
     Args:

@@ -22,7 +22,7 @@ from ocht.testkit.broker import (
     unique_topic,
 )
 from ocht.testkit.contract import ConnectorContract, contract_frame, unique_name
-from ocht.testkit.equivalence import BothWays, both_ways, kafka_input
+from ocht.testkit.equivalence import BothWays, batch_rows, both_ways, kafka_input
 from ocht.testkit.flaky import FLAKY, FlakySource, FlakySpec, flaky_attempts, reset_flaky
 from ocht.testkit.frames import ORDERS_SCHEMA, assert_same_rows, frame, orders
 from ocht.testkit.memory import MemoryConnector, MemorySink, MemorySource, MemorySpec
@@ -54,6 +54,7 @@ __all__ = [
     "Workspace",
     "assert_same_rows",
     "backward_compatible",
+    "batch_rows",
     "both_ways",
     "contract_frame",
     "create_topic",
