@@ -18,7 +18,13 @@ from ocht.config import Settings, parse_set
 from ocht.console import render_error
 from ocht.errors import EXIT_INVALID, OchtError
 from ocht.executor import CancelToken, Runner, RunRequest, RunResult, RunServices
-from ocht.observability import HookGroup, LoggingHooks, configure_logging, redact_value
+from ocht.observability import (
+    HookGroup,
+    LoggingHooks,
+    RunHooks,
+    configure_logging,
+    redact_value,
+)
 from ocht.pipeline_model import json_schema
 from ocht.registry import default_registry
 
@@ -92,7 +98,11 @@ def run_command(
             if given:
                 raise click.UsageError(f"--resume cannot be combined with {flag}")
     hooks = HookGroup(
-        [LoggingHooks(), _progress(loaded, enabled=not quiet and not as_json, limit=limit)]
+        [
+            LoggingHooks(),
+            _progress(loaded, enabled=not quiet and not as_json, limit=limit),
+            *_lineage_hooks(),
+        ]
     )
     store = None if no_store else open_store(home)
     try:
@@ -104,6 +114,14 @@ def run_command(
         if store is not None:
             store.close()
     _show(result, as_json=as_json, quiet=quiet)
+
+
+def _lineage_hooks() -> list[RunHooks]:
+    """OpenLineage events, when OCHT_LINEAGE_FILE or OCHT_LINEAGE_URL asks for them."""
+    from ocht.lineage import LineageHooks
+
+    hook = LineageHooks.from_settings()
+    return [hook] if hook is not None else []
 
 
 def _note_missing_state(

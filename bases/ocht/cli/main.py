@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import click
 
+from ocht.cli.lineage_commands import lineage
 from ocht.cli.store_commands import runs, state
 from ocht.cli.test_commands import test_command
 from ocht.cli.version import VERSION
@@ -266,6 +267,7 @@ def init(folder: str, name: str | None) -> None:
 
 cli.add_command(runs)
 cli.add_command(test_command)
+cli.add_command(lineage)
 cli.add_command(state)
 
 

@@ -14,11 +14,11 @@ from typing import Any
 
 from ocht.config import LoadedPipeline
 from ocht.errors import OchtError
-from ocht.lineage import graph_of
 from ocht.executor.plan import Plan
 from ocht.executor.result import RunResult
 from ocht.executor.runner import run
 from ocht.executor.services import Cancelled, RunStore
+from ocht.lineage import graph_of
 from ocht.observability import RunHooks
 from ocht.registry import Mode
 
