@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 import shutil
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -16,9 +17,15 @@ import polars as pl
 
 from ocht.connector_files.bad_json import infer_schema as infer_json_schema
 from ocht.connector_files.bad_json import split_bad_json
-from ocht.connector_files.bad_lines import split_bad_lines
+from ocht.connector_files.csv_read import (
+    CheckedCsv,
+    first_error,
+    header_of,
+    read_checked,
+    record_line,
+)
 from ocht.connector_files.diagnose import explain_error
-from ocht.connector_files.dtypes import parse_schema
+from ocht.connector_files.dtypes import Columns, detect_dates, parse_schema
 from ocht.connector_files.encoding import codec_name, polars_encoding, sample, transcode
 from ocht.connector_files.paths import (
     CSV_EXTENSIONS,
@@ -27,7 +34,7 @@ from ocht.connector_files.paths import (
     PARQUET_EXTENSIONS,
     resolve_inputs,
 )
-from ocht.errors import OchtError
+from ocht.errors import ConnectorError, OchtError
 from ocht.pipeline_model import CsvConnector, JsonConnector, NdjsonConnector, ParquetConnector
 from ocht.registry import RunContext, Source
 
@@ -81,23 +88,25 @@ class FileSource(Source):
     def _schema(self, types: dict[str, str] | None, field: str = "schema") -> dict[str, Any] | None:
         if not types:
             return None
-        return parse_schema(types, where=f"inputs.{self.name}.{field}")
+        return parse_schema(types, where=f"inputs.{self.name}.{field}")[0]
 
 
 class CsvSource(FileSource):
-    """CSV (or any delimited text) through ``pl.scan_csv``.
+    """CSV (or any delimited text), read by Polars with every row checked.
 
     UTF-8 (``utf8``, ``utf8-lossy``) is read in place. Any other encoding is first
     transcoded, chunk by chunk, to a UTF-8 copy in the run's folder (removed by
-    :meth:`close`), which is then scanned; :meth:`schema` reads only a decoded sample.
+    :meth:`close`); :meth:`schema` reads only a decoded sample.
 
-    With ``on_bad_lines: fail`` a row with extra fields, or a value that does not parse
-    as its column's type, fails the run when the frame is collected; pass the error to
-    :func:`~ocht.connector_files.explain_error` for a ``malformed-record`` error naming the
-    file and line. With ``skip`` extra fields are dropped and unparseable values read as
-    null so the run goes on. With ``dead_letter`` bad lines leave the input and come out of
-    :meth:`dead_letters`. A row with *fewer* fields is read, under ``fail`` and ``skip``,
-    with the missing trailing fields as null (Polars' behaviour).
+    Columns are declared (``schema``) or inferred from the first ``infer_schema_length``
+    rows; with ``try_parse_dates`` a text column whose sampled values are all dates or
+    timestamps in one known format is read with that explicit format. A row is bad when
+    it has fewer or more fields than the header, a value that does not fit its column's
+    type, or bytes that are not valid UTF-8 (see :mod:`ocht.connector_files.csv_read`).
+    ``on_bad_lines`` says what happens to it: ``fail`` stops the run at the first, naming
+    file and line (nothing is written); ``skip`` drops it and counts it
+    (:attr:`skipped`); ``dead_letter`` drops it from the input and sends it out of
+    :meth:`dead_letters`.
 
     Example:
         >>> import tempfile, pathlib
@@ -118,85 +127,159 @@ class CsvSource(FileSource):
         self.codec = codec_name(spec.encoding, where=f"inputs.{name}")
         self._workdir: Path | None = None
         self._transcoded: list[Path] | None = None
+        self._columns: Columns | None = None
+        self._checked: list[CheckedCsv] | None = None
+        self._limit: int | None = None
+        #: bad rows dropped so far under ``on_bad_lines: skip``
+        self.skipped = 0
 
-    def options(self) -> dict[str, Any]:
-        """Keyword arguments for ``pl.scan_csv`` (without the source and encoding)."""
+    def limit_scan(self, rows: int | None) -> None:
+        """Read at most ``rows`` records per file (good and bad), e.g. for ``--limit``."""
+        self._limit = rows
+        self._checked = None
+
+    def columns(self) -> Columns:
+        """The input's columns, types and temporal formats (declared or from a sample)."""
+        if self._columns is None:
+            self._columns = self._find_columns()
+        return self._columns
+
+    def scan(self) -> pl.LazyFrame:
+        checked = self._read()
+        mode = self.spec.on_bad_lines
+        if mode == "dead_letter":
+            frames = [c.good() for c in checked]
+        elif mode == "skip":
+            frames = [c.checked(self._count) for c in checked]
+        else:
+            frames = [
+                c.checked(self._raiser(c, file))
+                for c, file in zip(checked, self.files(), strict=True)
+            ]
+        return frames[0] if len(frames) == 1 else pl.concat(frames, how="vertical")
+
+    def dead_letters(self) -> pl.LazyFrame | None:
+        """With ``on_bad_lines: dead_letter``, the rejected rows (raw text, reason, code,
+        ``file:line``) that :meth:`scan` leaves out; ``None`` otherwise."""
+        if self.spec.on_bad_lines != "dead_letter":
+            return None
+        dead = [c.dead() for c in self._read()]
+        return dead[0] if len(dead) == 1 else pl.concat(dead, how="vertical")
+
+    def _read_schema(self) -> pl.Schema:
+        return self.columns().schema()
+
+    def _raiser(self, checked: CheckedCsv, file: Path) -> Callable[[pl.DataFrame], None]:
+        def fail(rows: pl.DataFrame) -> None:
+            if not checked.exact_lines:
+                first = header_of(file, spec)[1] + 1 if spec.header else spec.skip_rows + 1
+                line = record_line(file, spec, rows.item(0, "line") - first)
+                rows = rows.with_columns(pl.lit(line).alias("line"))
+            raise first_error(rows, checked.shown, file, checked.width)
+
         spec = self.spec
+        return fail
+
+    def _same_columns(self, header: list[str], columns: Columns, file: Path) -> None:
+        missing = [c for c in columns.names if c not in header]
+        extra = [c for c in header if c not in columns.names]
+        if not missing and not extra:
+            return
+        shown = _relative(file, self.context.base_dir)
+        parts = []
+        if missing:
+            parts.append(f"the header lacks {', '.join(missing)}")
+        if extra:
+            parts.append(f"the input's columns lack {', '.join(extra)}")
+        raise ConnectorError(
+            f"{shown}: the header does not match the input's columns: {'; '.join(parts)}",
+            code="schema-mismatch",
+            file=str(file),
+            header=header,
+            hint="name every header column in `schema` (or use `schema_overrides` for a few); "
+            "files of one input share their header",
+        )
+
+    def _count(self, rows: pl.DataFrame) -> None:
+        self.skipped += rows.height
+
+    def _read(self) -> list[CheckedCsv]:
+        if self._checked is None:
+            shown = self.files()
+            files = shown if polars_encoding(self.codec) is not None else self._utf8_copies(shown)
+            columns = self.columns()
+            lossy = self.codec == "utf8-lossy"
+            if self.spec.on_bad_lines == "fail" and self.spec.header:
+                for file, original in zip(files, shown, strict=True):
+                    self._same_columns(header_of(file, self.spec)[0], columns, original)
+            self._checked = [
+                read_checked(
+                    file,
+                    spec=self.spec,
+                    columns=columns,
+                    shown=_relative(original, self.context.base_dir),
+                    lossy=lossy,
+                    limit=self._limit,
+                )
+                for file, original in zip(files, shown, strict=True)
+            ]
+        return self._checked
+
+    def _find_columns(self) -> Columns:
+        spec = self.spec
+        where = f"inputs.{self.name}"
+        files = self.files()  # a missing input fails here, at compile time
+        if spec.schema_ is not None:
+            columns = Columns.declared(spec.schema_, f"{where}.schema")
+        else:
+            columns = self._infer(files[0])
+        if spec.schema_overrides:
+            columns = columns.with_overrides(spec.schema_overrides, f"{where}.schema_overrides")
+        return columns
+
+    def _infer(self, file: Path) -> Columns:
+        spec = self.spec
+        if file.stat().st_size == 0:
+            raise ConnectorError(
+                f"{_relative(file, self.context.base_dir)} is empty (not even a header)",
+                code="empty-input",
+                file=str(file),
+                hint="remove the file, or write at least the header line",
+            )
+        length = spec.infer_schema_length
+        source: Path | bytes = file
+        if polars_encoding(self.codec) is None:
+            # header, skipped rows and the inference window, decoded: no full transcode
+            source = sample(file, self.codec, spec.skip_rows + (length or 100_000) + 1)
         opts: dict[str, Any] = {
             "has_header": spec.header,
             "separator": spec.delimiter,
             "quote_char": spec.quote_char,
-            "null_values": spec.null_values or None,
             "skip_rows": spec.skip_rows,
             "comment_prefix": spec.comment_prefix,
-            "infer_schema_length": spec.infer_schema_length,
-            "try_parse_dates": spec.try_parse_dates,
-            "glob": False,
+            "null_values": spec.null_values or None,
+            "truncate_ragged_lines": True,
+            "encoding": "utf8-lossy",
         }
-        schema = self._schema(spec.schema_)
-        overrides = self._schema(spec.schema_overrides, "schema_overrides")
-        if schema is not None:
-            opts["schema"] = {**schema, **(overrides or {})}
-        elif overrides is not None:
-            opts["schema_overrides"] = overrides
-        if spec.on_bad_lines in ("skip", "dead_letter"):
-            opts["truncate_ragged_lines"] = True
-            opts["ignore_errors"] = True
-        return opts
-
-    def scan(self) -> pl.LazyFrame:
-        if self.spec.on_bad_lines == "dead_letter":
-            return self._split_bad_lines()[0]
-        files = self.files()
-        encoding = polars_encoding(self.codec)
-        if encoding is None:
-            files, encoding = self._utf8_copies(files), "utf8"
-        return pl.scan_csv([str(f) for f in files], encoding=encoding, **self.options())
-
-    def dead_letters(self) -> pl.LazyFrame | None:
-        """With ``on_bad_lines: dead_letter``, the rejected lines (raw text, reason, code,
-        ``file:line``) that :meth:`scan` leaves out; ``None`` otherwise."""
-        return self._split_bad_lines()[1] if self.spec.on_bad_lines == "dead_letter" else None
-
-    def _split_bad_lines(self) -> tuple[pl.LazyFrame, pl.LazyFrame]:
-        split: tuple[pl.LazyFrame, pl.LazyFrame] | None = getattr(self, "_bad_split", None)
-        if split is None:
-            shown = self.files()
-            files = shown if polars_encoding(self.codec) is not None else self._utf8_copies(shown)
-            if self.spec.schema_ is None and self.spec.infer_schema_length is None:
-                schema = pl.scan_csv(
-                    [str(f) for f in files[:1]], encoding="utf8-lossy", **self.options()
-                ).collect_schema()
-            else:
-                schema = self.schema()
-            strict = self.spec.encoding.lower().replace("-", "") == "utf8"
-            split = split_bad_lines(
-                files,
-                spec=self.spec,
-                schema=schema,
-                lossy=not strict,
-                shown=[_relative(f, self.context.base_dir) for f in shown],
-            )
-            self._bad_split = split
-        return split
-
-    def _read_schema(self) -> pl.Schema:
-        opts = self.options()
-        files = self.files()  # a missing input fails here, at compile time
-        if self.spec.on_bad_lines == "dead_letter":
-            files = files[:1]  # the first file sets the columns; drifting files are rejected
-        if "schema" in opts:
-            return pl.Schema(opts["schema"])
-        encoding = polars_encoding(self.codec)
-        if encoding is not None:
-            return pl.scan_csv([str(f) for f in files], encoding=encoding, **opts).collect_schema()
-        if self.spec.infer_schema_length is None:
-            return self.scan().collect_schema()
-        # header, skipped rows and the inference window, decoded: no full transcode
-        lines = self.spec.skip_rows + self.spec.infer_schema_length + 1
-        head = sample(files[0], self.codec, lines)
-        opts.pop("glob")
-        return pl.scan_csv(head, encoding="utf8", **opts).collect_schema()
+        frame = pl.read_csv(
+            source,
+            infer_schema_length=length,
+            n_rows=length,
+            try_parse_dates=False,
+            ignore_errors=True,  # only the sample's first rows set the types
+            **opts,
+        )
+        names = header_of(file, spec)[0] if spec.header and isinstance(source, Path) else None
+        if names is None or len(names) != frame.width:
+            names = frame.columns
+        frame.columns = names
+        dtypes = dict(zip(names, frame.dtypes, strict=True))
+        formats: dict[str, str] = {}
+        if spec.try_parse_dates and length != 0:
+            for column, (dtype, fmt) in detect_dates(frame.head(10_000)).items():
+                dtypes[column] = dtype
+                formats[column] = fmt
+        return Columns(names, dtypes, formats)
 
     def close(self) -> None:
         """Remove the UTF-8 copies made for a non-UTF-8 input."""
