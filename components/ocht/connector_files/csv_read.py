@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import csv
 import io
-import mmap
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -141,11 +140,16 @@ def header_of(file: Path, spec: CsvConnector) -> tuple[list[str], int]:
 
 
 def quotes_in(file: Path, quote: str | None) -> bool:
-    """Whether ``file`` holds the quote character anywhere (a memchr-speed scan)."""
-    if quote is None or file.stat().st_size == 0:
+    """Whether ``file`` holds the quote character anywhere (read in large blocks, and not
+    mapped, so the scan does not count as the process's memory)."""
+    if quote is None:
         return False
-    with file.open("rb") as fh, mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as mm:
-        return mm.find(quote.encode()) != -1
+    needle = quote.encode()
+    with file.open("rb") as fh:
+        while block := fh.read(1 << 24):
+            if needle in block:
+                return True
+    return False
 
 
 def read_checked(
@@ -155,6 +159,7 @@ def read_checked(
     columns: Columns,
     shown: str,
     lossy: bool,
+    strict: bool = False,
     limit: int | None = None,
 ) -> CheckedCsv:
     """``file`` read with every record checked against ``columns`` (see the module doc).
@@ -166,6 +171,9 @@ def read_checked(
         shown: the file name for positions and errors.
         lossy: whether undecodable bytes are accepted (``utf8-lossy``); if not, a line
             holding one is bad (``bad-encoding``).
+        strict: let Polars refuse undecodable bytes itself (an error for the whole read,
+            explained by :func:`~ocht.connector_files.explain_error`), which saves checking
+            every line; for ``on_bad_lines: fail``.
         limit: read at most this many records (good and bad together).
     """
     names = columns.names
@@ -179,7 +187,7 @@ def read_checked(
         separator=_LINE_SEPARATOR,
         quote_char=None,
         skip_lines=skip,
-        encoding="utf8-lossy",
+        encoding="utf8" if strict and not lossy else "utf8-lossy",
         schema={TEXT: pl.String()},
         glob=False,
     ).with_row_index(LINE, offset=first_line)
@@ -222,11 +230,9 @@ def read_checked(
         found = unquoted.str.count_matches(spec.delimiter, literal=True) + 1
         short = found < width
     else:
-        split = pl.col(TEXT).str.split_exact(spec.delimiter, width).struct
-        frame = lines.filter(keep).with_columns(
-            *[split.field(f"field_{i}").alias(f) for i, f in enumerate(fields)],
-            split.field(f"field_{width}").alias(_EXTRA),
-        )
+        split = pl.col(TEXT).str.split_exact(spec.delimiter, width).alias("__ocht_split")
+        renamed = {f"field_{i}": f for i, f in enumerate(fields)} | {f"field_{width}": _EXTRA}
+        frame = lines.filter(keep).with_columns(split).unnest("__ocht_split").rename(renamed)
         short = pl.col(fields[-1]).is_null()
         found = pl.col(TEXT).str.count_matches(spec.delimiter, literal=True) + 1
     if limit is not None:
@@ -241,13 +247,15 @@ def read_checked(
             typed.append(pl.lit(None, dtype=columns.dtypes[name]).alias(f"{_TYPED}{name}"))
             continue
         raw = pl.col(fields[position[name]])
-        value: pl.Expr = pl.when(raw.str.len_bytes() > 0).then(raw)
+        dtype = columns.dtypes[name]
+        # an empty field is null; other types read "" as null when converting anyway
+        value: pl.Expr = pl.when(raw.str.len_bytes() > 0).then(raw) if dtype == pl.String() else raw
         if nulls:
             value = pl.when(raw.is_in(nulls)).then(None).otherwise(value)
-        dtype = columns.dtypes[name]
         typed.append(convert(value, dtype, columns.formats.get(name)).alias(f"{_TYPED}{name}"))
         if dtype != pl.String():
-            fault = value.is_not_null() & pl.col(f"{_TYPED}{name}").is_null()
+            present = value.str.len_bytes() > 0
+            fault = present & pl.col(f"{_TYPED}{name}").is_null()
             shown_type = columns.formats.get(name) or _type_name(dtype)
             reason = pl.format(
                 "column '{}' holds '{}', which is not {}",
@@ -269,7 +277,7 @@ def read_checked(
         )
         if missing or extra:
             problems.append((pl.lit(True), pl.lit(why), "schema-drift"))
-    if not lossy:
+    if not lossy and not strict:
         problems.append(
             (
                 pl.col(TEXT).str.contains("\ufffd", literal=True),

@@ -219,6 +219,7 @@ class CsvSource(FileSource):
                     columns=columns,
                     shown=_relative(original, self.context.base_dir),
                     lossy=lossy,
+                    strict=self.spec.on_bad_lines == "fail",
                     limit=self._limit,
                 )
                 for file, original in zip(files, shown, strict=True)
