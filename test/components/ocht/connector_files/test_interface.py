@@ -26,6 +26,7 @@ def test_public_names_are_pinned() -> None:
         "explain_error",
         "explain_json_error",
         "resolve_inputs",
+        "sweep_temporary",
     ]
 
 
