@@ -69,6 +69,10 @@ class CheckedCsv:
     found: pl.Expr
     width: int
     exact_lines: bool
+    path: Path
+    spec: CsvConnector
+    first_line: int
+    _starts: list[int] | None = None
 
     def good(self) -> pl.LazyFrame:
         """The good rows, typed as the input's columns."""
@@ -99,11 +103,27 @@ class CheckedCsv:
 
     def dead(self) -> pl.LazyFrame:
         """The bad rows as dead-letter records."""
+        line = pl.col(LINE)
+        if not self.exact_lines:
+            line = line.map_batches(self._record_lines, return_dtype=pl.Int64)
         return self.frame.filter(pl.col(BAD)).select(
             pl.col(TEXT).alias("record"),
             self._reason().alias("reason"),
             self._code().alias("code"),
-            pl.format("{}:{}", pl.lit(self.shown), pl.col(LINE)).alias("position"),
+            pl.format("{}:{}", pl.lit(self.shown), line).alias("position"),
+        )
+
+    def _record_lines(self, numbers: pl.Series) -> pl.Series:
+        """Record numbers (as ``__ocht_line`` counts them) to physical lines, from one
+        pass over the file made only when a file whose fields span lines has bad rows."""
+        if numbers.is_empty():
+            return numbers.cast(pl.Int64)
+        if self._starts is None:
+            self._starts = record_starts(self.path, self.spec)
+        starts, first = self._starts, self.first_line
+        return pl.Series(
+            [starts[n - first] if 0 <= n - first < len(starts) else n for n in numbers],
+            dtype=pl.Int64,
         )
 
     def _typed(self) -> list[pl.Expr]:
@@ -298,7 +318,17 @@ def read_checked(
     frame = frame.with_columns(bad.fill_null(False).alias(BAD))
     faults = [(f, c) for f, _, c in value_faults]
     return CheckedCsv(
-        frame, columns, shown, problems, faults, found.cast(pl.String()), width, exact
+        frame,
+        columns,
+        shown,
+        problems,
+        faults,
+        found.cast(pl.String()),
+        width,
+        exact,
+        file,
+        spec,
+        first_line,
     )
 
 
@@ -337,30 +367,33 @@ def _lines_split_records(lines: pl.LazyFrame, quote: str) -> bool:
     return bool(found)
 
 
-def record_line(file: Path, spec: CsvConnector, record: int) -> int | None:
-    """The physical line where data record ``record`` (0-based, after the header) starts,
-    read with the standard library (only on a failure path)."""
+def record_starts(file: Path, spec: CsvConnector) -> list[int]:
+    """The physical line where each data record (after the header) starts, read with the
+    standard library (only on a failure or dead-letter path)."""
     skip = header_of(file, spec)[1] if spec.header else spec.skip_rows
+    starts: list[int] = []
     with file.open(encoding="utf-8-sig", errors="replace", newline="") as fh:
         for _ in range(skip):
             fh.readline()
         number = skip
         start = number + 1
-        seen = 0
         quote = spec.quote_char
         inside = False
         for line in fh:
             number += 1
             if not inside:
                 start = number
-                if not line.strip() or (
-                    spec.comment_prefix and line.startswith(spec.comment_prefix)
-                ):
+                blank = not line.strip()
+                if blank or (spec.comment_prefix and line.startswith(spec.comment_prefix)):
                     continue
             if quote:
                 inside ^= line.count(quote) % 2 == 1
             if not inside:
-                if seen == record:
-                    return start
-                seen += 1
-    return None
+                starts.append(start)
+    return starts
+
+
+def record_line(file: Path, spec: CsvConnector, record: int) -> int | None:
+    """The physical line where data record ``record`` (0-based, after the header) starts."""
+    starts = record_starts(file, spec)
+    return starts[record] if 0 <= record < len(starts) else None

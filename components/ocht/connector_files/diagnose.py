@@ -81,6 +81,8 @@ def explain_csv_error(
         return _not_utf8(files)
     if "more fields than" in message:
         return _ragged(files, spec, codec)
+    if "not properly escaped" in message:
+        return _unclosed(files, spec)
     if m := _PARSE.search(message):
         return _unparseable(files, spec, codec, m)
     if _SCHEMA_MISMATCH.search(message):
@@ -220,6 +222,25 @@ def _unparseable(
                     hint="declare the column's type in `schema_overrides` (str reads anything), "
                     "list the value in `null_values`, or set `on_bad_lines: skip`",
                 )
+    return None
+
+
+def _unclosed(files: list[Path], spec: CsvConnector) -> OchtError | None:
+    """A quote opened and never closed: the rest of the file is one field."""
+    quote = spec.quote_char or '"'
+    for file in files:
+        opened: int | None = None
+        with open(file, encoding="utf-8", errors="replace", newline="") as handle:
+            for number, line in enumerate(handle, start=1):
+                if line.count(quote) % 2 == 1:
+                    opened = number if opened is None else None
+        if opened is not None:
+            return MalformedRecord(
+                f"{file}:{opened}: a quote ({quote}) opened here is never closed",
+                file=str(file),
+                line=opened,
+                hint='close the quote (a quote inside a field is written twice: "")',
+            )
     return None
 
 

@@ -6,6 +6,7 @@ names as one input (see :func:`~ocht.connector_files.paths.resolve_inputs`).
 
 from __future__ import annotations
 
+import contextlib
 import re
 import shutil
 import tempfile
@@ -27,6 +28,7 @@ from ocht.connector_files.csv_read import (
 from ocht.connector_files.diagnose import explain_error
 from ocht.connector_files.dtypes import Columns, detect_dates, parse_schema
 from ocht.connector_files.encoding import codec_name, polars_encoding, sample, transcode
+from ocht.connector_files.json_dates import LINE, Temporal, splitter
 from ocht.connector_files.paths import (
     CSV_EXTENSIONS,
     JSON_EXTENSIONS,
@@ -324,20 +326,39 @@ class NdjsonSource(FileSource):
     """Newline-delimited JSON through ``pl.scan_ndjson`` (streams; the scalable JSON).
 
     Nested objects and arrays come through as ``Struct`` and ``List`` columns. JSON has no
-    date type: declare ``schema`` to read ``"2024-01-31"`` as a date.
+    date type: a string field whose sampled values are all dates or timestamps in one
+    known format is parsed with that format (see :mod:`ocht.connector_files.json_dates`),
+    and ``schema`` may declare one (``ts: datetime('%d/%m/%Y %H:%M')``).
     """
 
     spec: NdjsonConnector
     extensions = NDJSON_EXTENSIONS
 
+    def __init__(self, spec: NdjsonConnector, *, name: str, context: RunContext) -> None:
+        super().__init__(spec, name=name, context=context)
+        self._found: tuple[pl.Schema, Temporal] | None = None
+
     def scan(self) -> pl.LazyFrame:
         if self.spec.on_bad_lines == "dead_letter":
             return self._split_bad_json()[0]
-        return pl.scan_ndjson(
-            [str(f) for f in self.files()],
-            schema=self._schema(self.spec.schema_),
-            infer_schema_length=self.spec.infer_schema_length,
-        )
+        raw, temporal = self._columns()
+        if not temporal.fields:
+            return pl.scan_ndjson(
+                [str(f) for f in self.files()],
+                schema=self._schema(self.spec.schema_),
+                infer_schema_length=self.spec.infer_schema_length,
+            )
+        frames = [
+            temporal.failing(
+                pl.scan_ndjson(
+                    str(f), schema=temporal.as_text(raw), row_index_name=LINE, row_index_offset=1
+                ),
+                _relative(f, self.context.base_dir),
+                f,
+            )
+            for f in self.files()
+        ]
+        return frames[0] if len(frames) == 1 else pl.concat(frames, how="vertical")
 
     def dead_letters(self) -> pl.LazyFrame | None:
         """With ``on_bad_lines: dead_letter``, the lines that are not JSON objects of the
@@ -345,22 +366,51 @@ class NdjsonSource(FileSource):
         return self._split_bad_json()[1] if self.spec.on_bad_lines == "dead_letter" else None
 
     def _read_schema(self) -> pl.Schema:
-        if self.spec.on_bad_lines == "dead_letter":
-            declared = self._schema(self.spec.schema_)
-            if declared is not None:
-                return pl.Schema(declared)
-            return infer_json_schema(self.files(), self.spec.infer_schema_length)
-        return super()._read_schema()
+        raw, temporal = self._columns()
+        return pl.Schema(
+            {n: temporal.fields[n][0] if n in temporal.fields else t for n, t in raw.items()}
+        )
+
+    def _columns(self) -> tuple[pl.Schema, Temporal]:
+        """The fields as read (temporal ones as text) and the temporal fields."""
+        if self._found is None:
+            files = self.files()
+            sample: pl.DataFrame | None = None
+            formats: dict[str, str] = {}
+            if self.spec.schema_:
+                dtypes, formats = parse_schema(
+                    self.spec.schema_, where=f"inputs.{self.name}.schema"
+                )
+                raw = pl.Schema(dtypes)
+            elif self.spec.on_bad_lines == "dead_letter":
+                raw = infer_json_schema(files, self.spec.infer_schema_length)
+            else:
+                raw = pl.scan_ndjson(
+                    [str(f) for f in files], infer_schema_length=self.spec.infer_schema_length
+                ).collect_schema()
+            if not self.spec.schema_:
+                with contextlib.suppress(pl.exceptions.PolarsError):
+                    length = self.spec.infer_schema_length or 10_000
+                    sample = pl.scan_ndjson(
+                        str(files[0]), schema=raw, ignore_errors=True, n_rows=min(length, 10_000)
+                    ).collect()
+            self._found = (raw, Temporal.find(raw, sample, formats))
+        return self._found
 
     def _split_bad_json(self) -> tuple[pl.LazyFrame, pl.LazyFrame]:
         split: tuple[pl.LazyFrame, pl.LazyFrame] | None = getattr(self, "_bad_split", None)
         if split is None:
             files = self.files()
-            split = split_bad_json(
+            raw, temporal = self._columns()
+            good, dead = split_bad_json(
                 files,
-                schema=self.schema(),
+                schema=temporal.as_text(raw),
                 shown=[_relative(f, self.context.base_dir) for f in files],
             )
+            good, bad_values = splitter(temporal, list(raw.names()), self.spec.path)(good)
+            if temporal.fields:
+                dead = pl.concat([dead, bad_values], how="vertical_relaxed")
+            split = (good, dead)
             self._bad_split = split
         return split
 
@@ -403,8 +453,28 @@ class JsonSource(FileSource):
 
     def _load(self, files: list[Path]) -> pl.DataFrame:
         if self._frame is None:
-            declared = self._schema(self.spec.schema_)
-            frames = [pl.read_json(f, schema=declared) for f in files]
+            formats: dict[str, str] = {}
+            declared: pl.Schema | None = None
+            if self.spec.schema_:
+                dtypes, formats = parse_schema(
+                    self.spec.schema_, where=f"inputs.{self.name}.schema"
+                )
+                declared = pl.Schema(dtypes)
+            frames = []
+            for f in files:
+                if declared is not None:
+                    temporal = Temporal.find(declared, None, formats)
+                    frame = pl.read_json(f, schema=temporal.as_text(declared))
+                else:
+                    frame = pl.read_json(f)
+                    temporal = Temporal.find(frame.schema, frame.head(10_000), {})
+                if temporal.fields:
+                    frame = temporal.failing(
+                        frame.lazy().with_row_index(LINE, offset=1),
+                        _relative(f, self.context.base_dir),
+                        f,
+                    ).collect()
+                frames.append(frame)
             self._frame = (
                 frames[0] if len(frames) == 1 else pl.concat(frames, how="diagonal_relaxed")
             )
