@@ -24,6 +24,7 @@ Blank lines and lines starting with ``comment_prefix`` are not records, in both 
 
 from __future__ import annotations
 
+import codecs
 import csv
 import io
 from collections.abc import Callable
@@ -72,6 +73,9 @@ class CheckedCsv:
     path: Path
     spec: CsvConnector
     first_line: int
+    unmarked: pl.LazyFrame
+    bad: pl.Expr
+    quick: list[tuple[str, bool, pl.Expr]] | None
     _starts: list[int] | None = None
 
     def good(self) -> pl.LazyFrame:
@@ -92,14 +96,28 @@ class CheckedCsv:
             self.found.alias("fields"),
         ]
 
+        quick, everything = self.quick, self.bad
+
         def check(df: pl.DataFrame) -> pl.DataFrame:
-            bad = df.get_column(BAD)
+            if quick is None:
+                bad = df.select(everything).to_series()
+            else:
+                # a column never null (extra fields: always null) in this batch cannot
+                # make a row bad, and null counts cost nothing: clean batches pass as is
+                parts = []
+                for column, all_null, expr in quick:
+                    nulls = df.get_column(column).null_count()
+                    if (nulls != df.height) if all_null else (nulls > 0):
+                        parts.append(expr)
+                if not parts:
+                    return df.select(typed)
+                bad = df.select(pl.any_horizontal(parts).fill_null(False)).to_series()
             if bad.any():
                 on_bad(df.filter(bad).select(details))
                 df = df.filter(~bad)
             return df.select(typed)
 
-        return self.frame.map_batches(check, streamable=True, schema=self.columns.schema())
+        return self.unmarked.map_batches(check, streamable=True, schema=self.columns.schema())
 
     def dead(self) -> pl.LazyFrame:
         """The bad rows as dead-letter records."""
@@ -159,17 +177,39 @@ def header_of(file: Path, spec: CsvConnector) -> tuple[list[str], int]:
     return [c.strip() for c in row], lines
 
 
-def quotes_in(file: Path, quote: str | None) -> bool:
-    """Whether ``file`` holds the quote character anywhere (read in large blocks, and not
-    mapped, so the scan does not count as the process's memory)."""
-    if quote is None:
-        return False
-    needle = quote.encode()
+def survey(file: Path, quote: str | None) -> tuple[bool, bool]:
+    """``(holds the quote character, is valid UTF-8)`` for ``file``, in one pass of large
+    blocks (read, not mapped, so the pass does not count as the process's memory)."""
+    needle = quote.encode() if quote else None
+    quoted, valid = False, True
+    decoder = codecs.getincrementaldecoder("utf-8")()
     with file.open("rb") as fh:
         while block := fh.read(1 << 24):
-            if needle in block:
-                return True
-    return False
+            if needle is not None and not quoted and needle in block:
+                quoted = True
+            if valid and not block.isascii():
+                try:
+                    decoder.decode(block)
+                except UnicodeDecodeError:
+                    valid = False
+            if quoted and not valid:
+                break
+    if valid:
+        try:
+            decoder.decode(b"", final=True)
+        except UnicodeDecodeError:
+            valid = False
+    return quoted, valid
+
+
+def find_line(file: Path, spec: CsvConnector, text: str) -> int | None:
+    """The first physical line after the header that reads ``text`` (a failure path)."""
+    skip = header_of(file, spec)[1] if spec.header else spec.skip_rows
+    with file.open(encoding="utf-8", errors="replace", newline="") as fh:
+        for number, line in enumerate(fh, start=1):
+            if number > skip and line.rstrip("\r\n") == text:
+                return number
+    return None
 
 
 def read_checked(
@@ -180,6 +220,7 @@ def read_checked(
     shown: str,
     lossy: bool,
     strict: bool = False,
+    lines_needed: bool = True,
     limit: int | None = None,
 ) -> CheckedCsv:
     """``file`` read with every record checked against ``columns`` (see the module doc).
@@ -194,6 +235,9 @@ def read_checked(
         strict: let Polars refuse undecodable bytes itself (an error for the whole read,
             explained by :func:`~ocht.connector_files.explain_error`), which saves checking
             every line; for ``on_bad_lines: fail``.
+        lines_needed: number every line (dead letters carry it); when not, a file
+            without quotes is read without a row index and :func:`find_line` finds the
+            line of a failure.
         limit: read at most this many records (good and bad together).
     """
     names = columns.names
@@ -201,6 +245,9 @@ def read_checked(
     width = len(header)
     first_line = skip + 1
     fields = [f"__ocht_f{i}" for i in range(width)]
+    quote = spec.quote_char
+    quoted, valid = survey(file, quote)
+    lossy = lossy or valid  # valid text needs no check for replaced bytes
     lines = pl.scan_csv(
         str(file),
         has_header=False,
@@ -210,12 +257,14 @@ def read_checked(
         encoding="utf8" if strict and not lossy else "utf8-lossy",
         schema={TEXT: pl.String()},
         glob=False,
-    ).with_row_index(LINE, offset=first_line)
+    )
+    if lines_needed or quoted:
+        lines = lines.with_row_index(LINE, offset=first_line)
+    else:
+        lines = lines.with_columns(pl.lit(None, dtype=pl.UInt32()).alias(LINE))
     keep = pl.col(TEXT).is_not_null()
     if spec.comment_prefix:
         keep &= ~pl.col(TEXT).str.starts_with(spec.comment_prefix)
-    quote = spec.quote_char
-    quoted = quote is not None and quotes_in(file, quote)
     spanning = quoted and _lines_split_records(lines, quote or '"')
     exact = not spanning
     if quoted:
@@ -315,8 +364,16 @@ def read_checked(
     for fault, reason, _ in value_faults:
         problems.append((fault, reason, "type-mismatch"))
     bad = pl.any_horizontal([p for p, _, _ in problems]) if problems else pl.lit(False)
-    frame = frame.with_columns(bad.fill_null(False).alias(BAD))
+    bad = bad.fill_null(False)
     faults = [(f, c) for f, _, c in value_faults]
+    # what a batch must show for a row of it to be bad: checked from null counts, which
+    # cost nothing, so a clean batch is passed on without evaluating ``bad`` row by row
+    quick: list[tuple[str, bool, pl.Expr]] | None = None
+    if not (spec.header and header != names) and (lossy or strict) and not quoted:
+        quick = [(_EXTRA, True, pl.col(_EXTRA).is_not_null()), (fields[-1], False, short)]
+        quick += [(f"{_TYPED}{c}", False, f) for f, _, c in value_faults]
+    unmarked = frame
+    frame = frame.with_columns(bad.alias(BAD))
     return CheckedCsv(
         frame,
         columns,
@@ -329,6 +386,9 @@ def read_checked(
         file,
         spec,
         first_line,
+        unmarked,
+        bad,
+        quick,
     )
 
 

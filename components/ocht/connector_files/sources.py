@@ -20,6 +20,7 @@ from ocht.connector_files.bad_json import infer_schema as infer_json_schema
 from ocht.connector_files.bad_json import split_bad_json
 from ocht.connector_files.csv_read import (
     CheckedCsv,
+    find_line,
     first_error,
     header_of,
     read_checked,
@@ -173,9 +174,12 @@ class CsvSource(FileSource):
 
     def _raiser(self, checked: CheckedCsv, file: Path) -> Callable[[pl.DataFrame], None]:
         def fail(rows: pl.DataFrame) -> None:
-            if not checked.exact_lines:
+            if rows.item(0, "line") is None:  # read without numbering lines
+                line = find_line(checked.path, spec, rows.item(0, "record"))
+                rows = rows.with_columns(pl.lit(line).alias("line"))
+            elif not checked.exact_lines:
                 first = header_of(file, spec)[1] + 1 if spec.header else spec.skip_rows + 1
-                line = record_line(file, spec, rows.item(0, "line") - first)
+                line = record_line(checked.path, spec, rows.item(0, "line") - first)
                 rows = rows.with_columns(pl.lit(line).alias("line"))
             raise first_error(rows, checked.shown, file, checked.width)
 
@@ -222,6 +226,7 @@ class CsvSource(FileSource):
                     shown=_relative(original, self.context.base_dir),
                     lossy=lossy,
                     strict=self.spec.on_bad_lines == "fail",
+                    lines_needed=self.spec.on_bad_lines == "dead_letter",
                     limit=self._limit,
                 )
                 for file, original in zip(files, shown, strict=True)
