@@ -24,15 +24,13 @@ Blank lines and lines starting with ``comment_prefix`` are not records, in both 
 
 from __future__ import annotations
 
-import codecs
-import csv
-import io
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 import polars as pl
 
+from ocht.connector_files.csv_lines import FileShape, header_of, record_starts, survey
 from ocht.connector_files.dtypes import Columns, convert
 from ocht.connector_files.errors import MalformedRecord
 from ocht.pipeline_model import CsvConnector
@@ -159,59 +157,6 @@ class CheckedCsv:
         return pl.coalesce([pl.when(p).then(pl.lit(k)) for p, _, k in self.problems])
 
 
-def header_of(file: Path, spec: CsvConnector) -> tuple[list[str], int]:
-    """The header's names (a UTF-8 byte-order mark and surrounding blanks removed), and
-    the number of physical lines up to and including it (skipped rows and comments)."""
-    with file.open(encoding="utf-8-sig", errors="replace", newline="") as fh:
-        for _ in range(spec.skip_rows):
-            fh.readline()
-        lines = spec.skip_rows + 1
-        first = fh.readline()
-        while first and spec.comment_prefix and first.startswith(spec.comment_prefix):
-            first = fh.readline()
-            lines += 1
-    row = next(
-        csv.reader(io.StringIO(first), delimiter=spec.delimiter, quotechar=spec.quote_char or '"'),
-        [],
-    )
-    return [c.strip() for c in row], lines
-
-
-def survey(file: Path, quote: str | None) -> tuple[bool, bool]:
-    """``(holds the quote character, is valid UTF-8)`` for ``file``, in one pass of large
-    blocks (read, not mapped, so the pass does not count as the process's memory)."""
-    needle = quote.encode() if quote else None
-    quoted, valid = False, True
-    decoder = codecs.getincrementaldecoder("utf-8")()
-    with file.open("rb") as fh:
-        while block := fh.read(1 << 24):
-            if needle is not None and not quoted and needle in block:
-                quoted = True
-            if valid and not block.isascii():
-                try:
-                    decoder.decode(block)
-                except UnicodeDecodeError:
-                    valid = False
-            if quoted and not valid:
-                break
-    if valid:
-        try:
-            decoder.decode(b"", final=True)
-        except UnicodeDecodeError:
-            valid = False
-    return quoted, valid
-
-
-def find_line(file: Path, spec: CsvConnector, text: str) -> int | None:
-    """The first physical line after the header that reads ``text`` (a failure path)."""
-    skip = header_of(file, spec)[1] if spec.header else spec.skip_rows
-    with file.open(encoding="utf-8", errors="replace", newline="") as fh:
-        for number, line in enumerate(fh, start=1):
-            if number > skip and line.rstrip("\r\n") == text:
-                return number
-    return None
-
-
 def read_checked(
     file: Path,
     *,
@@ -221,6 +166,7 @@ def read_checked(
     lossy: bool,
     strict: bool = False,
     lines_needed: bool = True,
+    shape: FileShape | None = None,
     limit: int | None = None,
 ) -> CheckedCsv:
     """``file`` read with every record checked against ``columns`` (see the module doc).
@@ -238,6 +184,7 @@ def read_checked(
         lines_needed: number every line (dead letters carry it); when not, a file
             without quotes is read without a row index and :func:`find_line` finds the
             line of a failure.
+        shape: the file's :class:`~.csv_lines.FileShape`, when already surveyed.
         limit: read at most this many records (good and bad together).
     """
     names = columns.names
@@ -246,7 +193,8 @@ def read_checked(
     first_line = skip + 1
     fields = [f"__ocht_f{i}" for i in range(width)]
     quote = spec.quote_char
-    quoted, valid = survey(file, quote)
+    shape = shape or survey(file, spec)
+    quoted, valid = shape.quoted, shape.valid
     lossy = lossy or valid  # valid text needs no check for replaced bytes
     lines = pl.scan_csv(
         str(file),
@@ -425,35 +373,3 @@ def _lines_split_records(lines: pl.LazyFrame, quote: str) -> bool:
     odd = pl.col(TEXT).str.count_matches(quote, literal=True) % 2 == 1
     found = lines.select(odd.any()).collect(engine="streaming").item()
     return bool(found)
-
-
-def record_starts(file: Path, spec: CsvConnector) -> list[int]:
-    """The physical line where each data record (after the header) starts, read with the
-    standard library (only on a failure or dead-letter path)."""
-    skip = header_of(file, spec)[1] if spec.header else spec.skip_rows
-    starts: list[int] = []
-    with file.open(encoding="utf-8-sig", errors="replace", newline="") as fh:
-        for _ in range(skip):
-            fh.readline()
-        number = skip
-        start = number + 1
-        quote = spec.quote_char
-        inside = False
-        for line in fh:
-            number += 1
-            if not inside:
-                start = number
-                blank = not line.strip()
-                if blank or (spec.comment_prefix and line.startswith(spec.comment_prefix)):
-                    continue
-            if quote:
-                inside ^= line.count(quote) % 2 == 1
-            if not inside:
-                starts.append(start)
-    return starts
-
-
-def record_line(file: Path, spec: CsvConnector, record: int) -> int | None:
-    """The physical line where data record ``record`` (0-based, after the header) starts."""
-    starts = record_starts(file, spec)
-    return starts[record] if 0 <= record < len(starts) else None

@@ -189,7 +189,7 @@ def _ragged(files: list[Path], spec: CsvConnector, codec: str) -> OchtError | No
             continue
         width = _expected_width(spec, first[1])
         for line, row in records:
-            if len(row) > width:
+            if len(row) != width:  # the first ragged row, long or short
                 what = "the header has" if spec.header else "the first row has"
                 return MalformedRecord(
                     f"{file}:{line}: a row with {len(row)} fields where {what} {width}",

@@ -18,14 +18,9 @@ import polars as pl
 
 from ocht.connector_files.bad_json import infer_schema as infer_json_schema
 from ocht.connector_files.bad_json import split_bad_json
-from ocht.connector_files.csv_read import (
-    CheckedCsv,
-    find_line,
-    first_error,
-    header_of,
-    read_checked,
-    record_line,
-)
+from ocht.connector_files.csv_fast import eligible, read_fast
+from ocht.connector_files.csv_lines import find_line, header_of, record_line, survey
+from ocht.connector_files.csv_read import CheckedCsv, first_error, read_checked
 from ocht.connector_files.diagnose import explain_error
 from ocht.connector_files.dtypes import Columns, detect_dates, parse_schema
 from ocht.connector_files.encoding import codec_name, polars_encoding, sample, transcode
@@ -131,7 +126,7 @@ class CsvSource(FileSource):
         self._workdir: Path | None = None
         self._transcoded: list[Path] | None = None
         self._columns: Columns | None = None
-        self._checked: list[CheckedCsv] | None = None
+        self._checked: list[tuple[Path, Path, CheckedCsv | pl.LazyFrame]] | None = None
         self._limit: int | None = None
         #: bad rows dropped so far under ``on_bad_lines: skip``
         self.skipped = 0
@@ -148,17 +143,17 @@ class CsvSource(FileSource):
         return self._columns
 
     def scan(self) -> pl.LazyFrame:
-        checked = self._read()
         mode = self.spec.on_bad_lines
-        if mode == "dead_letter":
-            frames = [c.good() for c in checked]
-        elif mode == "skip":
-            frames = [c.checked(self._count) for c in checked]
-        else:
-            frames = [
-                c.checked(self._raiser(c, file))
-                for c, file in zip(checked, self.files(), strict=True)
-            ]
+        frames: list[pl.LazyFrame] = []
+        for _file, original, checked in self._read():
+            if isinstance(checked, pl.LazyFrame):
+                frames.append(checked)  # Polars' own parser, checked as it goes
+            elif mode == "dead_letter":
+                frames.append(checked.good())
+            elif mode == "skip":
+                frames.append(checked.checked(self._count))
+            else:
+                frames.append(checked.checked(self._raiser(checked, original)))
         return frames[0] if len(frames) == 1 else pl.concat(frames, how="vertical")
 
     def dead_letters(self) -> pl.LazyFrame | None:
@@ -166,7 +161,7 @@ class CsvSource(FileSource):
         ``file:line``) that :meth:`scan` leaves out; ``None`` otherwise."""
         if self.spec.on_bad_lines != "dead_letter":
             return None
-        dead = [c.dead() for c in self._read()]
+        dead = [c.dead() for _, _, c in self._read() if isinstance(c, CheckedCsv)]
         return dead[0] if len(dead) == 1 else pl.concat(dead, how="vertical")
 
     def _read_schema(self) -> pl.Schema:
@@ -209,28 +204,45 @@ class CsvSource(FileSource):
     def _count(self, rows: pl.DataFrame) -> None:
         self.skipped += rows.height
 
-    def _read(self) -> list[CheckedCsv]:
+    def _read(self) -> list[tuple[Path, Path, CheckedCsv | pl.LazyFrame]]:
+        """Per file: the file read, the file named, and its reader (a checked frame from
+        Polars' own parser when that sees every bad row, see :mod:`.csv_fast`)."""
         if self._checked is None:
+            spec = self.spec
             shown = self.files()
             files = shown if polars_encoding(self.codec) is not None else self._utf8_copies(shown)
             columns = self.columns()
-            lossy = self.codec == "utf8-lossy"
-            if self.spec.on_bad_lines == "fail" and self.spec.header:
+            if spec.on_bad_lines == "fail" and spec.header:
                 for file, original in zip(files, shown, strict=True):
-                    self._same_columns(header_of(file, self.spec)[0], columns, original)
-            self._checked = [
-                read_checked(
-                    file,
-                    spec=self.spec,
-                    columns=columns,
-                    shown=_relative(original, self.context.base_dir),
-                    lossy=lossy,
-                    strict=self.spec.on_bad_lines == "fail",
-                    lines_needed=self.spec.on_bad_lines == "dead_letter",
-                    limit=self._limit,
-                )
-                for file, original in zip(files, shown, strict=True)
-            ]
+                    self._same_columns(header_of(file, spec)[0], columns, original)
+            self._checked = []
+            for file, original in zip(files, shown, strict=True):
+                name = _relative(original, self.context.base_dir)
+                shape = survey(file, spec)
+                header = header_of(file, spec)[0] if spec.header else columns.names
+                reader: CheckedCsv | pl.LazyFrame
+                if spec.on_bad_lines == "fail" and eligible(spec, shape, header, columns):
+                    reader = read_fast(
+                        file,
+                        spec=spec,
+                        columns=columns,
+                        shown=name,
+                        original=original,
+                        limit=self._limit,
+                    )
+                else:
+                    reader = read_checked(
+                        file,
+                        spec=spec,
+                        columns=columns,
+                        shown=name,
+                        lossy=self.codec == "utf8-lossy",
+                        strict=spec.on_bad_lines == "fail",
+                        lines_needed=spec.on_bad_lines == "dead_letter",
+                        shape=shape,
+                        limit=self._limit,
+                    )
+                self._checked.append((file, original, reader))
         return self._checked
 
     def _find_columns(self) -> Columns:

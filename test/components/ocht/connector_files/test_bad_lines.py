@@ -69,6 +69,17 @@ def source(ctx: RunContext, path: str, mode: str, **options: object) -> CsvSourc
     return CsvSource(spec(path, mode, **options), name="in", context=ctx)
 
 
+def failure(src: CsvSource) -> OchtError:
+    """The run's error, as the executor gives it: the source's own, or Polars' explained."""
+    with pytest.raises((pl.exceptions.PolarsError, OchtError)) as info:
+        src.scan().collect(engine="streaming")
+    if isinstance(info.value, OchtError):
+        return info.value
+    explained = src.explain_error(info.value)
+    assert explained is not None, info.value
+    return explained
+
+
 def test_types_are_inferred_from_the_sample_with_the_timestamp_format(
     workspace: Workspace, ctx: RunContext
 ) -> None:
@@ -112,21 +123,36 @@ def test_fail_stops_at_the_first_bad_row_naming_file_and_line(
     workspace: Workspace, ctx: RunContext
 ) -> None:
     write_plain(workspace)
-    with pytest.raises(MalformedRecord) as info:
-        source(ctx, "plain.csv", "fail").scan().collect(engine="streaming")
-    assert info.value.line == 124
-    assert info.value.file == str(workspace.path("plain.csv"))
-    assert info.value.details["expected"] == 4 and info.value.details["found"] == 3
+    err = failure(source(ctx, "plain.csv", "fail"))
+    assert isinstance(err, MalformedRecord)
+    assert err.line == 124
+    assert err.file == str(workspace.path("plain.csv"))
+    assert err.details["expected"] == 4 and err.details["found"] == 3
 
 
 def test_fail_names_a_stray_value_after_the_sample(workspace: Workspace, ctx: RunContext) -> None:
     rows = good_rows() + ["902,stray,abc,2024-03-01 00:00:00"] + good_rows(GOOD, 3)
     workspace.write_text("stray.csv", "id,name,amount,ts\n" + "\n".join(rows) + "\n")
-    with pytest.raises(MalformedRecord) as info:
-        source(ctx, "stray.csv", "fail").scan().collect(engine="streaming")
-    assert info.value.line == GOOD + 2
-    assert info.value.details["column"] == "amount"
-    assert "'abc'" in info.value.message
+    err = failure(source(ctx, "stray.csv", "fail"))
+    assert isinstance(err, MalformedRecord)
+    assert err.line == GOOD + 2
+    assert err.details["column"] == "amount"
+    assert "'abc'" in err.message
+
+
+def test_fail_names_a_bad_timestamp_after_the_sample(workspace: Workspace, ctx: RunContext) -> None:
+    rows = good_rows() + ["903,bad ts,1.5,2024-03-01 25:00:00"] + good_rows(GOOD, 3)
+    workspace.write_text("ts.csv", "id,name,amount,ts\n" + "\n".join(rows) + "\n")
+    err = failure(source(ctx, "ts.csv", "fail"))
+    assert isinstance(err, MalformedRecord)
+    assert (err.line, err.details.get("column")) == (GOOD + 2, "ts"), err.to_dict()
+
+
+def test_fail_names_a_long_row(workspace: Workspace, ctx: RunContext) -> None:
+    rows = good_rows() + ["901,long,1.5,2024-03-01 00:00:00,extra"]
+    workspace.write_text("long.csv", "id,name,amount,ts\n" + "\n".join(rows) + "\n")
+    err = failure(source(ctx, "long.csv", "fail"))
+    assert isinstance(err, MalformedRecord) and err.line == GOOD + 2
 
 
 QUOTED = 'id,name,n\n1,"a, b",1\n2,"say ""hi""",2\n3,c\n4,d,4,extra\n\n5,"e",five\n6,f,6\n# c,"x"\n7,g,7\n'

@@ -124,9 +124,18 @@ def test_json_document_that_does_not_parse(workspace: Workspace, ctx: RunContext
     assert err.to_dict()["line"] == 3
 
 
-def test_the_source_names_its_own_bad_rows(workspace: Workspace, ctx: RunContext) -> None:
+def test_the_source_explains_its_own_errors(workspace: Workspace, ctx: RunContext) -> None:
     workspace.write_text("data.csv", "a,b\n1,2\n3,4,5\n")
     src = CsvSource(csv_spec(), name="in", context=ctx)
-    with pytest.raises(MalformedRecord) as info:
+    with pytest.raises(pl.exceptions.ComputeError) as info:
         src.scan().collect()
-    assert info.value.to_dict()["line"] == 3
+    err = src.explain_error(info.value)
+    assert err is not None
+    assert err.to_dict()["line"] == 3
+
+
+def test_a_short_row_fails_on_the_fast_path_too(workspace: Workspace, ctx: RunContext) -> None:
+    workspace.write_text("data.csv", "a,b\n1,2\n3\n4,5\n")
+    with pytest.raises(MalformedRecord) as info:
+        CsvSource(csv_spec(), name="in", context=ctx).scan().collect()
+    assert (info.value.line, info.value.details["found"]) == (3, 1)
