@@ -21,6 +21,7 @@ Example:
 
 from ocht.connector_files.catalog import CONNECTORS
 from ocht.connector_files.console import ConsoleSink
+from ocht.connector_files.csv_source import CsvSource
 from ocht.connector_files.diagnose import explain_csv_error, explain_error, explain_json_error
 from ocht.connector_files.errors import MalformedRecord
 from ocht.connector_files.paths import resolve_inputs
@@ -32,7 +33,6 @@ from ocht.connector_files.sinks import (
     sweep_temporary,
 )
 from ocht.connector_files.sources import (
-    CsvSource,
     FileSource,
     JsonSource,
     NdjsonSource,
