@@ -17,6 +17,9 @@ nothing: it finds the timestamp column and its format from a sample.
 Variants:
   group_by   filter status/amount, derive a converted amount, group by country and day
   all_rows   filter + derive, every surviving row written to Parquet
+
+Engines ``ocht_skip`` and ``ocht_dead`` run the same pipeline with ``on_bad_lines: skip``
+and ``dead_letter`` (every row checked; compare them with each other and with ``ocht``).
 """
 
 from __future__ import annotations
@@ -39,7 +42,7 @@ PIPELINES = {
     "group_by": """
         name: bench_group_by
         inputs:
-          orders: {{type: csv, path: {csv}}}
+          orders: {{type: csv, path: {csv}{options}}}
         steps:
           - kind: filter
             where: status = 'paid' AND amount > 10
@@ -58,7 +61,7 @@ PIPELINES = {
     "all_rows": """
         name: bench_all_rows
         inputs:
-          orders: {{type: csv, path: {csv}}}
+          orders: {{type: csv, path: {csv}{options}}}
         steps:
           - kind: filter
             where: status = 'paid' AND amount > 10
@@ -198,10 +201,22 @@ def run_variant(
     """Time every engine on one (style, variant) and print the table."""
     out = {e: str(work / f"{style}_{variant}_{e}.parquet") for e in args.engines}
     pipe = work / f"{style}_{variant}.yaml"
-    pipe.write_text(textwrap.dedent(PIPELINES[variant]).format(csv=csv, out=out.get("ocht", "")))
+    pipe.write_text(
+        textwrap.dedent(PIPELINES[variant]).format(csv=csv, out=out.get("ocht", ""), options="")
+    )
+    modes = {}  # ocht under on_bad_lines skip / dead_letter: the cost of checking every row
+    for engine, mode in (("ocht_skip", "skip"), ("ocht_dead", "dead_letter")):
+        if engine in args.engines:
+            modes[engine] = work / f"{style}_{variant}_{mode}.yaml"
+            modes[engine].write_text(
+                textwrap.dedent(PIPELINES[variant]).format(
+                    csv=csv, out=out[engine], options=f", on_bad_lines: {mode}"
+                )
+            )
     fmt = STYLES[style][1]
     commands = {
         "ocht": [ocht, "run", str(pipe), "--quiet"],
+        **{e: [ocht, "run", str(path), "--quiet"] for e, path in modes.items()},
         "polars": [
             python,
             "-c",
