@@ -45,10 +45,13 @@ def read_fast(
     columns: Columns,
     shown: str,
     original: Path,
+    failures: list[MalformedRecord],
     limit: int | None = None,
 ) -> pl.LazyFrame:
-    """``file`` typed as ``columns``; the first bad row raises
-    :class:`~ocht.connector_files.MalformedRecord` naming ``shown`` and its line."""
+    """``file`` typed as ``columns``. A short row fails the query: its
+    :class:`~ocht.connector_files.MalformedRecord` (naming ``shown`` and the line) is put
+    in ``failures`` and a Polars error raised (Polars re-creates the exceptions its
+    callbacks raise from their message alone)."""
     names = columns.names
     temporal = {n for n in names if columns.dtypes[n].is_temporal()}
     skip = header_of(file, spec)[1] if spec.header else spec.skip_rows
@@ -65,34 +68,39 @@ def read_fast(
         n_rows=limit,
         glob=False,
     )
-    if temporal:
+    first, last = names[0], names[-1]
+    last_raw = f"{_RAW}{last}" if last in temporal else last
+    if last in temporal:  # a missing last field reads as null: seen before parsing
+        frame = frame.with_columns(pl.col(last).alias(last_raw))
+    if temporal:  # Polars refuses a value that does not parse, naming column and value
         frame = frame.with_columns(
-            *[pl.col(n).alias(f"{_RAW}{n}") for n in temporal],
-            *[convert(pl.col(n), columns.dtypes[n], columns.formats.get(n)) for n in temporal],
+            convert(pl.col(n), columns.dtypes[n], columns.formats.get(n), strict=True)
+            for n in temporal
         )
-    # a missing last field reads as null (for a temporal column: before parsing)
-    last = f"{_RAW}{names[-1]}" if names[-1] in temporal else names[-1]
     width = len(names)
-
     verified: list[bool] = []  # the file was checked for short rows: it has none
 
-    def check(df: pl.DataFrame) -> pl.DataFrame:
-        if df.get_column(last).null_count() > 0:
-            if not verified:
-                error, blank = _first_short(file, spec, width, shown, original)
-                if error is not None:
-                    raise error
-                verified.append(blank)
-            if verified[0]:  # blank lines read as rows of nulls: not records
-                df = df.filter(~pl.all_horizontal(pl.all().is_null()))
-        for n in temporal:
-            if df.get_column(n).null_count() > df.get_column(f"{_RAW}{n}").null_count():
-                bad = df.filter(pl.col(n).is_null() & pl.col(f"{_RAW}{n}").is_not_null())
-                value = bad.item(0, f"{_RAW}{n}")
-                raise _bad_value(file, spec, names.index(n), n, value, columns, shown, original)
-        return df.select(names)
+    def check(pair: pl.Series) -> pl.Series:
+        head, tail = pair.struct.field("head"), pair.struct.field("tail")
+        if tail.null_count() == 0:
+            return tail.is_not_null()
+        if not verified:
+            error, blank = _first_short(file, spec, width, shown, original)
+            if error is not None:
+                failures.append(error)
+                raise pl.exceptions.ComputeError(error.message)
+            verified.append(blank)
+        if verified[0]:  # blank lines read as rows of nulls: they are not records
+            return ~(head.is_null() & tail.is_null())
+        return tail.is_null() | tail.is_not_null()
 
-    return frame.map_batches(check, streamable=True, schema=columns.schema())
+    # an expression, not a frame-level map: projection and predicate pushdown still reach
+    # the reader, so only the columns the pipeline uses are parsed
+    keep = pl.struct(pl.col(first).alias("head"), pl.col(last_raw).alias("tail")).map_batches(
+        check, return_dtype=pl.Boolean(), is_elementwise=True
+    )
+    frame = frame.filter(keep)
+    return frame.drop(last_raw) if last_raw != last else frame
 
 
 def _scan(file: Path, spec: CsvConnector) -> Iterator[tuple[int, list[str]]]:
@@ -130,28 +138,3 @@ def _first_short(
             )
             return error, blank
     return None, blank
-
-
-def _bad_value(
-    file: Path,
-    spec: CsvConnector,
-    index: int,
-    column: str,
-    value: str,
-    columns: Columns,
-    shown: str,
-    original: Path,
-) -> MalformedRecord:
-    line = next((n for n, f in _scan(file, spec) if index < len(f) and f[index] == value), None)
-    what = columns.formats.get(column) or str(columns.dtypes[column]).lower()
-    return MalformedRecord(
-        f"{shown}{f':{line}' if line else ''}: column '{column}' holds '{value}', "
-        f"which is not {what}",
-        file=str(original),
-        line=line,
-        column=column,
-        value=value,
-        reason_code="type-mismatch",
-        hint="fix the value, declare the column's format (datetime('%d/%m/%Y %H:%M')), "
-        "or set `on_bad_lines: skip` (or `dead_letter`)",
-    )

@@ -17,9 +17,10 @@ from ocht.connector_files.csv_lines import find_line, header_of, record_line, su
 from ocht.connector_files.csv_read import CheckedCsv, first_error, read_checked
 from ocht.connector_files.dtypes import Columns, detect_dates
 from ocht.connector_files.encoding import codec_name, polars_encoding, sample, transcode
+from ocht.connector_files.errors import MalformedRecord
 from ocht.connector_files.paths import CSV_EXTENSIONS
 from ocht.connector_files.sources import FileSource, relative
-from ocht.errors import ConnectorError
+from ocht.errors import ConnectorError, OchtError
 from ocht.pipeline_model import CsvConnector
 from ocht.registry import RunContext
 
@@ -65,6 +66,14 @@ class CsvSource(FileSource):
         self._limit: int | None = None
         #: bad rows dropped so far under ``on_bad_lines: skip``
         self.skipped = 0
+        self._failures: list[MalformedRecord] = []
+
+    def explain_error(self, exc: BaseException) -> OchtError | None:
+        """The error of the bad row that stopped the read, else as
+        :meth:`FileSource.explain_error`."""
+        if self._failures:
+            return self._failures[0]
+        return super().explain_error(exc)
 
     def limit_scan(self, rows: int | None) -> None:
         """Read at most ``rows`` records per file (good and bad), e.g. for ``--limit``."""
@@ -163,6 +172,7 @@ class CsvSource(FileSource):
                         columns=columns,
                         shown=name,
                         original=original,
+                        failures=self._failures,
                         limit=self._limit,
                     )
                 else:

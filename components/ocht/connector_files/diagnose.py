@@ -32,6 +32,10 @@ _PARSE = re.compile(
     r"'(?P<column>.*?)' \(column number (?P<number>\d+)\)",
     re.DOTALL,
 )
+_CONVERSION = re.compile(
+    r"conversion from `str` to `(?P<dtype>[^`]+)` failed in column '(?P<column>[^']*)' "
+    r"for \d+ out of \d+ values: \[\"(?P<value>(?:[^\"\\]|\\.)*)\"",
+)
 _SCHEMA_MISMATCH = re.compile(r"names? (?:specified in schema not found|not specified in schema)")
 
 
@@ -85,6 +89,8 @@ def explain_csv_error(
         return _unclosed(files, spec)
     if m := _PARSE.search(message):
         return _unparseable(files, spec, codec, m)
+    if m := _CONVERSION.search(message):
+        return _unconverted(files, spec, codec, m)
     if _SCHEMA_MISMATCH.search(message):
         return _schema_mismatch(files, spec, codec, message)
     if "empty csv" in message.lower():
@@ -221,6 +227,33 @@ def _unparseable(
                     value=value,
                     hint="declare the column's type in `schema_overrides` (str reads anything), "
                     "list the value in `null_values`, or set `on_bad_lines: skip`",
+                )
+    return None
+
+
+def _unconverted(
+    files: list[Path], spec: CsvConnector, codec: str, match: re.Match[str]
+) -> OchtError | None:
+    """A text value (a date or timestamp) that does not parse with its column's format."""
+    value, column = match["value"], match["column"]
+    for file in files:
+        records = _records(file, spec, codec)
+        header = next(records, (0, []))[1] if spec.header else list(spec.schema_ or {})
+        header = [h.strip().lstrip("\ufeff") for h in header]
+        if column not in header:
+            continue
+        index = header.index(column)
+        for line, row in records:
+            if index < len(row) and row[index] == value:
+                return MalformedRecord(
+                    f"{file}:{line}: column '{column}' holds '{value}', which is not "
+                    f"{match['dtype']} in the column's format",
+                    file=str(file),
+                    line=line,
+                    column=column,
+                    value=value,
+                    hint="fix the value, declare the column's format "
+                    "(datetime('%d/%m/%Y %H:%M')), or set `on_bad_lines: skip`",
                 )
     return None
 

@@ -121,8 +121,11 @@ def detect_dates(sample: pl.DataFrame) -> dict[str, tuple[pl.DataType, str]]:
     return found
 
 
-def convert(text: pl.Expr, target: pl.DataType, fmt: str | None = None) -> pl.Expr:
-    """``text`` (a string expression) as ``target``; a value that does not convert is null.
+def convert(
+    text: pl.Expr, target: pl.DataType, fmt: str | None = None, *, strict: bool = False
+) -> pl.Expr:
+    """``text`` (a string expression) as ``target``; a value that does not convert is null
+    (or, with ``strict``, a Polars error naming the column and the value).
 
     Temporal types use ``fmt`` when given (else Polars infers the format); booleans are
     ``true``/``false`` in any case, as Polars' CSV reader reads them.
@@ -132,19 +135,20 @@ def convert(text: pl.Expr, target: pl.DataType, fmt: str | None = None) -> pl.Ex
     if isinstance(target, pl.Datetime):
         if fmt is None:
             return text.str.to_datetime(
-                time_unit=target.time_unit, time_zone=target.time_zone, strict=False
+                time_unit=target.time_unit, time_zone=target.time_zone, strict=strict
             )
-        parsed = text.str.strptime(pl.Datetime(target.time_unit), fmt, strict=False)
+        if target.time_zone is not None and any(z in fmt for z in ("%z", "%:z", "%#z")):
+            aware = pl.Datetime(target.time_unit, "UTC")
+            return text.str.strptime(aware, fmt, strict=strict).dt.convert_time_zone(
+                target.time_zone
+            )
+        parsed = text.str.strptime(pl.Datetime(target.time_unit), fmt, strict=strict)
         if target.time_zone is not None:
-            if "%z" in fmt or "%:z" in fmt or "%#z" in fmt:
-                return text.str.strptime(
-                    pl.Datetime(target.time_unit, "UTC"), fmt, strict=False
-                ).dt.convert_time_zone(target.time_zone)
             return parsed.dt.replace_time_zone(target.time_zone)
         return parsed
     if target in (pl.Date(), pl.Time()):
-        return text.str.strptime(target, fmt, strict=False)  # type: ignore[arg-type]
+        return text.str.strptime(target, fmt, strict=strict)  # type: ignore[arg-type]
     if target == pl.Boolean():
         low = text.str.to_lowercase()
         return pl.when(low == "true").then(True).when(low == "false").then(False)
-    return text.cast(target, strict=False)
+    return text.cast(target, strict=strict)
