@@ -247,10 +247,10 @@ def run_variant(
     if "ocht" in out and "polars" in out:
         a = pl.read_parquet(out["ocht"])
         b = pl.read_parquet(out["polars"])
-        same = a.height == b.height and a.schema == b.schema
+        same = a.height == b.height and a.columns == b.columns
         print(
             f"  ocht and polars outputs: {a.height:,} vs {b.height:,} rows "
-            f"({'same rows and types' if same else 'DIFFERENT'})"
+            f"({'same rows and columns' if same else 'DIFFERENT'})"
         )
 
 
