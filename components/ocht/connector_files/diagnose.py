@@ -89,7 +89,8 @@ def explain_csv_error(
         return _unclosed(files, spec)
     if m := _PARSE.search(message):
         return _unparseable(files, spec, codec, m)
-    if m := _CONVERSION.search(message):
+    # a timestamp the reader parses strictly (a cast step's failure is not the reader's)
+    if (m := _CONVERSION.search(message)) and "str.strptime" in message:
         return _unconverted(files, spec, codec, m)
     if _SCHEMA_MISMATCH.search(message):
         return _schema_mismatch(files, spec, codec, message)
