@@ -120,3 +120,18 @@ def test_decimal_cast() -> None:
     df = pl.DataFrame({"n": ["1.5", "2"]})
     out = df.select(cast_expr(pl.col("n"), pl.String(), parse_dtype("decimal(10,2)")))
     assert out["n"].to_list() == [Decimal("1.50"), Decimal("2.00")]
+
+
+def test_a_type_with_a_format() -> None:
+    from ocht.errors import InvalidPipeline
+    from ocht.transform import parse_dtype_format
+
+    assert parse_dtype_format("datetime('%d/%m/%Y %H:%M')") == (
+        pl.Datetime("us"),
+        "%d/%m/%Y %H:%M",
+    )
+    assert parse_dtype_format('date("%d.%m.%Y")') == (pl.Date(), "%d.%m.%Y")
+    assert parse_dtype_format("datetime('%Y %z', ms, UTC)") == (pl.Datetime("ms", "UTC"), "%Y %z")
+    assert parse_dtype_format("int64") == (pl.Int64(), None)
+    with pytest.raises(InvalidPipeline):
+        parse_dtype_format("date('%d', us)")

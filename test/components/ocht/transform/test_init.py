@@ -29,6 +29,7 @@ def test_public_names_are_pinned() -> None:
             "invalid_expression",
             "nearest",
             "parse_dtype",
+            "parse_dtype_format",
             "plan_window",
             "step_error",
             "stream_operator",
