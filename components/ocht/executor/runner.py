@@ -207,6 +207,9 @@ def _build_frames(
         frames[name] = frame.cache() if name in shared else frame
 
     for name, source in plan.sources.items():
+        limit_scan = getattr(source, "limit_scan", None)
+        if limit is not None and callable(limit_scan):
+            limit_scan(limit)  # the source's own reading (bad lines too) stops there
         frame = source.scan()
         if limit is not None:
             frame = frame.head(limit)
