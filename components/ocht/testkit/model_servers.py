@@ -78,6 +78,7 @@ class FakeOpenAI:
     Args:
         answer: the chat answer's content for a request body (default: ``"{}"``).
         dimensions: the length of the embedding vectors it makes up.
+        delay: seconds every ordinary answer waits (scripted replies have their own).
 
     Example:
         >>> import httpx
@@ -90,10 +91,15 @@ class FakeOpenAI:
     """
 
     def __init__(
-        self, answer: Callable[[dict[str, Any]], str] | None = None, *, dimensions: int = 8
+        self,
+        answer: Callable[[dict[str, Any]], str] | None = None,
+        *,
+        dimensions: int = 8,
+        delay: float = 0.0,
     ) -> None:
         self.answer = answer or (lambda body: "{}")
         self.dimensions = dimensions
+        self.delay = delay
         self.requests: list[dict[str, Any]] = []
         self.served = 0
         self.peak = 0  # the most requests it was answering at once
@@ -172,13 +178,15 @@ class FakeOpenAI:
                 except ValueError:
                     body = {"raw": raw.decode(errors="replace")}
                 body["__authorization"] = self.headers.get("authorization")
-                reply = fake._next(body) or fake._normal(self.path, body)
+                scripted = fake._next(body)
+                reply = scripted or fake._normal(self.path, body)
+                delay = reply.delay if scripted else fake.delay
                 with fake._lock:
                     fake._busy += 1
                     fake.peak = max(fake.peak, fake._busy)
                 try:
-                    if reply.delay:
-                        time.sleep(reply.delay)
+                    if delay:
+                        time.sleep(delay)
                 finally:
                     with fake._lock:
                         fake._busy -= 1
