@@ -125,7 +125,11 @@ class AnomalyState:
         valid = frame.filter(pl.col(_X).is_not_null() & pl.col(_X).is_not_nan())
         if valid.height:
             scored = self._zscore(valid) if c.method == "zscore" else self._windowed(valid)
-            frame = frame.join(scored, on=_ORD, how="left", maintain_order="left")
+            scored = scored.sort(_ORD)
+            if valid.height == frame.height:  # the usual case: no nulls, no join needed
+                frame = frame.with_columns(scored.drop(_ORD))
+            else:
+                frame = frame.join(scored, on=_ORD, how="left", maintain_order="left")
         else:
             frame = frame.with_columns(
                 pl.lit(None, pl.Float64).alias(c.score),
@@ -175,12 +179,9 @@ class AnomalyState:
                     pl.col(_N),
                 ),
             )
-        both = pl.concat(parts, how="vertical_relaxed").sort(
-            [*keys, _PSEUDO, _ORD],
-            descending=[*([False] * len(keys)), True, False],
-            nulls_last=True,
-            maintain_order=True,
-        )
+        # no sort: `over` keeps each key's rows in frame order, and the prior state of a
+        # key comes before its rows
+        both = pl.concat(parts, how="vertical_relaxed")
         over = keys
         mean = pl.col(_X).ewm_mean(alpha=a, adjust=False).over(over)
         both = both.with_columns(mean.alias(_MEAN))
@@ -224,29 +225,31 @@ class AnomalyState:
         rows = rows.with_columns(
             (pl.col(_N).fill_null(0) + pl.int_range(pl.len()).over(keys)).cast(pl.Int64).alias(_POS)
         ).drop(_N)
-        parts = [rows.select(*keys, _POS, _X)]
+        parts = [rows.select(*keys, _POS, _X, _ORD)]
         if self.history is not None and self.history.height:
-            parts.insert(
-                0,
-                self.history.join(
-                    rows.select(keys).unique(), on=keys, how="semi", nulls_equal=True
-                ),
+            prior = self.history.join(
+                rows.select(keys).unique(), on=keys, how="semi", nulls_equal=True
             )
-        both = pl.concat(parts, how="vertical_relaxed").sort([*keys, _POS])
+            parts.insert(0, prior.with_columns(pl.lit(None, pl.get_index_type()).alias(_ORD)))
+        both = pl.concat(parts, how="vertical_relaxed")  # per key: history, then new rows
         x = pl.col(_X)
+        aggs = [
+            x.median().alias("__ocht_c"),
+            ((x - x.median()).abs().median() * MAD_SCALE).alias("__ocht_s"),
+        ]
         if c.method == "robust":
-            aggs = [
-                x.median().alias("__ocht_c"),
-                ((x - x.median()).abs().median() * MAD_SCALE).alias("__ocht_s"),
-            ]
-        else:
-            aggs = [x.quantile(c.quantile, interpolation="linear").alias("__ocht_q")]
-        stats = both.rolling(
-            index_column=_POS, period=f"{n}i", offset=f"-{n + 1}i", group_by=keys
-        ).agg(aggs)
-        scored = rows.join(
-            stats, on=[*keys, _POS], how="left", nulls_equal=True, maintain_order="left"
-        )
+            # a window's MAD needs that window's median: Polars' rolling group-by
+            stats = both.rolling(
+                index_column=_POS, period=f"{n}i", offset=f"-{n + 1}i", group_by=keys
+            ).agg(aggs)
+            scored = rows.join(
+                stats, on=[*keys, _POS], how="left", nulls_equal=True, maintain_order="left"
+            )
+        else:  # the quantile of the last n values before each row (history included)
+            q = x.rolling_quantile(c.quantile, "linear", window_size=n, min_samples=1)
+            scored = both.with_columns(q.shift(1).over(keys).alias("__ocht_q")).filter(
+                pl.col(_ORD).is_not_null()
+            )
         seen = pl.col(_POS)
         if c.method == "robust":
             judged = self._judge(pl.col("__ocht_c"), pl.col("__ocht_s"), seen)
@@ -262,7 +265,8 @@ class AnomalyState:
         counts = both.group_by(keys, maintain_order=True).agg((pl.col(_POS).max() + 1).alias(_N))
         self.counts = _replace(self.counts, counts, keys)
         recent = (
-            both.join(counts, on=keys, nulls_equal=True)
+            both.select(*keys, _POS, _X)
+            .join(counts, on=keys, nulls_equal=True)
             .filter(pl.col(_POS) >= pl.col(_N) - n)
             .drop(_N)
         )

@@ -85,6 +85,10 @@ class OnnxModel:
             raise need_extra("onnxruntime") from None
         options = ort.SessionOptions()
         options.log_severity_level = 3
+        # Polars runs the step on several morsels at once: one thread per call avoids
+        # oversubscribing the cores (measured in bench/ml_predict.py)
+        options.intra_op_num_threads = 1
+        options.inter_op_num_threads = 1
         self.session = ort.InferenceSession(
             data, sess_options=options, providers=["CPUExecutionProvider"]
         )

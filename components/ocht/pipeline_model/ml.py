@@ -53,7 +53,9 @@ class Predict(StepBase):
     probabilities_output: str = Field(
         default="probabilities", description="The model's probabilities output name."
     )
-    chunk_rows: int = Field(default=65_536, ge=1, description="Rows per inference call.")
+    chunk_rows: int = Field(
+        default=262_144, ge=1, description="Rows per inference call (bounds memory)."
+    )
 
     @model_validator(mode="after")
     def _outputs_make_sense(self) -> Predict:
