@@ -6,7 +6,7 @@
 - ``predict``: the compiled step (Polars → NumPy per morsel, ONNX Runtime, columns back)
   against calling ONNX Runtime by hand on the whole frame (``to_numpy`` once, one
   ``session.run``, ``with_columns``). Same model (a logistic regression on 4 features,
-  3 classes, converted with skl2onnx), same rows; outputs checked equal. Target ≥ 0.9×.
+  3 classes, converted with skl2onnx), same rows; outputs checked equal. Target: 0.9 or more.
 - ``anomaly``: the ``zscore`` and ``quantile`` steps against the equivalent hand-written
   Polars expressions (``ewm_mean`` / ``rolling_quantile`` shifted over the key), which
   carry no state between batches.
