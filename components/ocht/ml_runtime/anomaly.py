@@ -110,11 +110,17 @@ class AnomalyState:
         self.stats: pl.DataFrame | None = None  # zscore: keys, mean, var, n
         self.counts: pl.DataFrame | None = None  # robust/quantile: keys, n
         self.history: pl.DataFrame | None = None  # robust/quantile: keys, pos, x (last N)
+        self._learn = True
 
     # -- scoring -----------------------------------------------------------------------
-    def update(self, batch: pl.DataFrame) -> pl.DataFrame:
-        """Score ``batch`` against the statistics so far, then fold it into them."""
+    def update(self, batch: pl.DataFrame, *, learn: bool = True) -> pl.DataFrame:
+        """Score ``batch`` against the statistics so far, then fold it into them.
+
+        With ``learn=False`` the statistics are left as they were (a batch run scores all
+        rows in one call and needs no state afterwards).
+        """
         c = self.config
+        self._learn = learn
         frame = batch
         if c.time is not None:  # a stable sort: equal times keep their source order
             frame = frame.sort(c.time, nulls_last=True, maintain_order=True)
@@ -210,7 +216,8 @@ class AnomalyState:
         last = real.group_by(keys, maintain_order=True).agg(
             pl.col(_MEAN).last(), pl.col(_VAR).last(), (pl.col("__ocht_seen").last() + 1).alias(_N)
         )
-        self.stats = _replace(self.stats, last, keys)
+        if self._learn:
+            self.stats = _replace(self.stats, last, keys)
         return scored.select(_ORD, c.score, c.threshold, c.flag)
 
     def _windowed(self, valid: pl.DataFrame) -> pl.DataFrame:
@@ -262,15 +269,18 @@ class AnomalyState:
                 (warm & (x > q)).alias(c.flag),
             ]
         scored = scored.with_columns(judged)
-        counts = both.group_by(keys, maintain_order=True).agg((pl.col(_POS).max() + 1).alias(_N))
-        self.counts = _replace(self.counts, counts, keys)
-        recent = (
-            both.select(*keys, _POS, _X)
-            .join(counts, on=keys, nulls_equal=True)
-            .filter(pl.col(_POS) >= pl.col(_N) - n)
-            .drop(_N)
-        )
-        self.history = _replace(self.history, recent, keys)
+        if self._learn:
+            counts = both.group_by(keys, maintain_order=True).agg(
+                (pl.col(_POS).max() + 1).alias(_N)
+            )
+            self.counts = _replace(self.counts, counts, keys)
+            recent = (
+                both.select(*keys, _POS, _X)
+                .join(counts, on=keys, nulls_equal=True)
+                .filter(pl.col(_POS) >= pl.col(_N) - n)
+                .drop(_N)
+            )
+            self.history = _replace(self.history, recent, keys)
         return scored.select(_ORD, c.score, c.threshold, c.flag)
 
     # -- state -------------------------------------------------------------------------
@@ -332,7 +342,8 @@ def build_anomaly(spec: Anomaly, ctx: BuildContext) -> CompiledStep:
     config = AnomalyConfig.of(spec, schema)
 
     def score_all(df: pl.DataFrame) -> pl.DataFrame:
-        return AnomalyState(config).update(df)  # a fresh state per run: all rows at once
+        # a fresh state per run, all rows at once: nothing to keep afterwards
+        return AnomalyState(config).update(df, learn=False)
 
     def apply(frames: Sequence[pl.LazyFrame]) -> pl.LazyFrame:
         return frames[0].map_batches(score_all, streamable=False, schema=config.schema)

@@ -259,3 +259,21 @@ def test_rate_limiter_waits_for_the_minute_to_move() -> None:
     limiter.acquire(90)
     limiter.acquire(20)  # 90 + 20 tokens > 100 per minute
     assert slept[-1] == 60.0
+
+
+def test_embeddings_of_the_wrong_size_fail_the_run(ws: Workspace) -> None:
+    with FakeOpenAI(dimensions=5) as fake:
+        spec = doc(fake.url)
+        spec["steps"] = [
+            {
+                "kind": "embed",
+                "base_url": fake.url,
+                "model": "e5",
+                "column": "text",
+                "dimensions": 6,
+            }
+        ]
+        with pytest.raises(OchtError) as info:
+            run(ws, spec)
+    assert info.value.code == "embedding-invalid" and "5 dimensions, expected 6" in str(info.value)
+    assert not (ws.root / "out.parquet").exists()
