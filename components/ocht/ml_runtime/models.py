@@ -12,11 +12,12 @@ import hashlib
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
-
-import numpy as np
+from typing import TYPE_CHECKING, Any, Protocol
 
 from ocht.ml_runtime.errors import need_extra
+
+if TYPE_CHECKING:  # NumPy comes with the ml extra; the brick imports without it
+    import numpy as np
 
 #: skops types trusted without review: the estimators and arrays of these packages
 SKOPS_TRUSTED_PREFIXES = ("sklearn.", "numpy.", "scipy.", "builtins.", "collections.")
@@ -107,6 +108,8 @@ class OnnxModel:
 
     def run(self, feeds: dict[str, np.ndarray], names: list[str]) -> list[np.ndarray]:
         """Run the session (thread-safe: ONNX Runtime sessions allow concurrent runs)."""
+        import numpy as np
+
         return [np.asarray(a) for a in self.session.run(names, feeds)]
 
 
@@ -146,11 +149,15 @@ class SkopsModel:
         )
 
     def _classes_dtype(self) -> np.dtype[Any]:
+        import numpy as np
+
         classes = getattr(self.estimator, "classes_", None)
         return np.asarray(classes).dtype if classes is not None else np.dtype("float64")
 
     def run(self, feeds: dict[str, np.ndarray], names: list[str]) -> list[np.ndarray]:
         """Call the estimator on the only input."""
+        import numpy as np
+
         (x,) = feeds.values()
         out = []
         for name in names:

@@ -11,16 +11,24 @@ from __future__ import annotations
 import threading
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import numpy as np
 import polars as pl
 
 from ocht.errors import ExecutionError
-from ocht.ml_runtime.errors import MlExtraMissing, ModelNotFound, mismatch, unreadable
+from ocht.ml_runtime.errors import (
+    MlExtraMissing,
+    ModelNotFound,
+    mismatch,
+    need_extra,
+    unreadable,
+)
 from ocht.ml_runtime.models import MODELS, Model, ModelInfo, TensorSpec
 from ocht.pipeline_model import Predict
 from ocht.transform import BuildContext, CompiledStep, check_columns
+
+if TYPE_CHECKING:  # NumPy comes with the ml extra: imported when a step is built
+    import numpy as np
 
 _FLOAT = {"tensor(float)": pl.Float32(), "tensor(double)": pl.Float64()}
 _INT = {
@@ -29,7 +37,7 @@ _INT = {
     "tensor(int8)": pl.Int8(),
     "tensor(uint8)": pl.UInt8(),
 }
-_NUMPY = {"tensor(float)": np.float32, "tensor(double)": np.float64, "tensor(int64)": np.int64}
+_NUMPY = {"tensor(float)": "float32", "tensor(double)": "float64", "tensor(int64)": "int64"}
 
 
 class PredictReport:
@@ -172,6 +180,10 @@ def _feeds_plan(
 
 def build_predict(spec: Predict, ctx: BuildContext) -> CompiledStep:
     """Build a ``predict`` step (loads and checks the model; reads no data)."""
+    try:
+        import numpy as np
+    except ModuleNotFoundError:
+        raise need_extra("numpy") from None
     model = load(spec, ctx)
     info = model.info
     feeds = _feeds_plan(spec, model, ctx)
@@ -236,11 +248,7 @@ def build_predict(spec: Predict, ctx: BuildContext) -> CompiledStep:
                 arr = part.to_numpy()
             else:
                 arr = part.to_numpy(order="c", writable=False).astype(np_type, copy=False)
-                if (
-                    np_type is not np.float32
-                    and np_type is not np.float64
-                    and any(part.null_count().row(0))
-                ):
+                if np_type not in ("float32", "float64") and any(part.null_count().row(0)):
                     raise ExecutionError(
                         f"step '{ctx.step_id}': a null in an integer model input "
                         f"({', '.join(cols)})",

@@ -122,11 +122,15 @@ class Registry:
         module, artifact = LAZY_STEPS[kind]
         try:
             kinds = _optional_module_attr(module, "STEP_KINDS", missing_ok=False)
-        except ModuleNotFoundError:
+        except ModuleNotFoundError as exc:
+            shipped = not (exc.name and module.startswith(exc.name))
             raise ConnectorUnavailable(
-                f"the '{kind}' step is not part of this installation",
+                f"the '{kind}' step needs the library '{exc.name}', not installed"
+                if shipped
+                else f"the '{kind}' step is not part of this installation",
                 hint=f"install {artifact}",
-                connector=kind,
+                code="step-unavailable",
+                step_kind=kind,
                 artifact=artifact,
             ) from None
         for k in kinds:
