@@ -197,7 +197,9 @@ def test_the_api_key_is_sent_but_never_logged_or_stored(
     with capture_logs() as logs, Store(base_dir=tmp_path) as store:
         fake.queue(Reply(503))
         result = run(ws, spec, store=store)
-        manifest = json.dumps(store.run(result.run_id).extra, default=str)
+        extra = store.run(result.run_id).extra
+        manifest = json.dumps(extra, default=str)
+    assert extra["reports"]["llm_1"]["total_tokens"] > 0  # token usage in the manifest
     assert fake.requests[-1]["__authorization"] == "Bearer sk-very-secret-123"
     assert "sk-very-secret" not in json.dumps(logs, default=str)
     assert "sk-very-secret" not in json.dumps(result.to_dict(), default=str)
