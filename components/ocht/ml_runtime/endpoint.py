@@ -31,6 +31,8 @@ from ocht.pipeline_model import Endpoint
 from ocht.resilience import RetriesExhausted, call_with_retry
 
 _RETRY_STATUS = frozenset({408, 409, 425, 429, 500, 502, 503, 504})
+#: answers kept in memory per step (a query may evaluate a batch twice; a stream runs on)
+MEMO_SIZE = 4096
 
 
 class RateLimiter:
@@ -179,7 +181,7 @@ class EndpointClient:
         )
         self.slots = threading.BoundedSemaphore(spec.concurrency)
         self.usage = Usage()
-        self._memo: dict[str, dict[str, Any]] = {}
+        self._memo: collections.OrderedDict[str, dict[str, Any]] = collections.OrderedDict()
         self._memo_lock = threading.Lock()
         headers = {"content-type": "application/json"}
         if spec.api_key is not None and spec.api_key.get_secret_value():
@@ -234,6 +236,8 @@ class EndpointClient:
                 self.cache.put(key, found)
         with self._memo_lock:
             self._memo[key] = found
+            if len(self._memo) > MEMO_SIZE:
+                self._memo.popitem(last=False)
         return found
 
     def _send(self, url: str, body: dict[str, Any], tokens: int) -> dict[str, Any]:
