@@ -185,4 +185,5 @@ def manifest_extra(result: RunResult) -> dict[str, Any]:
             }
             for c in result.checks
         ],
+        "reports": result.reports,
     }

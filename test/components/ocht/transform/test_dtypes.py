@@ -144,6 +144,8 @@ def test_dtype_name_reads_back(dtype):
     from ocht.transform import dtype_name
 
     assert parse_dtype(dtype_name(dtype)) == dtype
+
+
 def test_a_type_with_a_format() -> None:
     from ocht.errors import InvalidPipeline
     from ocht.transform import parse_dtype_format
