@@ -69,3 +69,31 @@ def test_installed_wheel_runs_an_example(wheel, tmp_path):
     )
     assert proc.returncode == 2
     assert "ocht-worker" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_model_steps_in_the_slim_wheel(wheel, tmp_path):
+    names = zipfile.ZipFile(wheel).namelist()
+    assert any(n.startswith("ocht/ml_runtime/") for n in names)
+    meta = next(n for n in names if n.endswith("METADATA"))
+    requires = zipfile.ZipFile(wheel).read(meta).decode()
+    assert "onnxruntime" in requires and "extra == 'ml'" in requires
+    venv = tmp_path / "venv"
+    subprocess.run(["uv", "venv", "-q", "-p", sys.executable, str(venv)], check=True)
+    py = venv / "bin" / "python"
+    subprocess.run(
+        ["uv", "pip", "install", "-q", "-p", str(py), str(wheel)], check=True, capture_output=True
+    )
+    project = tmp_path / "project"
+    shutil.copytree(ROOT / "examples", project, ignore=shutil.ignore_patterns("out"))
+    ocht = venv / "bin" / "ocht"
+    # anomaly needs only Polars: it runs without the ml extra
+    proc = subprocess.run(
+        [str(ocht), "run", "sensor_anomalies.yaml"], cwd=project, capture_output=True, text=True
+    )
+    assert proc.returncode == 0, proc.stderr
+    # predict needs the ml extra, and says so
+    proc = subprocess.run(
+        [str(ocht), "run", "churn_scoring.yaml"], cwd=project, capture_output=True, text=True
+    )
+    assert proc.returncode == 2
+    assert "ocht-cli[ml]" in proc.stderr and "Traceback" not in proc.stderr

@@ -2,9 +2,11 @@
 outputs, in batch mode.
 
 Inputs take a file, a glob (``data/*.csv``, ``data/**/*.csv``) or a folder as ``path`` and
-read every file as one lazy frame. Outputs are atomic: written to a hidden temporary file
-beside the target and renamed onto it on commit, so a failed run leaves no partial file
-and an older output untouched.
+read every file as one lazy frame. Outputs are atomic: written to a temporary file out of
+the output's folder (in the run's folder, or a ``.ocht-tmp`` folder beside the output's
+folder; no glob of the output's folder sees it) and renamed onto the target on commit, so
+a failed run leaves no partial file and an older output untouched. Call
+:func:`sweep_temporary` at start-up to remove what a killed run left.
 
 For the executor: a Polars error raised while collecting a frame scanned from a file
 input is often silent about where it happened; pass it to :func:`explain_error` (with the
@@ -19,13 +21,19 @@ Example:
 
 from ocht.connector_files.catalog import CONNECTORS
 from ocht.connector_files.console import ConsoleSink
+from ocht.connector_files.csv_source import CsvSource
 from ocht.connector_files.diagnose import explain_csv_error, explain_error, explain_json_error
 from ocht.connector_files.errors import MalformedRecord
 from ocht.connector_files.ledger import FileLedger
 from ocht.connector_files.paths import resolve_inputs
-from ocht.connector_files.sinks import CsvSink, FileSink, NdjsonSink, ParquetSink
+from ocht.connector_files.sinks import (
+    CsvSink,
+    FileSink,
+    NdjsonSink,
+    ParquetSink,
+    sweep_temporary,
+)
 from ocht.connector_files.sources import (
-    CsvSource,
     FileSource,
     JsonSource,
     NdjsonSource,
@@ -50,4 +58,5 @@ __all__ = [
     "explain_error",
     "explain_json_error",
     "resolve_inputs",
+    "sweep_temporary",
 ]

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from ocht.connector_files.console import ConsoleSink
+from ocht.connector_files.csv_source import CsvSource
 from ocht.connector_files.sinks import CsvSink, NdjsonSink, ParquetSink
-from ocht.connector_files.sources import CsvSource, JsonSource, NdjsonSource, ParquetSource
+from ocht.connector_files.sources import JsonSource, NdjsonSource, ParquetSource
 from ocht.pipeline_model import (
     ConsoleConnector,
     CsvConnector,

@@ -32,6 +32,10 @@ _PARSE = re.compile(
     r"'(?P<column>.*?)' \(column number (?P<number>\d+)\)",
     re.DOTALL,
 )
+_CONVERSION = re.compile(
+    r"conversion from `str` to `(?P<dtype>[^`]+)` failed in column '(?P<column>[^']*)' "
+    r"for \d+ out of \d+ values: \[\"(?P<value>(?:[^\"\\]|\\.)*)\"",
+)
 _SCHEMA_MISMATCH = re.compile(r"names? (?:specified in schema not found|not specified in schema)")
 
 
@@ -81,8 +85,13 @@ def explain_csv_error(
         return _not_utf8(files)
     if "more fields than" in message:
         return _ragged(files, spec, codec)
+    if "not properly escaped" in message:
+        return _unclosed(files, spec)
     if m := _PARSE.search(message):
         return _unparseable(files, spec, codec, m)
+    # a timestamp the reader parses strictly (a cast step's failure is not the reader's)
+    if (m := _CONVERSION.search(message)) and "str.strptime" in message:
+        return _unconverted(files, spec, codec, m)
     if _SCHEMA_MISMATCH.search(message):
         return _schema_mismatch(files, spec, codec, message)
     if "empty csv" in message.lower():
@@ -187,7 +196,7 @@ def _ragged(files: list[Path], spec: CsvConnector, codec: str) -> OchtError | No
             continue
         width = _expected_width(spec, first[1])
         for line, row in records:
-            if len(row) > width:
+            if len(row) != width:  # the first ragged row, long or short
                 what = "the header has" if spec.header else "the first row has"
                 return MalformedRecord(
                     f"{file}:{line}: a row with {len(row)} fields where {what} {width}",
@@ -220,6 +229,52 @@ def _unparseable(
                     hint="declare the column's type in `schema_overrides` (str reads anything), "
                     "list the value in `null_values`, or set `on_bad_lines: skip`",
                 )
+    return None
+
+
+def _unconverted(
+    files: list[Path], spec: CsvConnector, codec: str, match: re.Match[str]
+) -> OchtError | None:
+    """A text value (a date or timestamp) that does not parse with its column's format."""
+    value, column = match["value"], match["column"]
+    for file in files:
+        records = _records(file, spec, codec)
+        header = next(records, (0, []))[1] if spec.header else list(spec.schema_ or {})
+        header = [h.strip().lstrip("\ufeff") for h in header]
+        if column not in header:
+            continue
+        index = header.index(column)
+        for line, row in records:
+            if index < len(row) and row[index] == value:
+                return MalformedRecord(
+                    f"{file}:{line}: column '{column}' holds '{value}', which is not "
+                    f"{match['dtype']} in the column's format",
+                    file=str(file),
+                    line=line,
+                    column=column,
+                    value=value,
+                    hint="fix the value, declare the column's format "
+                    "(datetime('%d/%m/%Y %H:%M')), or set `on_bad_lines: skip`",
+                )
+    return None
+
+
+def _unclosed(files: list[Path], spec: CsvConnector) -> OchtError | None:
+    """A quote opened and never closed: the rest of the file is one field."""
+    quote = spec.quote_char or '"'
+    for file in files:
+        opened: int | None = None
+        with open(file, encoding="utf-8", errors="replace", newline="") as handle:
+            for number, line in enumerate(handle, start=1):
+                if line.count(quote) % 2 == 1:
+                    opened = number if opened is None else None
+        if opened is not None:
+            return MalformedRecord(
+                f"{file}:{opened}: a quote ({quote}) opened here is never closed",
+                file=str(file),
+                line=opened,
+                hint='close the quote (a quote inside a field is written twice: "")',
+            )
     return None
 
 

@@ -2,19 +2,28 @@
 
 Lifecycle (driven by the executor)::
 
-    sink.open()               # makes .{name}.{run_id}.tmp/ next to the output; fails early
+    sink.open()               # makes the temporary folder (see below); fails early
     node = sink.plan(frame)   # a lazy sink node; the executor runs every node together:
     pl.collect_all([node, ...], engine="streaming")
     sink.commit()             # fsync, then os.replace onto the output: all or nothing
     # or, on any failure:
     sink.abort()              # removes the temporary folder; an older output stays as it was
+
+Temporary files live where no glob of the output's folder reads them: in the run's own
+folder (``<run folder>/tmp/outputs/``) when it is on the output's file system, else in a
+``.ocht-tmp/<run id>/`` folder beside the output's folder (never inside it). Each such
+folder holds an owner file (host and process id); :func:`sweep_temporary` removes the
+folders of processes that are gone (a run killed with SIGKILL), and every sink sweeps its
+own temporary root when it opens.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import shutil
+import socket
 import time
 from pathlib import Path
 from typing import Any, ClassVar
@@ -28,11 +37,11 @@ from ocht.registry import RunContext, Sink
 
 
 class FileSink(Sink):
-    """Base of the file sinks: a temporary file beside the output, renamed on commit.
+    """Base of the file sinks: a temporary file out of the output's folder, renamed on
+    commit.
 
-    The temporary file lives in a hidden folder next to the output
-    (``.{name}.{run_id}.tmp/{name}``), on the same file system so the rename is atomic.
-    A folder rather than a bare file because Polars, when one of several outputs run by
+    The temporary file lives in a folder of its own (see the module doc), on the output's
+    file system so the rename is atomic. A folder rather than a bare file because Polars, when one of several outputs run by
     one ``collect_all`` fails, returns the error while the other writers may still be
     finishing: once :meth:`abort` has removed the folder, a late writer cannot create
     its file again.
@@ -75,18 +84,31 @@ class FileSink(Sink):
                 f"cannot create the folder {folder}: {exc.strerror}",
                 "check the permissions or pick another path",
             ) from None
-        run = re.sub(r"[^A-Za-z0-9_.-]", "_", self.context.run_id)
-        workdir = folder / f".{target.name}.{run}.tmp"
-        _remove_tree(workdir)  # left over by a crashed run with the same id
-        try:  # proves the folder is writable before any data is read
-            workdir.mkdir()
-        except OSError as exc:
-            raise self._error(
-                f"cannot write to {folder}: {exc.strerror}",
-                "check the permissions or pick another path",
-            ) from None
+        workdir = self._temporary_folder(folder)
         self.workdir = workdir
         self.temp = workdir / target.name
+
+    def _temporary_folder(self, folder: Path) -> Path:
+        """A fresh, owned folder for this output's temporary file, out of ``folder``."""
+        run = _safe(self.context.run_id)
+        name = f"{_safe(self.name)}-{_safe(self.target.name)}"
+        last: OSError | None = None
+        for root in _temporary_roots(self.context, folder, run):
+            # the run folders (for <run>/tmp/outputs) or the .ocht-tmp folder
+            sweep_temporary(root.parent.parent.parent if root.name == "outputs" else root.parent)
+            workdir = root / name
+            _remove_tree(workdir)  # left over by a crashed run with the same id
+            try:  # proves the place is writable before any data is read
+                workdir.mkdir(parents=True)
+                _claim(root)
+            except OSError as exc:
+                last = exc
+                continue
+            return workdir
+        detail = last.strerror if last is not None else "no place for a temporary file"
+        raise self._error(
+            f"cannot write to {folder}: {detail}", "check the permissions or pick another path"
+        )
 
     def plan(self, frame: pl.LazyFrame) -> pl.LazyFrame:
         """The lazy sink node writing ``frame`` to the temporary file."""
@@ -137,6 +159,7 @@ class FileSink(Sink):
         """Remove the temporary folder; the output (old or absent) is left as it was."""
         if self.workdir is not None:
             _remove_tree(self.workdir)
+            _release(self.workdir.parent)
         self.workdir = None
         self.temp = None
 
@@ -216,6 +239,107 @@ class NdjsonSink(FileSink):
         node = frame.sink_ndjson(path, check_extension=False, lazy=True)
         assert node is not None
         return node
+
+
+_OWNER = ".owner"
+
+
+def sweep_temporary(root: Path) -> list[Path]:
+    """Remove the temporary outputs under ``root`` whose owning process is gone.
+
+    ``root`` is a ``.ocht-tmp`` folder (each child a run's folder with an owner file) or
+    the folder holding the run folders (each child's ``tmp/outputs``). Folders of live
+    processes, and of other hosts, are left alone. The executor may call it at start-up;
+    every file sink also calls it for its own place when it opens.
+
+    Returns:
+        The folders removed.
+
+    Example:
+        >>> import tempfile, pathlib
+        >>> sweep_temporary(pathlib.Path(tempfile.mkdtemp()))
+        []
+    """
+    removed: list[Path] = []
+    try:
+        children = [c for c in root.iterdir() if c.is_dir()]
+    except OSError:
+        return removed
+    for child in children:
+        for folder in (child, child / "tmp" / "outputs"):
+            owner = _owner_of(folder)
+            if owner is None or owner[0] != socket.gethostname() or _alive(owner[1]):
+                continue
+            _remove_tree(folder)
+            removed.append(folder)
+    if root.name == ".ocht-tmp":
+        with contextlib.suppress(OSError):
+            root.rmdir()  # only when empty
+    return removed
+
+
+def _temporary_roots(context: RunContext, folder: Path, run: str) -> list[Path]:
+    """Where this run's temporary outputs may go, best first: the run's folder, the
+    project's ``.ocht-tmp`` (both only on the output's file system and out of its
+    folder), a ``.ocht-tmp`` beside the output's folder, and last a hidden one in it."""
+    roots: list[Path] = []
+    device = folder.stat().st_dev
+    run_dir, base = context.run_dir, context.base_dir
+    with contextlib.suppress(OSError):
+        run_dir.mkdir(parents=True, exist_ok=True)
+        if run_dir.stat().st_dev == device and not run_dir.is_relative_to(folder):
+            roots.append(run_dir / "tmp" / "outputs")
+    with contextlib.suppress(OSError):
+        if folder != base and folder.is_relative_to(base) and base.stat().st_dev == device:
+            roots.append(base / ".ocht-tmp" / run)
+    if folder.parent != folder:
+        roots.append(folder.parent / ".ocht-tmp" / run)
+    roots.append(folder / ".ocht-tmp" / run)
+    return list(dict.fromkeys(roots))
+
+
+def _claim(root: Path) -> None:
+    owner = root / _OWNER
+    if not owner.exists():
+        owner.write_text(f"{socket.gethostname()}\n{os.getpid()}\n")
+
+
+def _release(root: Path) -> None:
+    """Remove ``root`` once no temporary folder is left in it."""
+    try:
+        if all(c.name == _OWNER for c in root.iterdir()):
+            (root / _OWNER).unlink(missing_ok=True)
+            root.rmdir()
+            if root.parent.name == ".ocht-tmp":
+                root.parent.rmdir()
+            elif root.name == "outputs":
+                root.parent.rmdir()  # <run>/tmp, when nothing else uses it
+    except OSError:
+        pass
+
+
+def _owner_of(folder: Path) -> tuple[str, int] | None:
+    try:
+        host, pid = (folder / _OWNER).read_text().split()[:2]
+        return host, int(pid)
+    except (OSError, ValueError):
+        return None
+
+
+def _alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _safe(text: str) -> str:
+    return re.sub(r"[^A-Za-z0-9_.-]", "_", text) or "x"
 
 
 def _remove_tree(folder: Path) -> None:

@@ -61,3 +61,20 @@ def _plain(value: Any) -> Any:
     if isinstance(value, dict):
         return {str(k): _plain(v) for k, v in value.items()}
     return str(value)
+
+
+@runtime_checkable
+class ReportsUsage(Protocol):
+    """What a step's state implements to put facts in the run manifest and trace."""
+
+    def report(self) -> dict[str, Any]:
+        """JSON-ready facts about the step in this run (a model's sha256, tokens used)."""
+
+
+def step_reports(plan: Plan) -> dict[str, dict[str, Any]]:
+    """Every reporting step's facts, by step id."""
+    return {
+        s.id: s.compiled.state.report()
+        for s in plan.steps
+        if isinstance(s.compiled.state, ReportsUsage)
+    }

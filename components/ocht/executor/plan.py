@@ -290,7 +290,14 @@ def _step(
     c: _Compiling, sid: str, kind: StepKind, spec: Any, reads: tuple[str, ...], path: str
 ) -> PlannedStep | None:
     """One step built and its output schemas checked (``None`` with issues)."""
-    bctx = BuildContext(sid, path, tuple(c.schemas[r] for r in reads), c.mode)
+    bctx = BuildContext(
+        sid,
+        path,
+        tuple(c.schemas[r] for r in reads),
+        c.mode,
+        base_dir=c.ctx.base_dir,
+        home=c.ctx.run_dir.parent.parent,  # run folders are <home>/runs/<run id>
+    )
     try:
         compiled = kind.build(spec, bctx)
         planned = PlannedStep(sid, kind, spec, reads, compiled, path)

@@ -63,6 +63,8 @@ class RunResult:
         error: the error's ``to_dict()`` when the run failed.
         checks: per data-quality check: rows checked, failed, action taken.
         rejected: dead letters per producer (a step id, or ``input:NAME``).
+        reports: what steps tell about themselves, by step id (a ``predict`` step's
+            model path, sha256, opset and signature; an ``llm`` step's token usage).
     """
 
     run_id: str
@@ -81,6 +83,7 @@ class RunResult:
     error: dict[str, Any] | None = None
     checks: list[CheckStats] = field(default_factory=list)
     rejected: dict[str, int] = field(default_factory=dict)
+    reports: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:

@@ -26,7 +26,7 @@ from typing import Any
 import polars as pl
 
 from ocht.errors import ExecutionError, OchtError, OutputWriteError, engine_failure
-from ocht.executor.checks import check_stats, verify_checks
+from ocht.executor.checks import check_stats, step_reports, verify_checks
 from ocht.executor.contracts import contract_of, enforce, rejects_key
 from ocht.executor.counting import Counters
 from ocht.executor.dead_files import dead_letter_file, default_dead_letter_file
@@ -142,6 +142,7 @@ def run(plan: Plan, *, hooks: RunHooks | None = None, limit: int | None = None) 
             seconds=time.perf_counter() - started,
             checks=check_stats(plan),
             rejected={p: counters.get(f"dead:{p}") for p in producers},
+            reports=step_reports(plan),
         )
         write_trace(plan, result)
         hooks.on_run_end(
@@ -208,6 +209,9 @@ def _build_frames(
         frames[name] = frame.cache() if name in shared else frame
 
     for name, source in plan.sources.items():
+        limit_scan = getattr(source, "limit_scan", None)
+        if limit is not None and callable(limit_scan):
+            limit_scan(limit)  # the source's own reading (bad lines too) stops there
         frame = source.scan()
         if limit is not None:
             frame = frame.head(limit)

@@ -26,7 +26,7 @@ import polars as pl
 
 from ocht.errors import InvalidPipeline
 from ocht.executor.checkpoint import Checkpoint, FileCheckpointStore
-from ocht.executor.checks import check_stats
+from ocht.executor.checks import check_stats, step_reports
 from ocht.executor.contracts import CONTRACT_CODE, contract_of, enforce, rejects_key
 from ocht.executor.counting import Counters
 from ocht.executor.dead_letters import normalize_dead_letters
@@ -143,6 +143,8 @@ class _StreamRun:
                 path=step.path,
                 output=plan.schemas.get(step.id),
             )
+            if op is None and isinstance(step.compiled.state, StreamOperator):
+                op = step.compiled.state  # a step kind that builds its own operator
             if op is not None:
                 self.ops[step.id] = op
         home = plan.context.run_dir.parent.parent
@@ -473,6 +475,7 @@ class _StreamRun:
             dead_letter_target=self.dead.describe() if self.dead_rows else None,
             seconds=seconds,
             checks=check_stats(plan),
+            reports=step_reports(plan),
             batches=self.batches,
             state_bytes=self.state_bytes(),
             lag=lag,

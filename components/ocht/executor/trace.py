@@ -1,7 +1,8 @@
 """Per-step traces of a run, written as Parquet beside the run's other files.
 
 One row per step: rows in, rows out, rows dropped, rows dead-lettered, rows per branch,
-and for ``check`` steps each check's result with a few failing values. The file is
+for ``check`` steps each check's result with a few failing values, and for steps that
+report on themselves (``predict``: the model; ``llm``: tokens) that report as JSON. The file is
 ``<home>/runs/<run id>/trace.parquet``; ``ocht trace RUN_ID`` prints it.
 """
 
@@ -32,6 +33,7 @@ TRACE_SCHEMA = pl.Schema(
         "dead_lettered": pl.Int64(),
         "branches": pl.String(),
         "checks": pl.String(),
+        "report": pl.String(),
     }
 )
 
@@ -74,6 +76,11 @@ def trace_frame(result: RunResult) -> pl.DataFrame:
                 "dead_lettered": dead,
                 "branches": json.dumps(s.branches) if s.branches else None,
                 "checks": json.dumps(checks, default=str) if checks else None,
+                "report": (
+                    json.dumps(result.reports[s.step], default=str)
+                    if s.step in result.reports
+                    else None
+                ),
             }
         )
     return pl.DataFrame(rows, schema=TRACE_SCHEMA)

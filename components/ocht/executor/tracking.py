@@ -187,4 +187,5 @@ def manifest_extra(result: RunResult) -> dict[str, Any]:
             }
             for c in result.checks
         ],
+        "reports": result.reports,
     }

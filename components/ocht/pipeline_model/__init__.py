@@ -25,6 +25,15 @@ from ocht.pipeline_model.contract import ContractMode, SchemaContract
 from ocht.pipeline_model.document import Document, parse_document, read_document
 from ocht.pipeline_model.http import HttpConnector
 from ocht.pipeline_model.kafka import KafkaConnector
+from ocht.pipeline_model.ml import (
+    Anomaly,
+    AnomalyOutputs,
+    Embed,
+    Endpoint,
+    Llm,
+    Predict,
+    PredictOutputs,
+)
 from ocht.pipeline_model.model import Pipeline, Profile
 from ocht.pipeline_model.quality import (
     BUILTIN_CHECKS,
@@ -89,6 +98,8 @@ __all__ = [
     "BUILTIN_STEPS",
     "AcceptedValues",
     "Aggregate",
+    "Anomaly",
+    "AnomalyOutputs",
     "AvroConnector",
     "Cast",
     "Check",
@@ -104,6 +115,8 @@ __all__ = [
     "Derive",
     "Document",
     "Drop",
+    "Embed",
+    "Endpoint",
     "Explode",
     "Expression",
     "FileConnector",
@@ -117,6 +130,7 @@ __all__ = [
     "KafkaConnector",
     "Length",
     "Limit",
+    "Llm",
     "NdjsonConnector",
     "NotNull",
     "ParquetConnector",
@@ -124,6 +138,8 @@ __all__ = [
     "PluginCheck",
     "PluginConnector",
     "PluginStep",
+    "Predict",
+    "PredictOutputs",
     "Profile",
     "Range",
     "Regex",

@@ -271,6 +271,7 @@ class PluginStep(StepBase):
 
 
 # After StepBase: quality.py builds on it (the package imports this module first).
+from ocht.pipeline_model.ml import Anomaly, Embed, Llm, Predict  # noqa: E402
 from ocht.pipeline_model.quality import Check  # noqa: E402
 
 BUILTIN_STEPS: dict[str, type[StepBase]] = {
@@ -292,6 +293,10 @@ BUILTIN_STEPS: dict[str, type[StepBase]] = {
     "route": Route,
     "sql": Sql,
     "check": Check,
+    "predict": Predict,
+    "anomaly": Anomaly,
+    "llm": Llm,
+    "embed": Embed,
 }
 
 

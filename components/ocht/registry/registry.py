@@ -45,6 +45,15 @@ LOCATION_CONNECTORS: dict[str, tuple[str, str]] = dict.fromkeys(
 #: step kinds shipped by bricks other than transform: kind → brick module
 BUILTIN_STEP_MODULES: tuple[str, ...] = ("ocht.quality",)
 
+#: step kinds whose brick is imported only when a pipeline names them:
+#: kind → (brick module, what to install when it is missing)
+LAZY_STEPS: dict[str, tuple[str, str]] = {
+    "predict": ("ocht.ml_runtime", "ocht-cli[ml]"),
+    "anomaly": ("ocht.ml_runtime", "ocht-cli[ml]"),
+    "llm": ("ocht.ml_runtime", "ocht-cli[ml]"),
+    "embed": ("ocht.ml_runtime", "ocht-cli[ml]"),
+}
+
 
 @dataclass(frozen=True)
 class ConnectorInfo:
@@ -103,6 +112,8 @@ class Registry:
             UnknownName: ``unknown-step``, with the nearest known kind.
         """
         found = self._steps.get(kind)
+        if found is None and kind in LAZY_STEPS:
+            found = self._lazy_step(kind)
         if found is None:
             best = nearest(kind, list(self._steps))
             hint = f"did you mean '{best}'?" if best else "see `ocht list steps`"
@@ -115,13 +126,38 @@ class Registry:
             )
         return found
 
+    def _lazy_step(self, kind: str) -> StepKind | None:
+        module, artifact = LAZY_STEPS[kind]
+        try:
+            kinds = _optional_module_attr(module, "STEP_KINDS", missing_ok=False)
+        except ModuleNotFoundError as exc:
+            shipped = not (exc.name and module.startswith(exc.name))
+            raise ConnectorUnavailable(
+                f"the '{kind}' step needs the library '{exc.name}', not installed"
+                if shipped
+                else f"the '{kind}' step is not part of this installation",
+                hint=f"install {artifact}",
+                code="step-unavailable",
+                step_kind=kind,
+                artifact=artifact,
+            ) from None
+        for k in kinds:
+            self._steps.setdefault(k.name, k)
+        return self._steps.get(kind)
+
     def steps(self) -> list[StepKind]:
-        """Every step kind, by name."""
+        """Every step kind, by name (importing the bricks of lazily loaded kinds)."""
+        for kind in LAZY_STEPS:
+            if kind not in self._steps:
+                try:
+                    self._lazy_step(kind)
+                except ConnectorUnavailable:
+                    continue
         return [self._steps[k] for k in sorted(self._steps)]
 
     def step_names(self) -> list[str]:
         """Every step kind's name."""
-        return sorted(self._steps)
+        return sorted(set(self._steps) | set(LAZY_STEPS))
 
     # -- connectors ----------------------------------------------------------------------
     def connector(self, name: str, *, path: str = "") -> ConnectorType:
@@ -215,11 +251,11 @@ class Registry:
         return out
 
 
-def _optional_module_attr(module: str, attr: str) -> list[Any]:
+def _optional_module_attr(module: str, attr: str, *, missing_ok: bool = True) -> list[Any]:
     try:
         mod = importlib.import_module(module)
     except ModuleNotFoundError as exc:
-        if exc.name and module.startswith(exc.name):
+        if missing_ok and exc.name and module.startswith(exc.name):
             return []
         raise
     return list(getattr(mod, attr, ()))

@@ -78,8 +78,8 @@ def call_with_retry(
 ) -> T:
     """Call ``fn(*args, **kwargs)``, retrying transient failures under ``policy``.
 
-    A :class:`~ocht.errors.TransientError` with ``retry_after`` (a server's
-    ``Retry-After``) waits at least that long before the next try.
+    An error with a ``retry_after`` (seconds, as :class:`~ocht.errors.TransientError`
+    carries from a ``Retry-After`` header) waits at least that long, up to ``max_delay``.
 
     Args:
         fn: the call that talks to the outside world.
@@ -113,9 +113,18 @@ def call_with_retry(
     stop: Any = tenacity.stop_after_attempt(p.attempts)
     if p.timeout is not None:
         stop = stop | tenacity.stop_after_delay(p.timeout)
-    wait = tenacity.wait_exponential(
+    backoff = tenacity.wait_exponential(
         multiplier=p.initial, exp_base=p.multiplier, max=p.max_delay
     ) + tenacity.wait_random(0, p.jitter)
+
+    def wait(state: tenacity.RetryCallState) -> float:
+        # a server that says when to come back (429/503 Retry-After) is believed
+        delay = float(backoff(state))
+        exc = state.outcome.exception() if state.outcome else None
+        after = getattr(exc, "retry_after", None)
+        if isinstance(after, int | float) and after > delay:
+            delay = min(float(after), max(p.max_delay, delay))
+        return delay
 
     def before_sleep(state: tenacity.RetryCallState) -> None:
         exc = state.outcome.exception() if state.outcome else None
@@ -129,16 +138,9 @@ def call_with_retry(
             error=redact(f"{type(exc).__name__}: {exc}"),
         )
 
-    def wait_for(state: tenacity.RetryCallState) -> float:
-        # a server's Retry-After (carried by TransientError.retry_after) beats the backoff
-        exc = state.outcome.exception() if state.outcome else None
-        after = getattr(exc, "retry_after", None)
-        backoff = float(wait(state))
-        return max(backoff, float(after)) if isinstance(after, int | float) else backoff
-
     retrying = tenacity.Retrying(
         stop=stop,
-        wait=wait_for,
+        wait=wait,
         sleep=sleep,
         reraise=False,
         before_sleep=before_sleep,

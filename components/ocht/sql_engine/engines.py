@@ -88,7 +88,7 @@ def reason(exc: BaseException) -> str:
 
 
 def create_engine(
-    url: URL, *, base_dir: Path | None = None, foreign_keys: bool = False
+    url: URL, *, base_dir: Path | None = None, foreign_keys: bool = False, wal: bool = False
 ) -> sa.Engine:
     """An engine for ``url``.
 
@@ -96,6 +96,7 @@ def create_engine(
         url: a parsed URL (:func:`parse_url`).
         base_dir: relative SQLite paths resolve against it (default: as given).
         foreign_keys: turn on SQLite's foreign-key enforcement.
+        wal: SQLite in WAL mode with ``synchronous=NORMAL`` (commits without an fsync each).
 
     SQLite gets real transactions (DDL included) and its folder is created; PostgreSQL
     gets a 10 s connect timeout; every backend pings pooled connections before use.
@@ -117,11 +118,13 @@ def create_engine(
         path.parent.mkdir(parents=True, exist_ok=True)
         url = url.set(database=str(path))
     engine = sa.create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
-    sqlite_transactions(engine, foreign_keys=foreign_keys)
+    sqlite_transactions(engine, foreign_keys=foreign_keys, wal=wal)
     return engine
 
 
-def sqlite_transactions(engine: sa.Engine, *, foreign_keys: bool = False) -> None:
+def sqlite_transactions(
+    engine: sa.Engine, *, foreign_keys: bool = False, wal: bool = False
+) -> None:
     """Make the sqlite3 driver run every statement, DDL included, inside BEGIN ... COMMIT.
 
     Python's sqlite3 (before 3.12's ``autocommit``) does not begin a transaction before
@@ -132,10 +135,17 @@ def sqlite_transactions(engine: sa.Engine, *, foreign_keys: bool = False) -> Non
     @sa.event.listens_for(engine, "connect")
     def _connect(dbapi_connection: Any, _record: Any) -> None:
         dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
         if foreign_keys:
-            cursor = dbapi_connection.cursor()
             cursor.execute("PRAGMA foreign_keys=ON")
-            cursor.close()
+        if wal and engine.url.database and engine.url.database != ":memory:":
+            # WAL + synchronous=NORMAL: a commit appends to the log without an fsync (the
+            # log is synced at checkpoints), so the few small writes of a run do not each
+            # wait on the disk; a crash of the process loses nothing, a power cut at most
+            # the last commits
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.close()
 
     @sa.event.listens_for(engine, "begin")
     def _begin(conn: sa.Connection) -> None:

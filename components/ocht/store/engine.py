@@ -44,5 +44,6 @@ def resolve_url(url: str | None, base_dir: Path | None) -> URL:
 
 
 def create_engine(url: URL) -> sa.Engine:
-    """An engine for ``url``; SQLite gets real transactions (DDL included) and foreign keys."""
-    return _create_engine(url, foreign_keys=True)
+    """An engine for ``url``; SQLite gets real transactions (DDL included), foreign keys and
+    WAL (a run's few small commits do not each wait on an fsync)."""
+    return _create_engine(url, foreign_keys=True, wal=True)

@@ -6,11 +6,29 @@ agree.
 
 from __future__ import annotations
 
+from typing import Any
+
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql
 
 #: JSON everywhere, JSONB on PostgreSQL.
-Json = sa.JSON().with_variant(postgresql.JSONB(), "postgresql")
+
+
+class _Json(sa.types.TypeDecorator[Any]):
+    """JSON; JSONB on PostgreSQL (its dialect imported only when a PostgreSQL store is
+    used, which keeps it off the start-up of every run on SQLite)."""
+
+    impl = sa.JSON
+    cache_ok = True
+
+    def load_dialect_impl(self, dialect: sa.Dialect) -> sa.types.TypeEngine[Any]:
+        if dialect.name == "postgresql":
+            from sqlalchemy.dialects.postgresql import JSONB
+
+            return dialect.type_descriptor(JSONB())
+        return dialect.type_descriptor(sa.JSON())
+
+
+Json = _Json()
 
 metadata = sa.MetaData()
 

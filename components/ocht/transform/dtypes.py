@@ -162,6 +162,43 @@ def parse_dtype(text: str, *, step: str | None = None, path: str = "") -> pl.Dat
         raise _bad_type(text, str(exc), step=step, path=path) from None
 
 
+_FORMAT = re.compile(
+    r"^\s*(?P<name>datetime|timestamp|date|time)\s*\(\s*(?P<q>['\"])(?P<fmt>.*?)(?P=q)"
+    r"\s*(?:,\s*(?P<rest>.*?))?\s*\)\s*$",
+    re.IGNORECASE | re.DOTALL,
+)
+
+
+def parse_dtype_format(
+    text: str, *, step: str | None = None, path: str = ""
+) -> tuple[pl.DataType, str | None]:
+    """A type name that may carry the text format its values are written in.
+
+    ``datetime('%d/%m/%Y %H:%M')``, ``date('%d.%m.%Y')``, ``time('%H.%M')`` and
+    ``datetime('%Y-%m-%dT%H:%M:%S%z', us, UTC)`` name the type and the ``strptime`` format
+    (Polars/chrono directives) used to read text into it; every other name is read by
+    :func:`parse_dtype` and has no format.
+
+    Raises:
+        InvalidPipeline: ``invalid-type``, as :func:`parse_dtype`.
+
+    Example:
+        >>> parse_dtype_format("datetime('%d/%m/%Y %H:%M')")
+        (Datetime(time_unit='us', time_zone=None), '%d/%m/%Y %H:%M')
+        >>> parse_dtype_format("int64")
+        (Int64, None)
+    """
+    m = _FORMAT.match(text)
+    if m is None:
+        return parse_dtype(text, step=step, path=path), None
+    name, rest = m["name"].lower(), m["rest"]
+    if rest and name in ("datetime", "timestamp"):
+        return parse_dtype(f"datetime[{rest}]", step=step, path=path), m["fmt"]
+    if rest:
+        raise _bad_type(text, f"{name}(format) takes no other argument", step=step, path=path)
+    return parse_dtype(name, step=step, path=path), m["fmt"]
+
+
 def cast_expr(
     expr: pl.Expr, source: pl.DataType, target: pl.DataType, *, strict: bool = True
 ) -> pl.Expr:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Literal
 
 import polars as pl
@@ -46,12 +47,16 @@ class BuildContext:
         schemas: the schemas of the frames the step reads: its input first, then the
             ones named by ``with``, in order.
         mode: ``batch`` or ``stream``.
+        base_dir: the pipeline's folder (files a step names are relative to it).
+        home: the project home (caches a step keeps across runs live under it).
     """
 
     step_id: str
     path: str
     schemas: tuple[pl.Schema, ...]
     mode: Mode = "batch"
+    base_dir: Path | None = None
+    home: Path | None = None
 
     @property
     def schema(self) -> pl.Schema:

@@ -24,10 +24,14 @@ def csv_spec(path: str = "data.csv", **options: object) -> CsvConnector:
 
 
 def failure(spec: CsvConnector | NdjsonConnector | JsonConnector, ctx: RunContext) -> OchtError:
-    """Collect the input, as the executor would, and explain the Polars error."""
+    """Collect the input, as the executor would, and explain a Polars error; a CSV input
+    checks its rows itself and raises its own error."""
     cls = {"csv": CsvSource, "ndjson": NdjsonSource, "json": JsonSource}[spec.type]
-    with pytest.raises(pl.exceptions.PolarsError) as info:
-        cls(spec, name="in", context=ctx).scan().collect()
+    source = cls(spec, name="in", context=ctx)
+    with pytest.raises((pl.exceptions.PolarsError, OchtError)) as info:
+        source.scan().collect(engine="streaming")
+    if isinstance(info.value, OchtError):
+        return info.value
     explained = explain_error(info.value, spec, ctx)
     assert explained is not None, info.value
     return explained
@@ -89,16 +93,15 @@ def test_schema_names_not_in_the_header(workspace: Workspace, ctx: RunContext) -
     assert "nmae" in err.message
 
 
-def test_on_bad_lines_skip_lets_the_run_go_on(workspace: Workspace, ctx: RunContext) -> None:
+def test_on_bad_lines_skip_drops_bad_rows_and_counts_them(
+    workspace: Workspace, ctx: RunContext
+) -> None:
     workspace.write_text("data.csv", "id,n\n1,2\n2,3,extra\n3,three\n4,5\n")
     spec = csv_spec(on_bad_lines="skip", schema_overrides={"n": "int"})
-    got = CsvSource(spec, name="in", context=ctx).scan().collect()
-    assert got.to_dicts() == [
-        {"id": 1, "n": 2},
-        {"id": 2, "n": 3},
-        {"id": 3, "n": None},
-        {"id": 4, "n": 5},
-    ]
+    source = CsvSource(spec, name="in", context=ctx)
+    got = source.scan().collect()
+    assert got.to_dicts() == [{"id": 1, "n": 2}, {"id": 4, "n": 5}]
+    assert source.skipped == 2
 
 
 def test_unrelated_errors_are_not_explained(workspace: Workspace, ctx: RunContext) -> None:
@@ -129,3 +132,13 @@ def test_the_source_explains_its_own_errors(workspace: Workspace, ctx: RunContex
     err = src.explain_error(info.value)
     assert err is not None
     assert err.to_dict()["line"] == 3
+
+
+def test_a_short_row_fails_on_the_fast_path_too(workspace: Workspace, ctx: RunContext) -> None:
+    workspace.write_text("data.csv", "a,b\n1,2\n3\n4,5\n")
+    src = CsvSource(csv_spec(), name="in", context=ctx)
+    with pytest.raises(pl.exceptions.PolarsError) as info:
+        src.scan().collect()
+    err = src.explain_error(info.value)
+    assert isinstance(err, MalformedRecord)
+    assert (err.line, err.details["found"]) == (3, 1)

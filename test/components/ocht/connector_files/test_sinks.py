@@ -37,9 +37,11 @@ def test_nothing_is_visible_before_commit(workspace: Workspace, ctx: RunContext)
     sink.open()
     pl.collect_all([sink.plan(orders(20).lazy())], engine="streaming")
     assert not workspace.path("out/data.parquet").exists()
-    # hidden, in the same folder (same file system: the rename is atomic)
-    assert workspace.files("out/**/*") == ["out/.data.parquet.r1.tmp/data.parquet"]
+    # in the run's folder (same file system: the rename is atomic), not in out/
+    assert entries(workspace) == []
+    assert "run/tmp/outputs/out-data.parquet/data.parquet" in workspace.files("run/**/*")
     sink.commit()
+    assert not workspace.path("run/tmp").exists()
     assert entries(workspace) == ["data.parquet"]
     assert_frame_equal(pl.read_parquet(workspace.path("out/data.parquet")), orders(20))
 
@@ -167,3 +169,83 @@ def test_csv_output_refuses_nested_columns_before_running(ctx: RunContext) -> No
     assert "s, l" in info.value.message
     assert "ndjson" in (info.value.hint or "")
     sink.abort()
+
+
+def test_temporary_files_are_invisible_to_globs_of_the_output_folder(
+    workspace: Workspace, ctx: RunContext
+) -> None:
+    workspace.write_text("out/part-0.csv", "a\n1\n")
+    workspace.write_parquet("pq/part-0.parquet", frame([{"a": 1}]))
+    csv_sink = CsvSink(csv_spec("out/part-1.csv"), name="c", context=ctx)
+    pq_sink = parquet_sink(ctx, "pq/part-1.parquet")
+    for sink, data in ((csv_sink, frame([{"a": i} for i in range(5)])), (pq_sink, orders(7))):
+        sink.open()
+        pl.collect_all([sink.plan(data.lazy())], engine="streaming")
+    # half-written outputs exist, but plain Polars globs of the output folders see none
+    assert pl.scan_csv(str(workspace.path("out/**/*.csv"))).collect().height == 1
+    assert pl.scan_parquet(str(workspace.path("pq/"))).collect().height == 1
+    csv_sink.abort()
+    pq_sink.abort()
+    assert entries(workspace) == ["part-0.csv"]
+    assert not workspace.path("run/tmp").exists()
+
+
+def test_without_a_run_folder_on_the_same_disk_a_sibling_folder_is_used(
+    workspace: Workspace,
+) -> None:
+    # a run folder that cannot be created (a file is in the way): the next place is used
+    workspace.write_text("blocker", "x")
+    ctx = RunContext("r2", "p", base_dir=workspace.root, run_dir=workspace.path("blocker/run"))
+    sink = parquet_sink(ctx, "out/sub/data.parquet")
+    sink.open()
+    pl.collect_all([sink.plan(orders(3).lazy())], engine="streaming")
+    assert workspace.files("out/**/*") == []
+    assert ".ocht-tmp/r2/out-data.parquet/data.parquet" in workspace.files(".ocht-tmp/**/*")
+    sink.commit()
+    assert workspace.files("out/**/*") == ["out/sub/data.parquet"]
+    assert not workspace.path("out/.ocht-tmp").exists()
+    assert not workspace.path(".ocht-tmp").exists()
+
+
+def test_a_killed_runs_temporary_output_is_swept_at_the_next_open(
+    workspace: Workspace, ctx: RunContext
+) -> None:
+    import subprocess
+
+    dead = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    pid = int(dead.stdout)  # a process that has exited
+    import socket
+
+    left = workspace.path("old-run/tmp/outputs")
+    (left / "out-data.parquet").mkdir(parents=True)
+    (left / "out-data.parquet" / "data.parquet").write_bytes(b"half")
+    (left / ".owner").write_text(f"{socket.gethostname()}\n{pid}\n")
+    live = workspace.path("live-run/tmp/outputs")
+    live.mkdir(parents=True)
+    (live / ".owner").write_text(f"{socket.gethostname()}\n{os.getpid()}\n")
+    ctx2 = RunContext("r3", "p", base_dir=workspace.root, run_dir=workspace.path("r3"))
+    sink = parquet_sink(ctx2)
+    sink.open()
+    assert not left.exists()
+    assert live.exists()  # a live process's folder is left alone
+    sink.abort()
+
+
+def test_sweep_temporary_removes_dead_owners_only(workspace: Workspace) -> None:
+    import socket
+
+    from ocht.connector_files import sweep_temporary
+
+    root = workspace.path(".ocht-tmp")
+    for run, pid in (("dead", 2**22 + 12345), ("alive", os.getpid())):
+        (root / run / "x").mkdir(parents=True)
+        (root / run / ".owner").write_text(f"{socket.gethostname()}\n{pid}\n")
+    (root / "foreign").mkdir()
+    (root / "foreign" / ".owner").write_text("another-host\n1\n")
+    assert sweep_temporary(root) == [root / "dead"]
+    assert sorted(p.name for p in root.iterdir()) == ["alive", "foreign"]

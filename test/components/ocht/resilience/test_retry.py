@@ -170,3 +170,22 @@ def test_a_run_past_its_time_limit_fails_and_never_commits(reg, memory):
 
 def test_a_run_within_its_time_limit_returns_its_result(reg, memory):
     assert run_pipeline(pipeline(0), registry=reg, timeout=30).rows_written == 2
+
+
+def test_retry_after_is_honoured_up_to_the_longest_wait():
+    from ocht.errors import TransientError
+
+    answers = iter(
+        [TransientError("429", retry_after=3.0), TransientError("429", retry_after=99.0), None]
+    )
+
+    def busy() -> str:
+        err = next(answers)
+        if err is not None:
+            raise err
+        return "ok"
+
+    waits: list[float] = []
+    policy = Retry(attempts=3, initial=0.01, jitter=0, max_delay=10, timeout=None)
+    assert call_with_retry(busy, policy=policy, sleep=waits.append) == "ok"
+    assert waits == [3.0, 10.0]  # the server's wait, but never past max_delay

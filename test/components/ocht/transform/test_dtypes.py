@@ -144,3 +144,18 @@ def test_dtype_name_reads_back(dtype):
     from ocht.transform import dtype_name
 
     assert parse_dtype(dtype_name(dtype)) == dtype
+
+
+def test_a_type_with_a_format() -> None:
+    from ocht.errors import InvalidPipeline
+    from ocht.transform import parse_dtype_format
+
+    assert parse_dtype_format("datetime('%d/%m/%Y %H:%M')") == (
+        pl.Datetime("us"),
+        "%d/%m/%Y %H:%M",
+    )
+    assert parse_dtype_format('date("%d.%m.%Y")') == (pl.Date(), "%d.%m.%Y")
+    assert parse_dtype_format("datetime('%Y %z', ms, UTC)") == (pl.Datetime("ms", "UTC"), "%Y %z")
+    assert parse_dtype_format("int64") == (pl.Int64(), None)
+    with pytest.raises(InvalidPipeline):
+        parse_dtype_format("date('%d', us)")

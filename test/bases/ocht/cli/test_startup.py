@@ -1,0 +1,63 @@
+"""Start-up: each command imports only what it needs (pinned, since time is not asserted)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from ocht.testkit import Workspace
+
+HEAVY_FOR_HELP = ("polars", "pydantic", "sqlalchemy", "alembic")
+#: the run store's libraries, and the PostgreSQL dialect a SQLite store never needs
+STORE = ("sqlalchemy", "alembic")
+
+
+def imported(args: list[str], cwd: Path, modules: tuple[str, ...]) -> list[str]:
+    """Which of ``modules`` a fresh interpreter has imported after ``ocht ARGS``."""
+    code = (
+        "import sys\nfrom ocht.cli.main import cli\n"
+        f"try:\n    cli({args!r}, prog_name='ocht')\nexcept SystemExit as exc:\n"
+        "    assert exc.code in (0, None), exc.code\n"
+        f"print('IMPORTED:' + ','.join(m for m in {modules!r} if m in sys.modules))\n"
+    )
+    env = {k: v for k, v in os.environ.items() if k != "OCHT_STORE_URL"}
+    proc = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, cwd=cwd, env=env
+    )
+    assert proc.returncode == 0, proc.stderr
+    line = next(x for x in reversed(proc.stdout.splitlines()) if x.startswith("IMPORTED:"))
+    return [m for m in line.removeprefix("IMPORTED:").split(",") if m]
+
+
+@pytest.fixture
+def project(workspace: Workspace) -> Workspace:
+    workspace.write_text("data/orders.csv", "order_id,amount\n1,5\n2,50\n")
+    workspace.write_pipeline(
+        {
+            "name": "startup",
+            "inputs": {"orders": {"type": "csv", "path": "data/orders.csv"}},
+            "steps": [{"kind": "filter", "where": "amount > 10"}],
+            "outputs": {"out": {"type": "parquet", "path": "out/o.parquet"}},
+        }
+    )
+    return workspace
+
+
+def test_run_help_imports_nothing_heavy(project: Workspace) -> None:
+    assert imported(["run", "--help"], project.root, HEAVY_FOR_HELP) == []
+
+
+def test_validate_does_not_touch_the_run_store(project: Workspace) -> None:
+    assert imported(["validate", "pipeline.yaml"], project.root, STORE) == []
+
+
+def test_a_run_on_a_migrated_sqlite_store_needs_neither_alembic_nor_postgresql(
+    project: Workspace,
+) -> None:
+    mods = ("alembic", "sqlalchemy.dialects.postgresql")
+    imported(["run", "pipeline.yaml", "-q"], project.root, mods)  # creates the store
+    assert imported(["run", "pipeline.yaml", "-q"], project.root, mods) == []
