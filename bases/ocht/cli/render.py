@@ -58,7 +58,9 @@ def render_summary(result: RunResult) -> None:
     table.add_column("rows in", justify="right")
     table.add_column("rows out", justify="right")
     for name, rows in result.inputs.items():
-        table.add_row("input", name, "", "", f"{rows:,}")
+        new_files = result.files.get(name)
+        note = f"{new_files[0]:,} new files, {new_files[1]:,} loaded before" if new_files else ""
+        table.add_row("input", name, note, "", f"{rows:,}")
     for s in result.steps:
         detail = ", ".join(f"{b}={n:,}" for b, n in s.branches.items())
         table.add_row(

@@ -55,7 +55,7 @@ class AvroSource(FileSource):
             self._found = found
         return found
 
-    def scan(self) -> pl.LazyFrame:
+    def _scan(self) -> pl.LazyFrame:
         schema, files = self._schemas()
         size = self.spec.batch_size
 

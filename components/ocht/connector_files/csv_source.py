@@ -86,7 +86,7 @@ class CsvSource(FileSource):
             self._columns = self._find_columns()
         return self._columns
 
-    def scan(self) -> pl.LazyFrame:
+    def _scan(self) -> pl.LazyFrame:
         mode = self.spec.on_bad_lines
         frames: list[pl.LazyFrame] = []
         for _file, original, checked in self._read():
@@ -100,7 +100,7 @@ class CsvSource(FileSource):
                 frames.append(checked.checked(self._raiser(checked, original)))
         return frames[0] if len(frames) == 1 else pl.concat(frames, how="vertical")
 
-    def dead_letters(self) -> pl.LazyFrame | None:
+    def _dead_letters(self) -> pl.LazyFrame | None:
         """With ``on_bad_lines: dead_letter``, the rejected rows (raw text, reason, code,
         ``file:line``) that :meth:`scan` leaves out; ``None`` otherwise."""
         if self.spec.on_bad_lines != "dead_letter":

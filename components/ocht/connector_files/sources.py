@@ -17,6 +17,7 @@ from ocht.connector_files.bad_json import split_bad_json
 from ocht.connector_files.diagnose import explain_error
 from ocht.connector_files.dtypes import parse_schema
 from ocht.connector_files.json_dates import LINE, Temporal, splitter
+from ocht.connector_files.ledger import FileLedger
 from ocht.connector_files.paths import (
     JSON_EXTENSIONS,
     NDJSON_EXTENSIONS,
@@ -37,13 +38,55 @@ class FileSource(Source):
 
     extensions: ClassVar[tuple[str, ...]] = ()
 
+    def __init__(self, spec: Any, *, name: str, context: RunContext) -> None:
+        super().__init__(spec, name=name, context=context)
+        self._files: list[Path] | None = None
+        self._ledger: FileLedger | None = None
+        self._nothing_new = False
+
     def files(self) -> list[Path]:
-        """The files this input reads, sorted.
+        """The files this input reads, sorted (under ``incremental: files``, only the ones
+        no earlier successful run loaded; when there are none, the newest known file, read
+        for its columns only).
 
         Raises:
             SourceUnreachable: nothing matches the path.
         """
-        return resolve_inputs(self.spec.path, self.context, self.extensions)
+        if self._files is None:
+            found = resolve_inputs(self.spec.path, self.context, self.extensions)
+            if getattr(self.spec, "incremental", None) == "files":
+                self._ledger = FileLedger(self.context.state_of(self.name))
+                fresh = [f for f in found if self._ledger.is_new(str(f), _signature(f))]
+                for f in fresh:
+                    self._ledger.add(str(f), _signature(f))
+                self._nothing_new = not fresh
+                found = fresh or found[-1:]
+            self._files = found
+        return self._files
+
+    def scan(self) -> pl.LazyFrame:
+        """The input's rows (none when an incremental input has no new file)."""
+        frame = self._scan()
+        return frame.head(0) if self._nothing_new else frame
+
+    def _scan(self) -> pl.LazyFrame:
+        raise NotImplementedError
+
+    def dead_letters(self) -> pl.LazyFrame | None:
+        """The rows the reader rejected (``on_bad_lines: dead_letter``), else ``None``."""
+        self.files()
+        return None if self._nothing_new else self._dead_letters()
+
+    def _dead_letters(self) -> pl.LazyFrame | None:
+        return None
+
+    def state(self) -> dict[str, Any] | None:
+        """The files loaded so far, stored when the run commits (``incremental: files``)."""
+        return self._ledger.state() if self._ledger is not None else None
+
+    def file_counts(self) -> tuple[int, int] | None:
+        """(new, skipped) files under ``incremental: files``, else ``None``."""
+        return (self._ledger.new, self._ledger.skipped) if self._ledger is not None else None
 
     def schema(self) -> pl.Schema:
         """The input's columns and types, from a header, a footer or a sample.
@@ -86,7 +129,7 @@ class ParquetSource(FileSource):
     spec: ParquetConnector
     extensions = PARQUET_EXTENSIONS
 
-    def scan(self) -> pl.LazyFrame:
+    def _scan(self) -> pl.LazyFrame:
         return pl.scan_parquet([str(f) for f in self.files()], glob=False)
 
 
@@ -106,7 +149,7 @@ class NdjsonSource(FileSource):
         super().__init__(spec, name=name, context=context)
         self._found: tuple[pl.Schema, Temporal] | None = None
 
-    def scan(self) -> pl.LazyFrame:
+    def _scan(self) -> pl.LazyFrame:
         if self.spec.on_bad_lines == "dead_letter":
             return self._split_bad_json()[0]
         raw, temporal = self._columns()
@@ -128,7 +171,7 @@ class NdjsonSource(FileSource):
         ]
         return frames[0] if len(frames) == 1 else pl.concat(frames, how="vertical")
 
-    def dead_letters(self) -> pl.LazyFrame | None:
+    def _dead_letters(self) -> pl.LazyFrame | None:
         """With ``on_bad_lines: dead_letter``, the lines that are not JSON objects of the
         input's types (raw text, reason, ``file:line``); ``None`` otherwise."""
         return self._split_bad_json()[1] if self.spec.on_bad_lines == "dead_letter" else None
@@ -198,7 +241,7 @@ class JsonSource(FileSource):
         super().__init__(spec, name=name, context=context)
         self._frame: pl.DataFrame | None = None
 
-    def scan(self) -> pl.LazyFrame:
+    def _scan(self) -> pl.LazyFrame:
         files = self.files()
         declared = self._schema(self.spec.schema_)
 
@@ -255,3 +298,9 @@ def relative(file: Path, base: Path) -> str:
         return str(file.resolve().relative_to(base.resolve()))
     except ValueError:
         return str(file)
+
+
+def _signature(file: Path) -> str:
+    """What marks a file as changed: its size and modification time."""
+    stat = file.stat()
+    return f"{stat.st_size}:{stat.st_mtime_ns}"

@@ -65,6 +65,7 @@ class RunResult:
         rejected: dead letters per producer (a step id, or ``input:NAME``).
         reports: what steps tell about themselves, by step id (a ``predict`` step's
             model path, sha256, opset and signature; an ``llm`` step's token usage).
+        files: ``(new, skipped)`` files per ``incremental: files`` input.
     """
 
     run_id: str
@@ -84,6 +85,7 @@ class RunResult:
     checks: list[CheckStats] = field(default_factory=list)
     rejected: dict[str, int] = field(default_factory=dict)
     reports: dict[str, dict[str, Any]] = field(default_factory=dict)
+    files: dict[str, tuple[int, int]] = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:

@@ -143,6 +143,11 @@ def run(plan: Plan, *, hooks: RunHooks | None = None, limit: int | None = None) 
             checks=check_stats(plan),
             rejected={p: counters.get(f"dead:{p}") for p in producers},
             reports=step_reports(plan),
+            files={
+                n: counts
+                for n, src in plan.sources.items()
+                if (counts := src.file_counts()) is not None
+            },
         )
         write_trace(plan, result)
         hooks.on_run_end(

@@ -107,6 +107,10 @@ class Source(ABC):
         """The files this input reads, in order (file inputs); ``None`` for anything else."""
         return None
 
+    def file_counts(self) -> tuple[int, int] | None:
+        """``(new, skipped)`` files of an ``incremental: files`` input, else ``None``."""
+        return None
+
 
 class Sink:
     """Writes one output.

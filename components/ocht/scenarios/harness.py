@@ -163,7 +163,7 @@ def _run_once(
         rewritten = rewrite(
             doc, run.given, scratch=scratch, scenario_dir=case.file.parent, run=number
         )
-        for path in (dead_letter_path(scratch), *scratch.glob("outputs/*.parquet")):
+        for path in scratch.glob("outputs/*"):
             path.unlink(missing_ok=True)
         pipeline = validate(rewritten)
         test_loaded = LoadedPipeline(
@@ -195,7 +195,7 @@ def _run_once(
         outcome.actual[name] = actual
         problems.extend(_check_output(case, name, expect, actual, update=update))
     if run.expect_dead_letters is not None:
-        dead = _dead_letters(dead_letter_path(scratch))
+        dead = _dead_letters(scratch)
         problems.extend(
             compare_dead_letters(
                 dead, count=run.expect_dead_letters.count, rows=run.expect_dead_letters.rows
@@ -237,9 +237,13 @@ def _check_output(
     return problems
 
 
-def _dead_letters(path: Path) -> list[dict[str, Any]]:
+def _dead_letters(scratch: Path) -> list[dict[str, Any]]:
+    """The run's dead letters (one file per run, named after the declared path)."""
     import json
 
-    if not path.exists():
-        return []
-    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line]
+    stem = dead_letter_path(scratch)
+    rows: list[dict[str, Any]] = []
+    for path in sorted(stem.parent.glob(f"{stem.stem}*{stem.suffix}")):
+        text = path.read_text(encoding="utf-8")
+        rows.extend(json.loads(line) for line in text.splitlines() if line)
+    return rows
