@@ -8,10 +8,11 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from ocht.executor import DEAD_LETTER_COLUMNS, check_accounting, execute
+from ocht.executor import DEAD_LETTER_COLUMNS, check_accounting
 from ocht.executor.dead_files import DeadLetterFile, run_path
 from ocht.observability import add_secrets, forget_secrets
 from ocht.registry import RunContext
+from ocht.testkit import run_pipeline
 
 CSV = "id,name,amount\n1,a,10\n2,b\n3,c,-5\n4,d,40\n"
 
@@ -43,8 +44,8 @@ def read(path: Path, fmt: str) -> list[dict]:
 @pytest.mark.parametrize("fmt", ["ndjson", "csv", "parquet"])
 def test_declared_format_one_file_per_run(tmp_path: Path, fmt: str) -> None:
     p = pipeline(tmp_path, fmt)
-    first = execute(p, home=tmp_path / ".ocht")
-    second = execute(p, home=tmp_path / ".ocht")
+    first = run_pipeline(p, home=tmp_path / ".ocht")
+    second = run_pipeline(p, home=tmp_path / ".ocht")
     check_accounting(first)
     files = sorted((tmp_path / "out").glob(f"dead.*.{fmt}"))
     assert [f.name for f in files] == sorted(
@@ -75,7 +76,7 @@ def test_a_failed_run_leaves_no_dead_letter_file(tmp_path: Path) -> None:
     p.write_text(text.replace("1,a,10", "1,,10"))
     (tmp_path / "in.csv").write_text(CSV.replace("1,a,10", "1,,10"))
     with pytest.raises(Exception, match="check"):
-        execute(p, home=tmp_path / ".ocht")
+        run_pipeline(p, home=tmp_path / ".ocht")
     out = tmp_path / "out"
     assert not out.exists() or list(out.iterdir()) == []
 
@@ -92,7 +93,7 @@ def test_secrets_are_masked_in_reasons(tmp_path: Path) -> None:
             "action: dead_letter}\noutputs:\n  out: {type: csv, path: out/o.csv}\n"
             "dead_letter: {type: ndjson, path: out/dead.ndjson}\n"
         )
-        result = execute(p, home=tmp_path / ".ocht")
+        result = run_pipeline(p, home=tmp_path / ".ocht")
         [path] = (tmp_path / "out").glob("dead.*.ndjson")
         text = path.read_text()
         assert result.dead_letters == 1
