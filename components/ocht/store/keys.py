@@ -46,18 +46,18 @@ Role = Literal["viewer", "operator", "admin"]
 ROLES: tuple[str, ...] = ("viewer", "operator", "admin")
 KEY_PREFIX = "ocht_"
 _KEY = re.compile(r"^ocht_(?P<id>[0-9a-f]{12})_(?P<secret>[A-Za-z0-9_\-]{20,100})$")
-_TENANT = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,99}$")
+_TENANT = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_\-]{0,99}$")
 
 
 def check_tenant(tenant: str) -> str:
-    """``tenant`` if it is a valid tenant name (letters, digits, ``_.-``; 1 to 100).
+    """``tenant`` if it is a valid tenant name (letters, digits, ``_`` and ``-``; 1 to 100).
 
     Raises:
         InvalidStoreValue: it is not.
     """
     if not _TENANT.match(tenant):
         raise InvalidStoreValue(
-            f"'{tenant}' is not a tenant name", hint="use letters, digits, '_', '.', '-'"
+            f"'{tenant}' is not a tenant name", hint="use letters, digits, '_' and '-'"
         )
     return tenant
 

@@ -169,6 +169,11 @@ class RunRequests:
             conn.execute(query.values(**values))
         return self.get(run_id)
 
+    def discard(self, run_id: str) -> None:
+        """Forget a request that was never accepted (its run never existed)."""
+        with transaction(self.engine) as conn:
+            conn.execute(run_requests.delete().where(run_requests.c.run_id == run_id))
+
     def get(
         self, run_id: str, *, tenant: str | None = None, default_tenant: str | None = None
     ) -> RunRequest:
