@@ -78,10 +78,16 @@ def transaction(engine: sa.Engine) -> Iterator[sa.Connection]:
 
 
 def ensure_tenant(conn: sa.Connection, tenant: str) -> None:
-    """Record ``tenant`` if it is new."""
-    found = conn.execute(sa.select(tenants.c.tenant).where(tenants.c.tenant == tenant)).first()
-    if found is None:
-        conn.execute(tenants.insert().values(tenant=tenant, created_at=now()))
+    """Record ``tenant`` if it is new.
+
+    It writes first (in a savepoint) rather than reading first: on SQLite a transaction
+    that reads and then writes can be refused at once while another one writes.
+    """
+    try:
+        with conn.begin_nested():
+            conn.execute(tenants.insert().values(tenant=tenant, created_at=now()))
+    except IntegrityError:
+        pass  # known already
 
 
 @dataclass(frozen=True)

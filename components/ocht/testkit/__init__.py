@@ -8,6 +8,7 @@ Example:
     1
 """
 
+from ocht.testkit.asgi import serve_asgi
 from ocht.testkit.broker import (
     UPSERT,
     Broker,
@@ -63,6 +64,7 @@ __all__ = [
     "recorded",
     "reset_flaky",
     "reset_memory",
+    "serve_asgi",
     "start_broker",
     "tansu_binary",
     "unique_topic",

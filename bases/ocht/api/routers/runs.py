@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -282,7 +283,8 @@ def _dead_letter_path(svc: Services, run_id: str) -> Path | None:
     target = record.extra.get("dead_letter_target")
     if record.run_id != run_id or not isinstance(target, str) or not target:
         return None
-    path = Path(target)
+    # a file sink describes itself as "<format>:<path>"
+    path = Path(re.sub(r"^[a-z_]+:(?!//)", "", target))
     path = path if path.is_absolute() else svc.settings.workdir / path
     return path if path.is_file() else None
 
