@@ -30,7 +30,7 @@ def test_submit_returns_202_a_location_and_the_manifest_follows(api) -> None:
     assert trace["items"][0]["step"] == "filter_1"
     assert trace["items"][0]["pipeline"] == "orders"
     logs = api.client.get(f"/v1/runs/{run_id}/logs", headers=viewer).json()
-    assert [e["event"] for e in logs["items"]][0] == "run started"
+    assert logs["items"][0]["event"] == "run started"
     assert "run succeeded" in [e["event"] for e in logs["items"]]
     page = api.client.get(f"/v1/runs/{run_id}/logs?limit=1&offset=1", headers=viewer).json()
     assert len(page["items"]) == 1
