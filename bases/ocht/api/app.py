@@ -26,6 +26,7 @@ from ocht.api.auth import Authenticator
 from ocht.api.execution import Execution
 from ocht.api.problems import Problem, problem
 from ocht.api.routers import health, keys, pipelines, runs
+from ocht.api.schemas import DOCUMENT_BODIES, PIPELINE_REF
 from ocht.api.service import Services
 from ocht.api.settings import ApiSettings
 from ocht.pipeline_model import Pipeline
@@ -113,6 +114,8 @@ def openapi(app: FastAPI) -> dict[str, Any]:
     pipeline["title"] = "Ocht pipeline"
     schemas["pipeline.Pipeline"] = pipeline
     schemas["Problem"] = Problem.model_json_schema()
+    for body in DOCUMENT_BODIES:
+        schemas[body]["properties"]["document"] = {"$ref": PIPELINE_REF}
     doc["components"]["securitySchemes"] = {
         "bearer": {
             "type": "http",

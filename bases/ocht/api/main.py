@@ -61,6 +61,21 @@ def serve(host: str, port: int, workers: int | None, log_level: str) -> None:
     uvicorn.run(app, host=host, port=port, log_level=log_level, server_header=False)
 
 
+@cli.command("openapi")
+def openapi_command() -> None:
+    """Print the OpenAPI 3.1 document (docs/openapi.json is this output)."""
+    import tempfile
+    from pathlib import Path
+
+    from ocht.api.app import create_app, openapi
+    from ocht.api.settings import ApiSettings
+
+    with tempfile.TemporaryDirectory() as folder:
+        app = create_app(ApiSettings(workdir=Path(folder), store_url=f"sqlite:///{folder}/o.db"))
+        click.echo(json.dumps(openapi(app), indent=2, sort_keys=True))
+        app.state.services.close()
+
+
 @cli.group()
 def keys() -> None:
     """Create, list and revoke API keys."""

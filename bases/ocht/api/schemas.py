@@ -11,6 +11,8 @@ NAME_PATTERN = r"^[A-Za-z_][A-Za-z0-9_\-]*$"
 RUN_ID_PATTERN = r"^[A-Za-z0-9_\-]{1,64}$"
 #: where the pipeline JSON Schema sits in the OpenAPI document's components
 PIPELINE_REF = "#/components/schemas/pipeline.Pipeline"
+#: bodies whose ``document`` the OpenAPI document describes with the pipeline JSON Schema
+DOCUMENT_BODIES = ("PipelineIn", "DocumentValidateIn")
 
 Variables = dict[str, Any]
 
@@ -24,7 +26,7 @@ class Body(BaseModel):
 class PipelineIn(Body):
     """A pipeline document, the same the CLI reads (``${var}`` and ``${env:NAME}`` allowed)."""
 
-    document: dict[str, Any] = Field(json_schema_extra={"$ref": PIPELINE_REF})
+    document: dict[str, Any]
 
 
 class PipelineOut(BaseModel):
@@ -91,7 +93,7 @@ class ValidateIn(Body):
 class DocumentValidateIn(Body):
     """A document to validate without storing it."""
 
-    document: dict[str, Any] = Field(json_schema_extra={"$ref": PIPELINE_REF})
+    document: dict[str, Any]
     profile: str | None = Field(default=None, max_length=200)
     variables: Variables = Field(default_factory=dict)
 

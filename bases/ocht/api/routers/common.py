@@ -35,7 +35,7 @@ Svc = Annotated[Services, Depends(services)]
 
 def problems(*statuses: int) -> dict[int | str, dict[str, Any]]:
     """OpenAPI entries for problem responses (auth ones always included)."""
-    codes = sorted({401, 403, 422, *statuses})
+    codes = sorted({400, 401, 403, 422, *statuses})
     content = {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}
     return {s: {"description": TITLES.get(s, "Error"), "content": content} for s in codes}
 
