@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from ocht.errors import OchtError
+from ocht.executor import CancelToken
 from ocht.observability import get_logger
 
 
@@ -67,8 +68,8 @@ class Execution(Protocol):
         """Stop taking jobs; cancel what runs and wait for the workers."""
 
 
-#: What a pool calls for each job: run it, honouring the cancel event.
-Work = Callable[[RunJob, threading.Event], None]
+#: What a pool calls for each job: run it, honouring the cancel token.
+Work = Callable[[RunJob, CancelToken], None]
 
 
 class LocalPool:
@@ -87,7 +88,7 @@ class LocalPool:
         self.workers = max(1, workers)
         self._queue: queue.Queue[RunJob | None] = queue.Queue(maxsize=max(1, queue_size))
         self._lock = threading.Lock()
-        self._events: dict[str, threading.Event] = {}
+        self._tokens: dict[str, CancelToken] = {}
         self._running: set[str] = set()
         self._threads = [
             threading.Thread(target=self._loop, name=f"ocht-api-run-{i}", daemon=True)
@@ -114,32 +115,32 @@ class LocalPool:
             RunQueueFull: the queue holds ``queue_size`` jobs already.
         """
         with self._lock:
-            self._events[job.run_id] = threading.Event()
+            self._tokens[job.run_id] = CancelToken()
         try:
             self._queue.put_nowait(job)
         except queue.Full:
             with self._lock:
-                self._events.pop(job.run_id, None)
+                self._tokens.pop(job.run_id, None)
             raise RunQueueFull(
                 "too many runs are waiting; this one was not accepted",
                 retry_after=float(max(1, self.workers)),
             ) from None
 
     def cancel(self, run_id: str) -> bool:
-        """Set the run's cancel event (a queued run is then skipped, a running one stops
+        """Cancel the run's token (a queued run is then skipped, a running one stops
         before it commits)."""
         with self._lock:
-            event = self._events.get(run_id)
-        if event is None:
+            token = self._tokens.get(run_id)
+        if token is None:
             return False
-        event.set()
+        token.cancel()
         return True
 
     def close(self) -> None:
         """Cancel everything, let the workers finish their current job and stop."""
         with self._lock:
-            for event in self._events.values():
-                event.set()
+            for token in self._tokens.values():
+                token.cancel()
         for _ in self._threads:
             try:
                 self._queue.put(None, timeout=5)
@@ -154,13 +155,13 @@ class LocalPool:
             if job is None:
                 return
             with self._lock:
-                event = self._events.setdefault(job.run_id, threading.Event())
+                token = self._tokens.setdefault(job.run_id, CancelToken())
                 self._running.add(job.run_id)
             try:
-                self.work(job, event)
+                self.work(job, token)
             except BaseException:  # a job must never take its worker down
                 get_logger("ocht.api").error("run job failed", run_id=job.run_id, exc_info=True)
             finally:
                 with self._lock:
                     self._running.discard(job.run_id)
-                    self._events.pop(job.run_id, None)
+                    self._tokens.pop(job.run_id, None)

@@ -1,8 +1,8 @@
-"""The one place the server calls the executor: validate, compile, run.
+"""The one place the server calls the executor's front door (:class:`ocht.executor.Runner`).
 
-Everything the API does with a pipeline goes through :class:`FrontDoor`; nothing else in
-the server imports the executor. A pipeline is handed over as data (the stored version's
-document); two things are decided here before it is:
+Everything the API does with a pipeline goes through :class:`FrontDoor`, which loads the
+stored version's document and hands it to the Runner to validate, compile or run. Two
+things are decided here before it does:
 
 - **tenancy**: the executor keys incremental state by pipeline name, so a pipeline of a
   tenant other than the default one runs as ``<name>__<tenant>``;
@@ -15,20 +15,25 @@ from __future__ import annotations
 
 import copy
 import dataclasses
-import threading
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from ocht.config import LoadedPipeline, apply_profile, load_pipeline
-from ocht.errors import InvalidPipeline, Issue, OchtError
-from ocht.executor import Plan, RunResult, compile_plan, make_context, tracked_run
+from ocht.errors import InvalidPipeline, Issue
+from ocht.executor import (
+    CancelToken,
+    Plan,
+    Runner,
+    RunRequest,
+    RunResult,
+    RunServices,
+    RunStore,
+)
 from ocht.observability import RunHooks, add_secrets
 from ocht.registry import Registry
 from ocht.store import Store
 
-#: the run option the executor checks before committing any output
-_CANCEL_OPTION = "cancel"
 _FILE_TYPES = {"csv": "csv", "parquet": "parquet", "ndjson": "ndjson", "json": "json"}
 
 
@@ -94,7 +99,10 @@ class FrontDoor:
         self.home = home
         self.workdir = workdir
         self.default_tenant = default_tenant
-        self.registry = registry
+        # the Protocol takes any status where Store.finish_run names its Literal ones
+        run_store = cast("RunStore", store)
+        self.services = RunServices(store=run_store, registry=registry, home=home)
+        self.runner = Runner(self.services)
 
     def load(
         self,
@@ -135,8 +143,7 @@ class FrontDoor:
             InvalidPipeline: every problem found.
             OchtError: a source could not be opened.
         """
-        context = make_context(loaded, mode="batch", home=self.home)
-        return compile_plan(loaded, mode="batch", registry=self.registry, context=context)
+        return self.runner.compile(RunRequest(loaded))
 
     def validate(
         self,
@@ -149,12 +156,9 @@ class FrontDoor:
         """Every problem of the document at once (model, then compile); none is valid."""
         try:
             loaded = self.load(document, tenant=tenant, profile=profile, variables=variables)
-            close(self.compile(loaded))
         except InvalidPipeline as exc:
             return list(exc.issues) or [Issue(exc.code, exc.message)]
-        except OchtError as exc:
-            return [Issue(exc.code, exc.message, hint=exc.hint)]
-        return []
+        return self.runner.validate(RunRequest(loaded))
 
     def run(
         self,
@@ -165,25 +169,22 @@ class FrontDoor:
         profile: str | None,
         variables: Mapping[str, Any],
         sandbox: Path | None,
-        cancel: threading.Event,
+        cancel: CancelToken,
         hooks: RunHooks | None = None,
     ) -> RunResult:
         """Run the document in batch mode, its manifest recorded under ``run_id``.
 
-        A set ``cancel`` event stops the run before any output commits.
+        A cancelled token stops the run before any output commits.
 
         Raises:
-            OchtError: the run failed (or was cancelled); outputs untouched.
+            Cancelled: the token was cancelled (recorded ``cancelled``).
+            OchtError: the run failed; outputs untouched.
         """
         loaded = self.load(
             document, tenant=tenant, profile=profile, variables=variables, sandbox=sandbox
         )
-        prior = self.store.get_state(loaded.pipeline.name)
-        options = {"state": prior, "full_refresh": False, "store": self.store}
-        options[_CANCEL_OPTION] = cancel
-        context = make_context(loaded, mode="batch", run_id=run_id, home=self.home, options=options)
-        plan = compile_plan(loaded, mode="batch", registry=self.registry, context=context)
-        return tracked_run(plan, self.store, hooks=hooks)
+        runner = Runner(dataclasses.replace(self.services, hooks=hooks)) if hooks else self.runner
+        return runner.run(RunRequest(loaded, run_id=run_id), cancel=cancel)
 
 
 def close(plan: Plan) -> None:

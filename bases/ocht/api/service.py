@@ -20,6 +20,7 @@ from ocht.api.metrics import ApiMetrics
 from ocht.api.redaction import scrub
 from ocht.api.settings import ApiSettings
 from ocht.errors import OchtError
+from ocht.executor import Cancelled, CancelToken
 from ocht.observability import HookGroup, LoggingHooks, RunHooks, get_logger
 from ocht.registry import Registry
 from ocht.store import ApiKeys, Catalog, RunRequests, Store
@@ -99,12 +100,12 @@ class Services:
         self.execution.close()
         self.store.close()
 
-    def execute(self, job: RunJob, cancel: threading.Event) -> None:
+    def execute(self, job: RunJob, cancel: CancelToken) -> None:
         """Run one job to its end (the pool's work); never raises."""
         started = self.requests.set_status(job.run_id, "running", only_from=("queued",))
         if started.status != "running":  # cancelled while it waited
             return
-        if cancel.is_set():
+        if cancel.cancelled:
             self._finish(job, "cancelled", "cancelled", "the run was cancelled before it started")
             return
         log = RunLog(self.run_dir(job.run_id) / LOG_FILE)
@@ -122,7 +123,7 @@ class Services:
                 hooks=hooks,
             )
         except OchtError as exc:
-            if cancel.is_set():
+            if isinstance(exc, Cancelled) or cancel.cancelled:
                 log.write("run cancelled", "warning")
                 self._finish(
                     job, "cancelled", "cancelled", "the run was cancelled; no output was changed"

@@ -10,7 +10,7 @@ from typing import Any
 
 import click
 
-STATUSES = ["running", "succeeded", "failed", "partial", "abandoned"]
+STATUSES = ["running", "succeeded", "failed", "partial", "abandoned", "cancelled"]
 
 
 def open_store() -> Any:

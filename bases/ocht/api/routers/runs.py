@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -26,7 +27,7 @@ from ocht.api.schemas import (
     SandboxOut,
 )
 from ocht.api.service import LOG_FILE, Services
-from ocht.executor import new_run_id, read_trace
+from ocht.executor import read_trace
 from ocht.store import REQUEST_FINAL, RunNotFound, RunRequest
 
 router = APIRouter(tags=["runs"])
@@ -109,7 +110,7 @@ def _submit(
         and pipeline.status == "active"
         and pipeline.active_version == version.version
     )
-    run_id = new_run_id()
+    run_id = uuid.uuid4().hex
     sandbox = None if real else str(svc.sandbox_for(who_tenant, run_id))
     req = svc.requests.add(
         tenant=who_tenant,

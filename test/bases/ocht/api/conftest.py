@@ -16,7 +16,7 @@ from fastapi.testclient import TestClient
 
 from ocht.api import ApiSettings, create_app
 from ocht.registry import Registry
-from ocht.testkit import FLAKY, MEMORY
+from ocht.testkit import FLAKY, MemoryConnector
 
 JWT_SECRET = "a-test-signing-secret-of-32-bytes!"
 
@@ -131,7 +131,10 @@ def make_api(database_url: str, tmp_path: Path) -> Iterator[MakeApi]:
             "jwt_secret": JWT_SECRET,
             **overrides,
         }
-        app = create_app(ApiSettings(**values), registry=Registry(connectors=[FLAKY, MEMORY]))
+        app = create_app(
+            ApiSettings(**values),
+            registry=Registry(connectors=[FLAKY, MemoryConnector().connector]),
+        )
         client = TestClient(app, raise_server_exceptions=False)
         client.__enter__()
         opened.append(client)
