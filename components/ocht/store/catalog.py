@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import uuid
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -32,7 +33,7 @@ from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from ocht.store.catalog_tables import pipeline_versions, pipelines, tenants
 from ocht.store.engine import redact_text
-from ocht.store.errors import PipelineConflict, PipelineNotFound, StoreError
+from ocht.store.errors import InvalidStoreValue, PipelineConflict, PipelineNotFound, StoreError
 
 if TYPE_CHECKING:
     from ocht.store.store import Store
@@ -62,6 +63,34 @@ def document_hash(document: Mapping[str, Any]) -> str:
     """
     blob = json.dumps(document, sort_keys=True, separators=(",", ":"), default=str)
     return hashlib.sha256(blob.encode()).hexdigest()
+
+
+def check_text(value: Any, what: str) -> Any:
+    """``value`` if every string in it (keys included) can be stored, and every number.
+
+    PostgreSQL's text and JSONB refuse the NUL character, and no database takes a lone
+    surrogate; either is bad input, refused here rather than by the driver.
+
+    Raises:
+        InvalidStoreValue: a string holds NUL or is not valid Unicode.
+    """
+    if isinstance(value, str):
+        if "\x00" in value:
+            raise InvalidStoreValue(f"{what} holds a NUL character, which cannot be stored")
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            raise InvalidStoreValue(f"{what} holds text that is not valid Unicode") from None
+    elif isinstance(value, float) and not math.isfinite(value):
+        raise InvalidStoreValue(f"{what} holds {value}, which is not a JSON number")
+    elif isinstance(value, Mapping):
+        for k, v in value.items():
+            check_text(k, what)
+            check_text(v, what)
+    elif isinstance(value, list | tuple):
+        for v in value:
+            check_text(v, what)
+    return value
 
 
 @contextmanager
@@ -144,6 +173,7 @@ class Catalog:
         Raises:
             PipelineConflict: the tenant has a pipeline of that name already.
         """
+        check_text(document, "the document")
         name = str(document.get("name", ""))
         stamp = now()
         pid = uuid.uuid4().hex
@@ -179,6 +209,7 @@ class Catalog:
             PipelineNotFound: the tenant has no such pipeline.
             PipelineConflict: the pipeline is archived.
         """
+        check_text(document, "the document")
         current = self.pipeline(tenant, name)
         if current.status == "archived":
             raise PipelineConflict(f"pipeline '{name}' is archived", code="pipeline-archived")

@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import sqlalchemy as sa
 
-from ocht.store.catalog import ensure_tenant, now, transaction, utc
+from ocht.store.catalog import check_text, ensure_tenant, now, transaction, utc
 from ocht.store.catalog_tables import api_keys
 from ocht.store.errors import InvalidStoreValue, KeyNotFound
 
@@ -138,6 +138,7 @@ class ApiKeys:
         """
         check_role(role)
         check_tenant(tenant)
+        check_text(name, "the key's name")
         key_id = secrets.token_hex(6)
         secret = f"{KEY_PREFIX}{key_id}_{secrets.token_urlsafe(32)}"
         with transaction(self.engine) as conn:

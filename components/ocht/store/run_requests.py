@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any
 import sqlalchemy as sa
 
 from ocht.store import tables
-from ocht.store.catalog import ensure_tenant, now, transaction, utc
+from ocht.store.catalog import check_text, ensure_tenant, now, transaction, utc
 from ocht.store.catalog_tables import run_requests
 from ocht.store.engine import redact_text
 from ocht.store.errors import InvalidStoreValue, RunNotFound
@@ -116,7 +116,12 @@ class RunRequests:
         rerun_of: str | None = None,
         run_id: str | None = None,
     ) -> RunRequest:
-        """Record a submitted run (status ``queued``)."""
+        """Record a submitted run (status ``queued``).
+
+        Raises:
+            InvalidStoreValue: a value that cannot be stored (NUL, invalid Unicode).
+        """
+        check_text([profile, submitted_by, dict(variables or {})], "the run's options")
         rid = run_id or uuid.uuid4().hex
         with transaction(self.engine) as conn:
             ensure_tenant(conn, tenant)

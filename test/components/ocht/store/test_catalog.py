@@ -139,3 +139,17 @@ def test_runs_recorded_without_a_request_belong_to_the_default_tenant(store: Sto
     with pytest.raises(RunNotFound):
         requests.get(run.run_id, tenant=_tenant(), default_tenant=default)
     assert requests.find(_tenant(), pipeline=run.pipeline, default_tenant=default) == []
+
+
+@pytest.mark.parametrize("bad", ["a\x00b", "\udc98", float("nan")])
+def test_values_no_database_can_store_are_refused_as_bad_input(store: Store, bad: object) -> None:
+    tenant = _tenant()
+    with pytest.raises(InvalidStoreValue):
+        Catalog(store).create_pipeline(tenant, {**_doc("x"), "description": bad})
+    with pytest.raises(InvalidStoreValue):
+        RunRequests(store).add(
+            tenant=tenant, pipeline_id="p", pipeline="x", version=1, variables={"v": bad}
+        )
+    if isinstance(bad, str):
+        with pytest.raises(InvalidStoreValue):
+            ApiKeys(store).create(tenant=tenant, role="viewer", name=bad)
