@@ -109,8 +109,8 @@ def report(
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--clients", type=int, default=50)
-    parser.add_argument("--submits", type=int, default=500)
-    parser.add_argument("--reads", type=int, default=3000)
+    parser.add_argument("--submits", type=int, default=300)
+    parser.add_argument("--reads", type=int, default=1500)
     parser.add_argument("--workers", type=int, default=2, help="runs executed at once")
     args = parser.parse_args()
 

@@ -58,7 +58,10 @@ def serve(host: str, port: int, workers: int | None, log_level: str) -> None:
     except OchtError as exc:
         _fail(exc)
         return
-    uvicorn.run(app, host=host, port=port, log_level=log_level, server_header=False)
+    # keep-alive longer than a load balancer's idle timeout, so it closes first, not us
+    uvicorn.run(
+        app, host=host, port=port, log_level=log_level, server_header=False, timeout_keep_alive=75
+    )
 
 
 @cli.command("openapi")
