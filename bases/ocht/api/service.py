@@ -23,7 +23,7 @@ from ocht.errors import OchtError
 from ocht.executor import Cancelled, CancelToken
 from ocht.observability import HookGroup, LoggingHooks, RunHooks, get_logger
 from ocht.registry import Registry
-from ocht.store import ApiKeys, Catalog, RunRequests, Store
+from ocht.store import ApiKeys, Catalog, RunNotFound, RunRequests, Store
 
 LOG_FILE = "log.ndjson"
 
@@ -86,6 +86,34 @@ class Services:
             self.execute, workers=settings.workers, queue_size=settings.queue_size
         )
         self.log = get_logger("ocht.api")
+        self.recover()
+
+    def recover(self) -> list[str]:
+        """Requests left ``running`` by a server that stopped take their manifest's end.
+
+        The manifest is the executor's word (a run whose process died on this host is
+        marked ``abandoned`` first), so this is safe with several servers on one store.
+
+        Returns:
+            The ids of the requests updated.
+        """
+        self.store.mark_abandoned()
+        fixed = []
+        for req in self.requests.stale():
+            try:
+                record = self.store.run(req.run_id)
+            except RunNotFound:
+                continue
+            if record.run_id == req.run_id and record.status != "running":
+                self.requests.set_status(
+                    req.run_id,
+                    record.status,
+                    error_code=record.error_code,
+                    error_message=record.error_message,
+                    only_from=("running",),
+                )
+                fixed.append(req.run_id)
+        return fixed
 
     def run_dir(self, run_id: str) -> Path:
         """The run's own folder (trace, logs, default dead letters)."""

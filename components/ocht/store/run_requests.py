@@ -202,6 +202,13 @@ class RunRequests:
                 return found
         raise RunNotFound(f"no run with id '{run_id}'")
 
+    def stale(self, limit: int = 1000) -> list[RunRequest]:
+        """Requests still ``running`` (in any tenant), oldest first."""
+        t = run_requests
+        query = sa.select(t).where(t.c.status == "running").order_by(t.c.submitted_at)
+        with transaction(self.engine) as conn:
+            return [_request(r) for r in conn.execute(query.limit(limit)).mappings()]
+
     def find(
         self,
         tenant: str,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+import uuid
 
 import polars as pl
 
@@ -175,3 +176,29 @@ def test_unknown_runs_and_pipelines_answer_404_problems(api) -> None:
         assert r.status_code == 404, (path, r.text)
         assert r.headers["content-type"] == "application/problem+json"
         assert r.json()["type"].startswith("urn:ocht:problem:")
+
+
+def test_runs_recorded_without_the_api_show_in_the_default_tenant(make_api) -> None:
+    api = make_api()
+    api.tenant = api.services.settings.default_tenant
+    store = api.services.store
+    worker_run = store.start_run(pipeline=f"stream_{uuid.uuid4().hex[:8]}", mode="stream")
+    h = api.key("viewer")
+    found = api.client.get(f"/v1/runs?pipeline={worker_run.pipeline}", headers=h).json()["items"]
+    assert [r["run_id"] for r in found] == [worker_run.run_id]
+    assert (
+        api.client.get(f"/v1/runs/{worker_run.run_id}", headers=h).json()["manifest"]["mode"]
+        == "stream"
+    )
+    other = api.key("viewer", tenant="someone-else")
+    assert api.client.get(f"/v1/runs/{worker_run.run_id}", headers=other).status_code == 404
+
+
+def test_a_run_left_running_by_a_stopped_server_takes_its_manifests_end(api) -> None:
+    services = api.services
+    req = services.requests.add(tenant=api.tenant, pipeline_id="p", pipeline="orders", version=1)
+    services.requests.set_status(req.run_id, "running")
+    services.store.start_run(pipeline="orders__x", run_id=req.run_id)
+    services.store.finish_run(req.run_id, "abandoned", error_code="abandoned")
+    assert services.recover() == [req.run_id]
+    assert services.requests.get(req.run_id).status == "abandoned"
