@@ -9,7 +9,8 @@ from typing import Any
 
 import click
 
-from ocht.cli.render import Progress, out_console, render_error, render_summary
+from ocht.cli.consoles import out_console
+from ocht.cli.render import Progress, render_error, render_summary
 from ocht.cli.store_commands import open_store
 from ocht.config import Settings, parse_set
 from ocht.errors import EXIT_INVALID, OchtError

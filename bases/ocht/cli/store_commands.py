@@ -6,14 +6,17 @@ Definitions only import click; the store is opened when a command runs.
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import TYPE_CHECKING
 
 import click
+
+if TYPE_CHECKING:
+    from ocht.store import Store
 
 STATUSES = ["running", "succeeded", "failed", "partial", "abandoned", "cancelled"]
 
 
-def open_store() -> Any:
+def open_store() -> Store:
     """The project's run store (``$OCHT_STORE_URL`` or ``.ocht/ocht.db`` here)."""
     from pathlib import Path
 
@@ -44,7 +47,7 @@ def runs(
         return
     from rich.table import Table
 
-    from ocht.cli.render import out_console
+    from ocht.cli.consoles import out_console
 
     with open_store() as store:
         records = store.runs(pipeline=pipeline, status=status, limit=limit)
@@ -94,7 +97,7 @@ def runs_show(run_id: str, as_json: bool) -> None:
 
     RUN_ID may be a unique prefix.
     """
-    from ocht.cli.render import out_console
+    from ocht.cli.consoles import out_console
 
     with open_store() as store:
         record = store.run(run_id)

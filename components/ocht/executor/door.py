@@ -25,7 +25,7 @@ from ocht.config import LoadedPipeline, load_pipeline
 from ocht.errors import InvalidPipeline, Issue, OchtError
 from ocht.executor.plan import Plan, compile_plan, make_context, new_run_id
 from ocht.executor.result import RunResult
-from ocht.executor.resume import forget_resume_point, resumable_run
+from ocht.executor.resume import ResumeUnsupported, resumable_run
 from ocht.executor.runner import build_frames, run
 from ocht.executor.services import (
     Cancelled,
@@ -134,8 +134,7 @@ class Runner:
         """
         token = cancel or CancelToken()
         store = None if request.dry_run else self.services.store
-        loaded = self.load(request)
-        plan = self._prepared(loaded, request, "batch", token)
+        loaded, plan = self._prepared(request, "batch", token)
         if request.dry_run:
             close(plan)
             return RunResult(
@@ -144,6 +143,12 @@ class Runner:
                 status="planned",
                 content_hash=plan.pipeline.content_hash,
                 profile=plan.profile,
+            )
+        if store is None and request.resume:
+            close(plan)
+            raise ResumeUnsupported(
+                "a resumable run keeps its checkpoints in the run store; none was given",
+                hint="run with a store (without --no-store)",
             )
         if store is None:
             return self._watched(
@@ -167,9 +172,6 @@ class Runner:
                 token,
                 plan,
             )
-        # a run from scratch: an earlier --resume point no longer holds
-        forget_resume_point(store, plan.pipeline.name, list(plan.pipeline.inputs))
-
         start_record(plan, store, limit=request.limit)
 
         def tracked() -> RunResult:
@@ -200,6 +202,8 @@ class Runner:
                 ``max_in_flight`` shape the loop.
             cancel: cancel the run: it stops before the next commit and raises
                 :class:`Cancelled`; the batches not committed are read again next time.
+                ``request.timeout`` does the same after that many seconds, with
+                :class:`RunTimedOut`.
             on_batch: called after every committed batch (metrics).
             stop: set it to stop cleanly: the batch in flight is finished and committed,
                 and the run returns (a signal in the worker).
@@ -207,13 +211,13 @@ class Runner:
 
         Raises:
             Cancelled: the token was cancelled or Ctrl-C pressed.
+            RunTimedOut: ``request.timeout`` passed.
             OchtError: the pipeline cannot stream, or a batch failed (not committed).
         """
         from ocht.executor.stream import run_stream
 
         token = cancel or CancelToken()
-        loaded = self.load(request)
-        plan = self._prepared(loaded, request, "stream", token)
+        _, plan = self._prepared(request, "stream", token)
         store = self.services.store
         try:
             _check_operators(plan)
@@ -224,6 +228,11 @@ class Runner:
             on_ready(plan)
         if store is not None:
             start_record(plan, store)
+        timer = None
+        if request.timeout is not None:  # the loop sees the token before its next commit
+            timer = threading.Timer(request.timeout, token.cancel, args=("timeout",))
+            timer.daemon = True
+            timer.start()
         try:
             result = run_stream(
                 plan,
@@ -242,19 +251,26 @@ class Runner:
             if isinstance(exc, KeyboardInterrupt):
                 raise Cancelled("stream cancelled; the batch in flight was not committed") from None
             raise
+        finally:
+            if timer is not None:
+                timer.cancel()
         if store is not None:
             record_commit(plan, store, result, stop_reason=result.stop_reason)
         return result
 
     # -- internals -------------------------------------------------------------------------
     def _prepared(
-        self, loaded: LoadedPipeline, request: RunRequest, mode: Mode, token: CancelToken
-    ) -> Plan:
-        """Compile for a run; a failure here is recorded as a failed run (with a store)."""
+        self, request: RunRequest, mode: Mode, token: CancelToken
+    ) -> tuple[LoadedPipeline, Plan]:
+        """Load and compile for a run, each phase reported to the hooks; a failure while
+        compiling is recorded as a failed run (with a store)."""
         store = None if request.dry_run else self.services.store
-        started = time.perf_counter()
         hooks = self.services.hooks or RunHooks()
         run_id = request.run_id or new_run_id(self.clock.now())
+        started = time.perf_counter()
+        loaded = self.load(request)
+        hooks.on_phase(run_id=run_id, phase="load", seconds=time.perf_counter() - started)
+        started = time.perf_counter()
         try:
             plan = self._compile(loaded, request, mode, token, store=store, run_id=run_id)
         except BaseException as exc:
@@ -264,7 +280,7 @@ class Runner:
                 raise Cancelled("run cancelled while preparing; nothing was read") from None
             raise
         hooks.on_phase(run_id=run_id, phase="compile", seconds=time.perf_counter() - started)
-        return plan
+        return loaded, plan
 
     def _compile(
         self,

@@ -14,6 +14,7 @@ from ocht.errors import InvalidPipeline, OchtError
 from ocht.executor import (
     Cancelled,
     CancelToken,
+    ResumeUnsupported,
     Runner,
     RunRequest,
     RunServices,
@@ -199,7 +200,7 @@ def test_phases_fire_through_the_hooks(registry, memory):
             seen.append(phase)
 
     Runner(RunServices(registry=registry, hooks=Phases())).run(RunRequest(doc()))
-    assert seen == ["compile", "prepare", "execute", "commit"]
+    assert seen == ["load", "compile", "prepare", "execute", "commit"]
 
 
 def test_the_token_is_thread_safe_and_one_way():
@@ -242,4 +243,30 @@ def test_a_cancelled_stream_stops_before_its_next_commit(kafka_broker, store, tm
         )
     assert info.value.exit_code == 130
     assert store.run("s1").status == "cancelled" and store.run("s1").mode == "stream"
-    assert drain(kafka_broker, topic_out).height < 900  # stopped after the first commit
+    # the first batch was committed, the ones after it were not: a restart reads them again
+    again = runner.stream(RunRequest(pipeline, drain=0.5))
+    assert 0 < again.rows_read <= 600
+    assert drain(kafka_broker, topic_out).height >= 900  # at least once, nothing lost
+
+
+@pytest.mark.kafka
+def test_a_stream_past_its_time_limit_is_run_timeout(kafka_broker, store, tmp_path):
+    from ocht.testkit import kafka_input
+    from ocht.testkit.broker import create_topic, unique_topic
+
+    topic_in = create_topic(kafka_broker, unique_topic("in"))
+    pipeline = {
+        "name": "slow_stream",
+        "inputs": {"orders": kafka_input(kafka_broker, topic_in)},
+        "outputs": {"o": {"type": "kafka", "brokers": kafka_broker, "topic": unique_topic("o")}},
+    }
+    runner = Runner(RunServices(store=store, home=tmp_path))
+    with pytest.raises(RunTimedOut):
+        runner.stream(RunRequest(pipeline, run_id="s2", timeout=1.0, drain=60.0))
+    assert store.run("s2").error_code == "run-timeout"
+
+
+def test_resume_without_a_store_is_refused(registry, memory):
+    with pytest.raises(ResumeUnsupported):
+        Runner(RunServices(registry=registry)).run(RunRequest(doc(), resume=True))
+    assert not memory.was_committed("o")
