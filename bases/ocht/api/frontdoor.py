@@ -17,7 +17,7 @@ import copy
 import dataclasses
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
 
 from ocht.config import LoadedPipeline, apply_profile, load_pipeline
 from ocht.errors import InvalidPipeline, Issue
@@ -28,7 +28,6 @@ from ocht.executor import (
     RunRequest,
     RunResult,
     RunServices,
-    RunStore,
 )
 from ocht.observability import RunHooks, add_secrets
 from ocht.registry import Registry
@@ -99,9 +98,7 @@ class FrontDoor:
         self.home = home
         self.workdir = workdir
         self.default_tenant = default_tenant
-        # the Protocol takes any status where Store.finish_run names its Literal ones
-        run_store = cast("RunStore", store)
-        self.services = RunServices(store=run_store, registry=registry, home=home)
+        self.services = RunServices(store=store, registry=registry, home=home)
         self.runner = Runner(self.services)
 
     def load(
