@@ -214,6 +214,8 @@ def cancel_run(run_id: RunId, who: Operator, svc: Svc) -> RunOut:
         error_message="the run was cancelled before it started",
         only_from=("queued",),
     )
+    if req.status == "queued" and after.status == "cancelled":
+        svc.metrics.runs.labels(status="cancelled").inc()
     return run_view(svc, after)
 
 
