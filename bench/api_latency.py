@@ -186,6 +186,17 @@ def main() -> None:
 
         report("POST /v1/runs (submit)", *asyncio.run(drive(c, args.submits, submit, api)), ref)
         ids = run_ids or ["missing"]
+        # reads are measured once the submitted runs are done, so they do not share the
+        # cores with them
+        drained = time.perf_counter()
+        while any(
+            httpx.get(f"{api}/v1/runs?status={s}&limit=1", headers=headers).json()["items"]
+            for s in ("queued", "running")
+        ):
+            time.sleep(0.5)
+        print(
+            f"{len(run_ids)} runs executed {time.perf_counter() - drained:.1f}s after the last submit"
+        )
         report(
             "GET /v1/runs/{id}",
             *asyncio.run(
@@ -222,9 +233,8 @@ def main() -> None:
         statuses = [
             httpx.get(f"{api}/v1/runs/{r}", headers=headers).json()["status"] for r in ids[:20]
         ]
-        print(
-            f"runs submitted: {len(run_ids)}; first 20 now: {statistics.mode(statuses) if statuses else '-'}"
-        )
+        print(f"first 20 runs: {statistics.mode(statuses) if statuses else '-'}")
+        print(f"load average (1, 5, 15 min): {os.getloadavg()}")
     finally:
         for proc in servers:
             proc.terminate()
