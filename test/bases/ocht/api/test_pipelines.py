@@ -112,3 +112,24 @@ def test_an_unreachable_input_fails_the_connector_check(api) -> None:
     assert r.status_code == 422
     failed = [c["name"] for c in r.json()["checks"] if c["status"] == "fail"]
     assert failed and all(n.startswith("connector") for n in failed)
+
+
+def test_bad_bodies_answer_4xx_problems(make_api) -> None:
+    api = make_api(max_body=2000)
+    h = api.key()
+    big = api.orders_doc()
+    big["description"] = "x" * 5000
+    r = api.client.post("/v1/pipelines", json={"document": big}, headers=h)
+    assert (r.status_code, r.json()["code"]) == (413, "request-too-large")
+    r = api.client.post("/v1/pipelines", json={"document": api.orders_doc(), "extra": 1}, headers=h)
+    assert (r.status_code, r.json()["code"]) == (422, "invalid-request")
+    assert r.json()["issues"][0]["path"] == "body.extra"
+    r = api.client.post(
+        "/v1/pipelines", content=b"[1,", headers={**h, "content-type": "application/json"}
+    )
+    assert 400 <= r.status_code < 500
+    assert r.headers["content-type"] == "application/problem+json"
+    r = api.client.post(
+        "/v1/pipelines", json={"document": {**api.orders_doc(), "description": "a\x00b"}}, headers=h
+    )
+    assert (r.status_code, r.json()["code"]) == (422, "invalid-store-value")
