@@ -14,8 +14,25 @@ Example:
     '2024-01-01T00:00:00'
 """
 
+from ocht.store.catalog import (
+    PIPELINE_STATUSES,
+    Catalog,
+    PipelineRecord,
+    PipelineStatus,
+    VersionRecord,
+    document_hash,
+)
 from ocht.store.engine import ENV_URL, redact_text
-from ocht.store.errors import InvalidStoreValue, RunNotFound, StoreError, StoreUnavailable
+from ocht.store.errors import (
+    InvalidStoreValue,
+    KeyNotFound,
+    PipelineConflict,
+    PipelineNotFound,
+    RunNotFound,
+    StoreError,
+    StoreUnavailable,
+)
+from ocht.store.keys import ROLES, ApiKey, ApiKeys, NewApiKey, Role, check_role, check_tenant
 from ocht.store.records import (
     FINAL_STATUSES,
     RUN_STATUSES,
@@ -24,22 +41,43 @@ from ocht.store.records import (
     RunStatus,
     SchemaRecord,
 )
+from ocht.store.run_requests import REQUEST_FINAL, REQUEST_STATUSES, RunRequest, RunRequests
 from ocht.store.store import Store, columns_hash, pid_alive
 
 __all__ = [
     "ENV_URL",
     "FINAL_STATUSES",
+    "PIPELINE_STATUSES",
+    "REQUEST_FINAL",
+    "REQUEST_STATUSES",
+    "ROLES",
     "RUN_STATUSES",
+    "ApiKey",
+    "ApiKeys",
+    "Catalog",
     "Checkpoint",
     "InvalidStoreValue",
+    "KeyNotFound",
+    "NewApiKey",
+    "PipelineConflict",
+    "PipelineNotFound",
+    "PipelineRecord",
+    "PipelineStatus",
+    "Role",
     "RunNotFound",
     "RunRecord",
+    "RunRequest",
+    "RunRequests",
     "RunStatus",
     "SchemaRecord",
     "Store",
     "StoreError",
     "StoreUnavailable",
+    "VersionRecord",
+    "check_role",
+    "check_tenant",
     "columns_hash",
+    "document_hash",
     "pid_alive",
     "redact_text",
 ]

@@ -8,6 +8,7 @@ Example:
     1
 """
 
+from ocht.testkit.asgi import serve_asgi
 from ocht.testkit.broker import (
     UPSERT,
     Broker,
@@ -84,6 +85,7 @@ __all__ = [
     "read_upserts",
     "reset_flaky",
     "run_pipeline",
+    "serve_asgi",
     "smollm2_path",
     "start_broker",
     "start_llama",

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from alembic import context
 
+from ocht.store import catalog_tables  # noqa: F401  (registers the catalog tables)
 from ocht.store.tables import metadata
 
 VERSION_TABLE = "ocht_alembic_version"
