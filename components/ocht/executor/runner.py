@@ -59,13 +59,13 @@ def run(plan: Plan, *, hooks: RunHooks | None = None, limit: int | None = None) 
     started = time.perf_counter()
     phases: dict[str, float] = {}
     with bound(run_id=ctx.run_id, pipeline=plan.pipeline.name):
+        hooks.on_plan(run_id=ctx.run_id, plan=plan)
         hooks.on_run_start(
             run_id=ctx.run_id,
             pipeline=plan.pipeline.name,
             mode=plan.mode,
             inputs=list(plan.sources),
             outputs=[o.name for o in plan.outputs],
-            plan=plan,
         )
         counters = Counters(lambda rows: hooks.on_progress(run_id=ctx.run_id, rows=rows))
         opened: list[PlannedOutput] = []

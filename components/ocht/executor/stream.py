@@ -171,13 +171,13 @@ class _StreamRun:
         started = time.perf_counter()
         reason = "stopped"
         with bound(run_id=ctx.run_id, pipeline=plan.pipeline.name):
+            self.hooks.on_plan(run_id=ctx.run_id, plan=plan)
             self.hooks.on_run_start(
                 run_id=ctx.run_id,
                 pipeline=plan.pipeline.name,
                 mode="stream",
                 inputs=list(plan.sources),
                 outputs=[o.name for o in plan.outputs],
-                plan=plan,
             )
             try:
                 self._resume()

@@ -1,6 +1,6 @@
 """Lineage as a run hook: START when a run begins, COMPLETE or FAIL when it ends.
 
-The executor passes the compiled plan to ``on_run_start`` (as ``plan``); the hook builds
+The executor passes the compiled plan to ``on_plan``; the hook builds
 the lineage graph from it (datasets, schema facets) and sends the events through a
 :class:`~ocht.lineage.LineageEmitter`. Stream runs send RUNNING at each checkpoint.
 """
@@ -76,12 +76,13 @@ class LineageHooks(RunHooks):
         emitter = LineageEmitter.from_settings(env)
         return cls(emitter) if emitter is not None else None
 
+    def on_plan(self, *, run_id: str, plan: Any, **future: Any) -> None:
+        self._graphs[run_id] = graph_of(plan)
+
     def on_run_start(self, *, run_id: str, pipeline: str, mode: str, **future: Any) -> None:
-        plan = future.get("plan")
-        if plan is None:
-            return
-        self._graphs[run_id] = data = graph_of(plan)
-        self.emitter.emit(data, run_id=run_id, event_type="START")
+        data = self._graphs.get(run_id)
+        if data is not None:
+            self.emitter.emit(data, run_id=run_id, event_type="START")
 
     def on_checkpoint(self, *, run_id: str, **future: Any) -> None:
         """A stream run checkpointed: a RUNNING event."""

@@ -23,9 +23,12 @@ class RunHooks:
         1
     """
 
+    def on_plan(self, *, run_id: str, plan: Any, **future: Any) -> None:
+        """The compiled plan, just before :meth:`on_run_start` (for observers that read
+        its datasets and schemas, such as lineage; never logged: it holds the options)."""
+
     def on_run_start(self, *, run_id: str, pipeline: str, mode: str, **future: Any) -> None:
-        """The run has been compiled and is about to read data (``plan``, the compiled
-        plan, in ``future``)."""
+        """The run has been compiled and is about to read data."""
 
     def on_phase(self, *, run_id: str, phase: str, seconds: float, **future: Any) -> None:
         """A phase (``load``, ``compile``, then in batch ``prepare``, ``execute``, ``commit``)
@@ -54,7 +57,6 @@ class LoggingHooks(RunHooks):
         self.log = get_logger("ocht.run")
 
     def on_run_start(self, *, run_id: str, pipeline: str, mode: str, **future: Any) -> None:
-        future.pop("plan", None)  # the compiled plan is for observers, not for the log
         self.log.info("run started", run_id=run_id, pipeline=pipeline, mode=mode, **future)
 
     def on_phase(self, *, run_id: str, phase: str, seconds: float, **future: Any) -> None:
@@ -83,6 +85,9 @@ class HookGroup(RunHooks):
                 getattr(hook, name)(**kwargs)
             except Exception:  # an observer must never break a run
                 get_logger("ocht.hooks").exception("hook failed", hook=type(hook).__name__)
+
+    def on_plan(self, **kwargs: Any) -> None:
+        self._each("on_plan", **kwargs)
 
     def on_run_start(self, **kwargs: Any) -> None:
         self._each("on_run_start", **kwargs)
