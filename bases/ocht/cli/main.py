@@ -10,6 +10,7 @@ from typing import Any
 
 import click
 
+from ocht.cli.schedule_commands import backfill, cancel, schedule, scheduler
 from ocht.cli.store_commands import runs, state
 from ocht.cli.version import VERSION
 
@@ -260,6 +261,10 @@ def trace(run_id: str, as_json: bool) -> None:
 
 cli.add_command(runs)
 cli.add_command(state)
+cli.add_command(schedule)
+cli.add_command(scheduler)
+cli.add_command(backfill)
+runs.add_command(cancel)
 
 
 def main() -> None:

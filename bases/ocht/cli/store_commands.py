@@ -28,9 +28,17 @@ def open_store() -> Any:
 @click.option("--status", type=click.Choice(STATUSES), default=None, help="Only this status.")
 @click.option("--limit", "-n", type=click.IntRange(min=1), default=20, show_default=True)
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.option("--backfill", default=None, metavar="ID", help="A backfill's runs, per period.")
+@click.option("--schedule", default=None, metavar="NAME", help="A schedule's runs, per fire.")
 @click.pass_context
 def runs(
-    ctx: click.Context, pipeline: str | None, status: str | None, limit: int, as_json: bool
+    ctx: click.Context,
+    pipeline: str | None,
+    status: str | None,
+    limit: int,
+    as_json: bool,
+    backfill: str | None,
+    schedule: str | None,
 ) -> None:
     """List recent runs (newest first), from the run store.
 
@@ -41,6 +49,11 @@ def runs(
       ocht runs show 20240301T101500-3f9a2c
     """
     if ctx.invoked_subcommand is not None:
+        return
+    if backfill is not None or schedule is not None:
+        from ocht.cli.schedule_commands import jobs_command
+
+        jobs_command(backfill=backfill, schedule=schedule, as_json=as_json, limit=limit)
         return
     from rich.table import Table
 

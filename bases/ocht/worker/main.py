@@ -9,6 +9,8 @@ from typing import Any
 
 import click
 
+from ocht.worker.runs_command import runs
+
 EXIT_CODES_HELP = """\b
 Exit codes:
   0  stopped cleanly (signal, --max-batches or --drain)
@@ -146,6 +148,9 @@ def run(
         f"dead letters {result.dead_letters:,}",
         err=True,
     )
+
+
+cli.add_command(runs)
 
 
 def main() -> None:

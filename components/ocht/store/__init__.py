@@ -24,17 +24,37 @@ from ocht.store.records import (
     RunStatus,
     SchemaRecord,
 )
+from ocht.store.scheduling import SchedulingStore
+from ocht.store.scheduling_records import (
+    ACTIVE_JOB_STATUSES,
+    FINAL_JOB_STATUSES,
+    JOB_STATUSES,
+    BackfillRecord,
+    JobRecord,
+    JobStatus,
+    RunOrigin,
+    ScheduleRecord,
+)
 from ocht.store.store import Store, columns_hash, pid_alive
 
 __all__ = [
+    "ACTIVE_JOB_STATUSES",
     "ENV_URL",
+    "FINAL_JOB_STATUSES",
     "FINAL_STATUSES",
+    "JOB_STATUSES",
     "RUN_STATUSES",
+    "BackfillRecord",
     "Checkpoint",
     "InvalidStoreValue",
+    "JobRecord",
+    "JobStatus",
     "RunNotFound",
+    "RunOrigin",
     "RunRecord",
     "RunStatus",
+    "ScheduleRecord",
+    "SchedulingStore",
     "SchemaRecord",
     "Store",
     "StoreError",

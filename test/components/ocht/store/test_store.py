@@ -34,14 +34,23 @@ def _pipeline() -> str:
 
 def test_public_surface_is_pinned() -> None:
     assert store_brick.__all__ == [
+        "ACTIVE_JOB_STATUSES",
         "ENV_URL",
+        "FINAL_JOB_STATUSES",
         "FINAL_STATUSES",
+        "JOB_STATUSES",
         "RUN_STATUSES",
+        "BackfillRecord",
         "Checkpoint",
         "InvalidStoreValue",
+        "JobRecord",
+        "JobStatus",
         "RunNotFound",
+        "RunOrigin",
         "RunRecord",
         "RunStatus",
+        "ScheduleRecord",
+        "SchedulingStore",
         "SchemaRecord",
         "Store",
         "StoreError",
