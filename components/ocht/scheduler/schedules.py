@@ -19,15 +19,16 @@ Example:
 from __future__ import annotations
 
 import threading
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from ocht.observability import get_logger
-from ocht.scheduler.dispatch import Queue, cancel_job, enqueue, open_queue, uses_postgres
 from ocht.config import load_pipeline
 from ocht.errors import OchtError
+from ocht.observability import get_logger
+from ocht.scheduler.dispatch import Queue, cancel_job, enqueue, open_queue, uses_postgres
 from ocht.scheduler.errors import InvalidSchedule, ScheduleNotFound
 from ocht.scheduler.resolvers import check_inputs, resolve
 from ocht.scheduler.spec import ScheduleSpec
@@ -164,13 +165,26 @@ def remove_schedule(store: Store, name: str) -> None:
         raise ScheduleNotFound(f"no schedule named '{name}'", hint="see `ocht schedule list`")
 
 
-def tick(store: Store, queue: Queue, *, now: datetime | None = None) -> TickReport:
-    """Queue every fire due by ``now`` (default: the clock), once."""
+def tick(
+    store: Store,
+    queue: Queue,
+    *,
+    now: datetime | None = None,
+    names: Sequence[str] | None = None,
+) -> TickReport:
+    """Queue every fire due by ``now`` (default: the clock), once.
+
+    Args:
+        store: the run store holding the schedules.
+        queue: where the runs go.
+        now: the instant to tick at.
+        names: only these schedules (default: all).
+    """
     now = aware(now or _now())
     book = SchedulingStore(store)
     report = TickReport()
     for record in book.schedules():
-        if record.paused:
+        if record.paused or (names is not None and record.name not in names):
             continue
         spec = ScheduleSpec.parse(record.spec)
         since = record.last_fire_at or record.created_at

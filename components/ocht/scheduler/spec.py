@@ -21,6 +21,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from ocht.errors import OchtError
 from ocht.scheduler.calendars import Calendar, Period, calendar
 from ocht.scheduler.errors import InvalidSchedule
 from ocht.scheduler.resolvers import Rule, parse_rules
@@ -90,11 +91,14 @@ class ScheduleSpec(BaseModel):
 
     @model_validator(mode="after")
     def _check(self) -> ScheduleSpec:
-        self.trigger()
-        zone(self.timezone)
-        if self.calendar is not None:
-            calendar(self.calendar)
-        parse_rules(self.resolvers)
+        try:
+            self.trigger()
+            zone(self.timezone)
+            if self.calendar is not None:
+                calendar(self.calendar)
+            parse_rules(self.resolvers)
+        except OchtError as exc:  # reported by parse() with the other problems
+            raise ValueError(exc.message) from None
         return self
 
     @classmethod
@@ -104,7 +108,8 @@ class ScheduleSpec(BaseModel):
             return cls.model_validate(data)
         except ValidationError as exc:
             problems = "; ".join(
-                f"{'.'.join(str(p) for p in e['loc']) or 'schedule'}: {e['msg']}"
+                f"{'.'.join(str(p) for p in e['loc']) or 'schedule'}: "
+                f"{str(e['msg']).removeprefix('Value error, ')}"
                 for e in exc.errors()
             )
             raise InvalidSchedule(f"invalid schedule: {problems}") from None
