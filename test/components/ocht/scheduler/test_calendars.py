@@ -49,7 +49,14 @@ def test_quarterly_periods() -> None:
 
 def test_business_days_skip_weekends_and_holidays() -> None:
     got = keys("business", "2024-12-20", "2024-12-31", ("2024-12-25", "2024-12-26"))
-    assert got == ["2024-12-20", "2024-12-23", "2024-12-24", "2024-12-27", "2024-12-30", "2024-12-31"]
+    assert got == [
+        "2024-12-20",
+        "2024-12-23",
+        "2024-12-24",
+        "2024-12-27",
+        "2024-12-30",
+        "2024-12-31",
+    ]
     with pytest.raises(InvalidPeriod, match="not a business day"):
         calendar("business").period_of(date(2024, 12, 21))
 
@@ -118,7 +125,10 @@ def test_a_range_that_ends_before_it_starts_is_refused() -> None:
 
 
 @given(
-    st.sampled_from([c for c in CALENDARS if not c.startswith("fiscal")] + ["fiscal-year:7", "fiscal-quarter:10"]),
+    st.sampled_from(
+        [c for c in CALENDARS if not c.startswith("fiscal")]
+        + ["fiscal-year:7", "fiscal-quarter:10"]
+    ),
     st.dates(date(1999, 1, 1), date(2031, 1, 1)),
     st.integers(0, 400),
 )

@@ -87,7 +87,9 @@ def test_catch_up_runs_only_fires_inside_the_window(store: Store, pipeline: Path
     assert report.dropped == {name: 3}
 
 
-def test_without_catch_up_only_the_latest_missed_fire_runs(store: Store, pipeline: Path, request) -> None:
+def test_without_catch_up_only_the_latest_missed_fire_runs(
+    store: Store, pipeline: Path, request
+) -> None:
     name = _name(request)
     _add(store, pipeline, name, cron="*/10 * * * *", overlap="allow")
     report = _tick(store, T0 + timedelta(hours=2, minutes=5), name)
@@ -141,7 +143,9 @@ def test_overlap_allow_lifts_the_pipeline_lock(store: Store, pipeline: Path, req
     assert {j.lock for j in jobs} == {None}
 
 
-def test_pause_fires_nothing_and_resume_does_not_catch_up(store: Store, pipeline: Path, request) -> None:
+def test_pause_fires_nothing_and_resume_does_not_catch_up(
+    store: Store, pipeline: Path, request
+) -> None:
     name = _name(request)
     _add(store, pipeline, name, cron="0 * * * *", catchup_s=86400, overlap="allow")
     with time_machine.travel(T0 + timedelta(minutes=30), tick=False):
@@ -151,10 +155,14 @@ def test_pause_fires_nothing_and_resume_does_not_catch_up(store: Store, pipeline
     assert view.record.paused and view.next_fires == []
     with time_machine.travel(T0 + timedelta(hours=4, minutes=30), tick=False):
         set_paused(store, name, False)
-    assert _tick(store, T0 + timedelta(hours=5, seconds=1), name).queued == [f"s:{name}:20240301T050000Z"]
+    assert _tick(store, T0 + timedelta(hours=5, seconds=1), name).queued == [
+        f"s:{name}:20240301T050000Z"
+    ]
 
 
-def test_jitter_delays_the_start_the_same_way_every_time(store: Store, pipeline: Path, request) -> None:
+def test_jitter_delays_the_start_the_same_way_every_time(
+    store: Store, pipeline: Path, request
+) -> None:
     name = _name(request)
     _add(store, pipeline, name, every=600, jitter_s=120, overlap="allow")
     job_id = _tick(store, T0 + timedelta(minutes=10), name).queued[0]
@@ -179,7 +187,9 @@ def test_next_fire_times_are_listed(store: Store, pipeline: Path, request) -> No
     ]
 
 
-def test_a_calendar_gives_each_run_the_period_before_its_fire(store: Store, pipeline: Path, request) -> None:
+def test_a_calendar_gives_each_run_the_period_before_its_fire(
+    store: Store, pipeline: Path, request
+) -> None:
     name = _name(request)
     # 00:30 in Paris on 1 March is still 29 February in UTC: the period is the Paris day before
     _add(store, pipeline, name, T0 - timedelta(days=1), cron="30 0 * * *", timezone="Europe/Paris",
@@ -191,10 +201,14 @@ def test_a_calendar_gives_each_run_the_period_before_its_fire(store: Store, pipe
     assert job.request["variables"]["period"]["end"] == "2024-03-01"
 
 
-def test_a_missing_input_fails_the_fire_before_anything_runs(store: Store, pipeline: Path, request) -> None:
+def test_a_missing_input_fails_the_fire_before_anything_runs(
+    store: Store, pipeline: Path, request
+) -> None:
     name = _name(request)
     _add(store, pipeline, name, cron="0 0 * * *", calendar="daily")
-    report = _tick(store, datetime(2024, 3, 3, 0, 0, 5, tzinfo=UTC), name)  # period 2024-03-02: no file
+    report = _tick(
+        store, datetime(2024, 3, 3, 0, 0, 5, tzinfo=UTC), name
+    )  # period 2024-03-02: no file
     assert report.queued == [] and len(report.failed) == 1
     job = SchedulingStore(store).job(report.failed[0])
     assert job is not None
@@ -202,7 +216,9 @@ def test_a_missing_input_fails_the_fire_before_anything_runs(store: Store, pipel
     assert "2024-03-02" in (job.error_message or "")
 
 
-def test_schedule_names_are_unique_and_errors_are_typed(store: Store, pipeline: Path, request) -> None:
+def test_schedule_names_are_unique_and_errors_are_typed(
+    store: Store, pipeline: Path, request
+) -> None:
     name = _name(request)
     _add(store, pipeline, name, cron="0 0 * * *")
     with pytest.raises(InvalidSchedule, match="exists already"):

@@ -31,7 +31,10 @@ def test_hourly_cron_keeps_local_hours_after_the_change() -> None:
 
 def test_interval_counts_from_its_anchor_whatever_the_clocks_say() -> None:
     t = Trigger(interval=900, anchor=utc(2024, 1, 1))
-    assert t.next_fires(utc(2024, 1, 1, 0, 20), 2) == [utc(2024, 1, 1, 0, 30), utc(2024, 1, 1, 0, 45)]
+    assert t.next_fires(utc(2024, 1, 1, 0, 20), 2) == [
+        utc(2024, 1, 1, 0, 30),
+        utc(2024, 1, 1, 0, 45),
+    ]
     assert t.fires(utc(2024, 1, 1), utc(2024, 1, 1, 1)) == [
         utc(2024, 1, 1, 0, 15) + timedelta(minutes=15 * i) for i in range(4)
     ]
@@ -39,7 +42,10 @@ def test_interval_counts_from_its_anchor_whatever_the_clocks_say() -> None:
 
 def test_fires_are_strictly_after_and_up_to_including() -> None:
     t = Trigger(cron="0 * * * *")
-    assert t.fires(utc(2024, 1, 1, 1), utc(2024, 1, 1, 3)) == [utc(2024, 1, 1, 2), utc(2024, 1, 1, 3)]
+    assert t.fires(utc(2024, 1, 1, 1), utc(2024, 1, 1, 3)) == [
+        utc(2024, 1, 1, 2),
+        utc(2024, 1, 1, 3),
+    ]
 
 
 @pytest.mark.parametrize(
