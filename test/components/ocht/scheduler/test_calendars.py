@@ -1,3 +1,4 @@
+import itertools
 from datetime import date, datetime, timedelta
 
 import pytest
@@ -137,7 +138,7 @@ def test_periods_tile_the_range_without_gaps_or_overlaps(spec: str, first: date,
     last = first + timedelta(days=days)
     periods = cal.periods(first, last)
     assert len({p.key for p in periods}) == len(periods)
-    for a, b in zip(periods, periods[1:], strict=False):
+    for a, b in itertools.pairwise(periods):
         if spec == "business":
             assert a.end <= b.start
         else:
