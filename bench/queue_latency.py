@@ -97,7 +97,7 @@ def start_workers(url: str, folder: Path, count: int, *args: str) -> list[subpro
             env=env,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
-        )  # fmt: skip
+        )
         for _ in range(count)
     ]
 
@@ -124,8 +124,14 @@ def latency(url: str, folder: Path, source: Path, samples: int) -> list[float]:
     out: list[float] = []
     try:
         for i in range(-3, samples):  # three warm-up runs: imports, pools, first queries
-            job = enqueue(store, queue, id=f"lat-{i}", pipeline="tiny", source=str(source),
-                          request={"variables": {"tag": f"lat{i}"}, "queue": "lat"})  # fmt: skip
+            job = enqueue(
+                store,
+                queue,
+                id=f"lat-{i}",
+                pipeline="tiny",
+                source=str(source),
+                request={"variables": {"tag": f"lat{i}"}, "queue": "lat"},
+            )
             assert job is not None
             while (done := book.job(job.id)) is None or done.status in ("queued", "running"):
                 time.sleep(0.01)
@@ -148,8 +154,14 @@ def throughput(url: str, folder: Path, source: Path, runs: int, workers: int) ->
     name = f"tp{workers}"
     try:
         for i in range(runs):
-            enqueue(store, queue, id=f"{name}-{i}", pipeline="tiny", source=str(source),
-                    request={"variables": {"tag": f"{name}-{i}"}, "queue": name})  # fmt: skip
+            enqueue(
+                store,
+                queue,
+                id=f"{name}-{i}",
+                pipeline="tiny",
+                source=str(source),
+                request={"variables": {"tag": f"{name}-{i}"}, "queue": name},
+            )
         procs = start_workers(url, folder, workers, "--queue", name, "--until-idle")
         for p in procs:
             p.wait()
@@ -171,9 +183,15 @@ def direct(url: str, folder: Path, source: Path, runs: int) -> float:
     try:
         t0 = time.perf_counter()
         for i in range(runs):
-            run_pipeline(store, source=str(source), profile=None, variables={"tag": f"d{i}"},
-                         run_id=uuid.uuid4().hex, cancel=threading.Event(),
-                         home=str(folder / ".ocht"))  # fmt: skip
+            run_pipeline(
+                store,
+                source=str(source),
+                profile=None,
+                variables={"tag": f"d{i}"},
+                run_id=uuid.uuid4().hex,
+                cancel=threading.Event(),
+                home=str(folder / ".ocht"),
+            )
         return runs / (time.perf_counter() - t0)
     finally:
         store.close()
@@ -202,10 +220,10 @@ def main() -> None:
             one = throughput(url, folder, source, args.runs, 1)
             two = throughput(url, folder, source, args.runs, 2)
             print(f"throughput of {args.runs} tiny runs:")
-            print(f"  in-process loop, no queue   {ref:7.1f} runs/s   1.00×")
-            print(f"  1 worker                    {one:7.1f} runs/s   {one / ref:4.2f}×")
+            print(f"  in-process loop, no queue   {ref:7.1f} runs/s   1.00x")
+            print(f"  1 worker                    {one:7.1f} runs/s   {one / ref:4.2f}x")
             print(
-                f"  2 workers                   {two:7.1f} runs/s   {two / ref:4.2f}×  ({two / one:4.2f}× one worker)"
+                f"  2 workers                   {two:7.1f} runs/s   {two / ref:4.2f}x  ({two / one:4.2f}x one worker)"
             )
             print(f"  median latency / run time   {statistics.median(lat) / (1000 / ref):.2f}")
     finally:
