@@ -236,3 +236,36 @@ def test_a_30_period_backfill_with_concurrency_2(
     assert _overlaps(store, [j.id for j in progress.jobs]) <= 2
     again = plan_backfill(store, workspace.path("bf.yaml"), date(2024, 2, 15), date(2024, 3, 15))
     assert again.to_run == []  # reprocess none: nothing left to do
+
+
+def test_a_schedule_fires_and_workers_run_it(
+    store, postgres_url, workspace, workers, queue_name
+) -> None:
+    import threading
+
+    from ocht.scheduler import ScheduleSpec, add_schedule, run_scheduler, set_paused
+
+    source = slow_pipeline(workspace, postgres_url, "every_second", 0, tag="${tick}")
+    spec = ScheduleSpec(every=1, overlap="skip", queue=queue_name, variables={"tick": "t"})
+    add_schedule(store, queue_name, source, spec)
+    workers.start(postgres_url, "--queue", queue_name, *FAST)
+    stop = threading.Event()
+    scheduler = threading.Thread(
+        target=run_scheduler, args=(store,), kwargs={"tick_s": 0.2, "stop": stop}
+    )
+    scheduler.start()
+    try:
+        book = SchedulingStore(store)
+        wait_for(
+            lambda: sum(j.status == "succeeded" for j in book.jobs(schedule=queue_name)) >= 2,
+            what="two scheduled runs",
+        )
+        set_paused(store, queue_name, True)
+    finally:
+        stop.set()
+        scheduler.join()
+    jobs = book.jobs(schedule=queue_name)
+    assert all(j.id.startswith(f"s:{queue_name}:") for j in jobs)
+    ran = [j for j in jobs if j.status == "succeeded"]
+    assert all(len(book.origins(job_id=j.id)) == 1 for j in ran)
+    assert workspace.path("out/t.csv").exists()
