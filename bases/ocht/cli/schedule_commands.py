@@ -83,6 +83,8 @@ def schedule() -> None:
 @click.option("--tz", "timezone", default="UTC", show_default=True, help="Time zone of --cron.")
 @click.option("--overlap", type=click.Choice(OVERLAPS), default="skip", show_default=True,
               help="What a fire does while the last run is still active.")  # fmt: skip
+@click.option("--max-active", type=click.IntRange(1, 1000), default=1, show_default=True,
+              help="Runs of this schedule active at once before --overlap applies.")  # fmt: skip
 @click.option("--catch-up", "catch_up", default="0s", show_default=True, metavar="DURATION",
               help="After downtime, run missed fires at most this old (the latest always runs).")  # fmt: skip
 @click.option("--jitter", default="0s", show_default=True, metavar="DURATION",
@@ -97,6 +99,7 @@ def schedule_add(
     every: str | None,
     timezone: str,
     overlap: str,
+    max_active: int,
     catch_up: str,
     jitter: str,
     calendar_spec: str | None,
@@ -117,6 +120,7 @@ def schedule_add(
             "timezone": timezone,
             "every": parse_duration(every, "--every") if every else None,
             "overlap": overlap,
+            "max_active": max_active,
             "catchup_s": parse_duration(catch_up, "--catch-up"),
             "jitter_s": parse_duration(jitter, "--jitter"),
             "retry": {

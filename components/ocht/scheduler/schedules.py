@@ -223,7 +223,7 @@ def _fire(
         "schedule": record.name,
         "fire_at": fire,
         "period": period.to_dict() if period else None,
-        "lock": None if spec.overlap == "allow" else f"pipeline:{record.pipeline}",
+        "lock": _lock(book, record, spec),
         "max_attempts": spec.retry.max_attempts,
         "backoff_s": spec.retry.backoff_s,
         "not_before": fire + timedelta(seconds=spec.jitter_for(record.name, fire)),
@@ -243,7 +243,7 @@ def _fire(
         return
     fields["request"] = {"profile": spec.profile, "variables": variables, "queue": spec.queue}
     active = book.jobs(schedule=record.name, statuses=["queued", "running"])
-    if active and spec.overlap != "allow":
+    if len(active) >= spec.max_active and spec.overlap != "allow":
         waiting = [j for j in active if j.status == "queued"]
         if spec.overlap == "skip" or (spec.overlap == "buffer-one" and waiting):
             enqueue(store, queue, **fields, status="skipped", error_code="overlap-skipped",
@@ -256,6 +256,16 @@ def _fire(
                 report.cancelled.append(job.id)
     if enqueue(store, queue, **fields) is not None:
         report.queued.append(job_id)
+
+
+def _lock(book: SchedulingStore, record: ScheduleRecord, spec: ScheduleSpec) -> str | None:
+    """One lock per pipeline; ``max_active`` locks (taken in turn) when it allows more."""
+    if spec.overlap == "allow":
+        return None
+    if spec.max_active == 1:
+        return f"pipeline:{record.pipeline}"
+    slot = len(book.jobs(schedule=record.name)) % spec.max_active
+    return f"pipeline:{record.pipeline}:{slot}"
 
 
 def run_scheduler(

@@ -7,6 +7,9 @@ Overlap policies (what happens when a fire comes while the last run is still act
 * ``cancel-running``: cancel the active run, then queue the new one.
 * ``allow``: queue it and let the runs overlap (the pipeline's lock is lifted).
 
+``max_active`` (default 1) lets a pipeline have that many runs active at once before the
+policy applies.
+
 Example:
     >>> s = ScheduleSpec(cron="0 6 * * *", timezone="Europe/Paris", overlap="buffer-one")
     >>> s.trigger().describe()
@@ -72,6 +75,8 @@ class ScheduleSpec(BaseModel):
         profile: the profile each run applies.
         variables: values each run sets (like ``--set``).
         queue: the queue the runs go to (workers listen to queues).
+        max_active: runs of this schedule that may be active at once (the overlap policy
+            applies when that many are); above 1 the runs spread over that many locks.
     """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -88,6 +93,7 @@ class ScheduleSpec(BaseModel):
     profile: str | None = None
     variables: dict[str, Any] = Field(default_factory=dict)
     queue: str = DEFAULT_QUEUE
+    max_active: int = Field(default=1, ge=1, le=1000)
 
     @model_validator(mode="after")
     def _check(self) -> ScheduleSpec:

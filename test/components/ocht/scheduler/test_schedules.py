@@ -143,6 +143,16 @@ def test_overlap_allow_lifts_the_pipeline_lock(store: Store, pipeline: Path, req
     assert {j.lock for j in jobs} == {None}
 
 
+def test_max_active_lets_that_many_runs_overlap(store: Store, pipeline: Path, request) -> None:
+    name = _name(request)
+    _add(store, pipeline, name, every=600, overlap="skip", max_active=2)
+    for minutes in (10, 20, 30):
+        _tick(store, T0 + timedelta(minutes=minutes), name)
+    jobs = SchedulingStore(store).jobs(schedule=name)
+    assert [j.status for j in jobs] == ["queued", "queued", "skipped"]
+    assert [j.lock for j in jobs[:2]] == ["pipeline:sched_p:0", "pipeline:sched_p:1"]
+
+
 def test_pause_fires_nothing_and_resume_does_not_catch_up(
     store: Store, pipeline: Path, request
 ) -> None:
