@@ -38,6 +38,7 @@ if TYPE_CHECKING:
 log = get_logger("ocht.scheduler")
 
 TASK_NAME = "ocht.run"
+POLL_S = 0.25  # the longest an idle worker can overlook a new job
 _SCHEMA_LOCK = 0x0C47_5351  # serialises the schema's creation by concurrent workers
 
 
@@ -238,7 +239,9 @@ def run_worker(
                     install_signal_handlers=install_signal_handlers,
                     update_heartbeat_interval=heartbeat_s,
                     stalled_worker_timeout=stalled_s,
-                    fetch_job_polling_interval=1.0,
+                    # procrastinate can miss a NOTIFY that lands while it clears its
+                    # wake-up event after an empty fetch: a short poll bounds that wait
+                    fetch_job_polling_interval=POLL_S,
                     abort_job_polling_interval=0.5,
                     listen_notify=True,
                 )
