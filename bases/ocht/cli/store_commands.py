@@ -10,7 +10,7 @@ from typing import Any
 
 import click
 
-STATUSES = ["running", "succeeded", "failed", "partial", "abandoned"]
+STATUSES = ["running", "succeeded", "failed", "partial", "abandoned", "cancelled"]
 
 
 def open_store() -> Any:
@@ -57,7 +57,7 @@ def runs(
         return
     from rich.table import Table
 
-    from ocht.cli.render import out_console
+    from ocht.cli.consoles import out_console
 
     with open_store() as store:
         records = store.runs(pipeline=pipeline, status=status, limit=limit)
@@ -107,7 +107,7 @@ def runs_show(run_id: str, as_json: bool) -> None:
 
     RUN_ID may be a unique prefix.
     """
-    from ocht.cli.render import out_console
+    from ocht.cli.consoles import out_console
 
     with open_store() as store:
         record = store.run(run_id)

@@ -32,6 +32,7 @@ from ocht.executor.counting import Counters
 from ocht.executor.dead_letters import normalize_dead_letters
 from ocht.executor.plan import Plan, PlannedOutput
 from ocht.executor.result import OutputStats, StepStats
+from ocht.executor.services import Clock, SystemClock, raise_if_cancelled
 from ocht.executor.stream_dead import DeadLetterWriter, late_letters, normalize
 from ocht.executor.stream_types import (
     BatchReport,
@@ -60,6 +61,7 @@ def run_stream(
     on_batch: Callable[[BatchReport], None] | None = None,
     max_in_flight: int = 8,
     lookup_refresh_s: float | None = None,
+    clock: Clock | None = None,
 ) -> StreamResult:
     """Run a stream plan until ``stop`` is set, ``max_batches`` ran, or the input is drained.
 
@@ -80,6 +82,10 @@ def run_stream(
             bound the run waits. A crash re-delivers at most these batches.
         lookup_refresh_s: re-read the bounded inputs (lookups for joins, read once at
             start) when they are this old; ``None`` never re-reads them.
+        clock: where event-time windows read the time (default: the real clock).
+
+    The plan's cancel token is looked at before every poll and every commit: a
+    cancelled run stops there with :class:`~ocht.executor.Cancelled`.
 
     Raises:
         InvalidPipeline: the plan has no stream source, or a stateful step cannot stream.
@@ -97,6 +103,7 @@ def run_stream(
         checkpoints,
         on_batch,
         max(1, max_in_flight),
+        clock or SystemClock(),
     ).run(max_batches, idle_stop_s, lookup_refresh_s)
 
 
@@ -109,8 +116,10 @@ class _StreamRun:
         checkpoints: FileCheckpointStore | None,
         on_batch: Callable[[BatchReport], None] | None,
         max_in_flight: int = 8,
+        clock: Clock | None = None,
     ) -> None:
         self.plan = plan
+        self.clock = clock or SystemClock()
         self.hooks = hooks
         self.stop = stop
         self.on_batch = on_batch
@@ -174,6 +183,7 @@ class _StreamRun:
                 idle_since: float | None = None
                 self.source.before_revoke = self._finish_pending
                 while not self.stop.is_set():
+                    raise_if_cancelled(ctx.cancel)
                     done = self.batches + len(self.pending)
                     if max_batches is not None and done >= max_batches:
                         reason = "max_batches"
@@ -187,7 +197,7 @@ class _StreamRun:
                     # the previous batch's records are on their way while this one is polled;
                     # its offsets are committed only once they are confirmed (just below)
                     batch = self.source.poll_batch()
-                    now = time.time()
+                    now = self.clock.time()
                     if batch.records:
                         idle_since = None
                         self.pending.append(self._write(batch, lookups, now, "batch", t0))
@@ -337,8 +347,7 @@ class _StreamRun:
                 for o in written:
                     quiet(o.sink.abort)
                 raise
-            mark = getattr(out.sink, "mark", None)
-            tickets.append(mark() if mark is not None else None)
+            tickets.append(out.sink.mark())
 
         def rows_of(name: str) -> int:
             return counts[name] if name in counts else counters.get(name)
@@ -378,6 +387,7 @@ class _StreamRun:
             self._finish(p)
 
     def _finish(self, p: Pending) -> None:
+        raise_if_cancelled(self.plan.context.cancel)  # a cancelled run commits nothing more
         for i, (out, ticket) in enumerate(zip(p.written, p.tickets, strict=True)):
             if ticket is not None:
                 continue
@@ -428,9 +438,7 @@ class _StreamRun:
 
     def _close(self) -> None:
         for out in self.plan.outputs:
-            close = getattr(out.sink, "close", None)
-            if close is not None:
-                quiet(close)
+            quiet(out.sink.close)
         for src in self.plan.sources.values():
             quiet(src.close)
 

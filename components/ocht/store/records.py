@@ -6,9 +6,16 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any, Literal
 
-RunStatus = Literal["running", "succeeded", "failed", "partial", "abandoned"]
-RUN_STATUSES: tuple[str, ...] = ("running", "succeeded", "failed", "partial", "abandoned")
-FINAL_STATUSES: tuple[str, ...] = ("succeeded", "failed", "partial", "abandoned")
+RunStatus = Literal["running", "succeeded", "failed", "partial", "abandoned", "cancelled"]
+RUN_STATUSES: tuple[str, ...] = (
+    "running",
+    "succeeded",
+    "failed",
+    "partial",
+    "abandoned",
+    "cancelled",
+)
+FINAL_STATUSES: tuple[str, ...] = ("succeeded", "failed", "partial", "abandoned", "cancelled")
 
 
 def _iso(value: datetime | None) -> str | None:

@@ -9,9 +9,16 @@ from typing import Any
 import polars as pl
 import pytest
 
-from ocht.executor import FileCheckpointStore, execute, execute_stream
+from ocht.executor import FileCheckpointStore
 from ocht.registry import Registry
-from ocht.testkit import MEMORY, ORDERS_SCHEMA, assert_same_rows, orders, recorded, reset_memory
+from ocht.testkit import (
+    ORDERS_SCHEMA,
+    MemoryConnector,
+    assert_same_rows,
+    orders,
+    run_pipeline,
+    stream_pipeline,
+)
 from ocht.testkit.broker import (
     FAST_GROUP,
     create_topic,
@@ -69,29 +76,29 @@ def test_restart_resumes_state_and_offsets(kafka_broker: str, tmp_path: Path) ->
     topic_out = create_topic(kafka_broker, unique_topic("out"))
     produce_frame(kafka_broker, topic_in, data)
     doc = stream_doc(kafka_broker, topic_in, topic_out, unique_topic("g"), WINDOWED)
-    first = execute_stream(doc, home=tmp_path, max_batches=4)
+    first = stream_pipeline(doc, home=tmp_path, max_batches=4)
     assert first.stop_reason == "max_batches"
     assert first.state_bytes > 0
     store = FileCheckpointStore.for_run(tmp_path, "st", doc["inputs"]["orders"]["group"])
     saved = store.load()
     assert saved is not None and sum(saved.offsets.values()) == first.rows_read == 800
-    second = execute_stream(doc, home=tmp_path, idle_stop_s=0.5)
+    second = stream_pipeline(doc, home=tmp_path, idle_stop_s=0.5)
     assert second.rows_read == 1200  # resumed where the first stopped: nothing read twice
 
-    reset_memory()
+    memory = MemoryConnector()
     src = tmp_path / "orders.ndjson"
     data.write_ndjson(src)
-    execute(
+    run_pipeline(
         {
             "name": "st",
             "inputs": {"orders": {"type": "ndjson", "path": str(src), "schema": SCHEMA}},
             "steps": WINDOWED,
             "outputs": {"out": {"type": "memory", "key": "b"}},
         },
-        registry=Registry(connectors=[MEMORY]),
+        registry=Registry(connectors=[memory.connector]),
         home=tmp_path / "batch",
     )
-    expected = recorded("b")
+    expected = memory.recorded("b")
     assert_same_rows(expected, drain(kafka_broker, topic_out, schema=expected.schema))
 
 
@@ -122,7 +129,7 @@ def test_poison_and_late_records_go_to_dead_letters(kafka_broker: str, tmp_path:
         steps,
         dead_letter={"type": "kafka", "brokers": kafka_broker, "topic": dead_topic},
     )
-    result = execute_stream(doc, home=tmp_path, idle_stop_s=0.5)
+    result = stream_pipeline(doc, home=tmp_path, idle_stop_s=0.5)
     assert result.rows_read == 603
     assert result.dead_letters == 3
     dead = drain(kafka_broker, dead_topic).to_dicts()
@@ -142,7 +149,7 @@ def test_running_state_size_is_reported(kafka_broker: str, tmp_path: Path) -> No
     produce_frame(kafka_broker, topic_in, orders(500))
     steps = [{"kind": "dedupe", "keys": ["customer_id"]}]
     reports: list[Any] = []
-    result = execute_stream(
+    result = stream_pipeline(
         stream_doc(kafka_broker, topic_in, topic_out, unique_topic("g"), steps),
         home=tmp_path,
         idle_stop_s=0.5,
