@@ -25,7 +25,6 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 import uuid
 from pathlib import Path
@@ -176,22 +175,16 @@ def throughput(url: str, folder: Path, source: Path, runs: int, workers: int) ->
 
 
 def direct(url: str, folder: Path, source: Path, runs: int) -> float:
-    from ocht.scheduler.execute import run_pipeline
+    """The same runs through the front door, one after another, no queue."""
+    from ocht.executor import Runner, RunRequest, RunServices
     from ocht.store import Store
 
     store = Store(url)
+    runner = Runner(RunServices(store=store, home=folder / ".ocht"))
     try:
         t0 = time.perf_counter()
         for i in range(runs):
-            run_pipeline(
-                store,
-                source=str(source),
-                profile=None,
-                variables={"tag": f"d{i}"},
-                run_id=uuid.uuid4().hex,
-                cancel=threading.Event(),
-                home=str(folder / ".ocht"),
-            )
+            runner.run(RunRequest(pipeline=source, variables={"tag": f"d{i}"}))
         return runs / (time.perf_counter() - t0)
     finally:
         store.close()

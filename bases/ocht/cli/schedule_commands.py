@@ -150,7 +150,7 @@ def schedule_list(count: int, as_json: bool) -> None:
     """List schedules with their next fire times (UTC)."""
     from rich.table import Table
 
-    from ocht.cli.render import out_console
+    from ocht.cli.consoles import out_console
     from ocht.scheduler import list_schedules
 
     with open_store() as store:
@@ -362,7 +362,7 @@ def show_jobs(jobs: list[Any]) -> None:
     """A table of jobs: period, status, attempt, worker, run id, error."""
     from rich.table import Table
 
-    from ocht.cli.render import out_console
+    from ocht.cli.consoles import out_console
 
     colors = {"succeeded": "green", "failed": "red", "abandoned": "yellow", "running": "cyan",
               "cancelled": "magenta", "skipped": "dim"}  # fmt: skip

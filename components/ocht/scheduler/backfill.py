@@ -23,11 +23,10 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from ocht.config import load_pipeline
 from ocht.scheduler.calendars import Period, calendar
 from ocht.scheduler.dispatch import Queue, enqueue
 from ocht.scheduler.errors import InvalidPeriod, MissingLocation
-from ocht.scheduler.resolvers import check_inputs, parse_rules, resolve
+from ocht.scheduler.resolvers import check_inputs, load, parse_rules, resolve
 from ocht.scheduler.schedules import pipeline_name
 from ocht.scheduler.spec import DEFAULT_QUEUE, Reprocess, RetryPolicy
 from ocht.store import BackfillRecord, JobRecord, SchedulingStore, Store
@@ -167,7 +166,7 @@ def plan_backfill(
         if action == "run":
             try:
                 values.update(resolve(rules, period, base_dir=path.parent))
-                check_inputs(load_pipeline(path, profile=profile, variables=values), period)
+                check_inputs(load(path, profile, values), period)
             except MissingLocation as exc:
                 missing.append(exc.message)
         runs.append(PlannedRun(period, action, reason, values))

@@ -13,10 +13,11 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
 from ocht.errors import OchtError
 from ocht.observability import get_logger
+from ocht.registry import CancelToken
 from ocht.scheduler.spec import RetryPolicy
 from ocht.store import JobRecord, RunOrigin, SchedulingStore, Store
 
@@ -55,20 +56,20 @@ def run_pipeline(
     profile: str | None,
     variables: dict[str, Any],
     run_id: str,
-    cancel: threading.Event,
+    cancel: CancelToken,
     home: str | None,
 ) -> str:
-    """Run a pipeline once through the executor's front door; its result's status."""
-    from ocht.config import Settings, load_pipeline
-    from ocht.executor import compile_plan, make_context, tracked_run
-    from ocht.observability import add_secrets
+    """Run a pipeline once through the executor's front door; its result's status.
 
-    loaded = load_pipeline(source, profile=profile, variables=variables)
-    add_secrets(loaded.secrets)
-    options = {"state": store.get_state(loaded.pipeline.name), "store": store, "cancel": cancel}
-    context = make_context(loaded, run_id=run_id, home=home or Settings().home, options=options)
-    result = tracked_run(compile_plan(loaded, context=context), store)
-    return str(result.status)
+    Raises:
+        OchtError: the run failed or was cancelled (the manifest says which).
+    """
+    from ocht.executor import Runner, RunRequest, RunServices, RunStore
+
+    # the Store has every RunStore method (its finish_run names its keywords)
+    runner = Runner(RunServices(store=cast(RunStore, store), home=home))
+    request = RunRequest(pipeline=source, profile=profile, variables=variables, run_id=run_id)
+    return str(runner.run(request, cancel=cancel).status)
 
 
 def run_attempt(
@@ -98,7 +99,7 @@ def run_attempt(
             run_id, job.id, job.schedule, job.backfill, job.period_key, attempt, worker, started
         )
     )
-    cancel = threading.Event()
+    cancel = CancelToken()
     done = threading.Event()
 
     def watch() -> None:
@@ -106,7 +107,7 @@ def run_attempt(
             try:
                 current = book.job(job.id)
                 if (current is not None and current.cancel_requested) or (aborted and aborted()):
-                    cancel.set()
+                    cancel.cancel()
                     return
             except OchtError:  # a store hiccup: look again next time
                 continue
@@ -133,7 +134,7 @@ def run_attempt(
     finally:
         done.set()
         watcher.join()
-    if cancel.is_set() and status != "succeeded":
+    if cancel.cancelled and status != "succeeded":
         status, code, message = "cancelled", "cancelled", "the run was cancelled"
     retry_in = None
     if status == "failed" and attempt < job.max_attempts:

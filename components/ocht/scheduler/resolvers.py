@@ -145,6 +145,17 @@ def resolve(
     return out
 
 
+def load(source: str | Path, profile: str | None, variables: Mapping[str, Any]) -> LoadedPipeline:
+    """The pipeline as one of its runs will see it, loaded through the executor's front door.
+
+    Raises:
+        InvalidPipeline: it does not load with these variables.
+    """
+    from ocht.executor import Runner, RunRequest
+
+    return Runner().load(RunRequest(pipeline=source, profile=profile, variables=variables))
+
+
 def check_inputs(loaded: LoadedPipeline, period: Period) -> None:
     """Every local file input of a loaded pipeline exists (its path may use ``${period.*}``).
 

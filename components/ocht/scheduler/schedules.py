@@ -25,12 +25,11 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from ocht.config import load_pipeline
 from ocht.errors import OchtError
 from ocht.observability import get_logger
 from ocht.scheduler.dispatch import Queue, cancel_job, enqueue, open_queue, uses_postgres
 from ocht.scheduler.errors import InvalidSchedule, ScheduleNotFound
-from ocht.scheduler.resolvers import check_inputs, resolve
+from ocht.scheduler.resolvers import check_inputs, load, resolve
 from ocht.scheduler.spec import ScheduleSpec
 from ocht.scheduler.triggers import aware
 from ocht.store import ScheduleRecord, SchedulingStore, Store
@@ -233,7 +232,7 @@ def _fire(
         if period is not None:
             variables["period"] = period.variables()
             variables.update(resolve(spec.rules(), period, base_dir=Path(record.source).parent))
-            loaded = load_pipeline(record.source, profile=spec.profile, variables=variables)
+            loaded = load(record.source, spec.profile, variables)
             check_inputs(loaded, period)
     except OchtError as exc:  # a hole or a broken pipeline: this fire fails, visibly, unrun
         enqueue(store, queue, **fields, request={}, status="failed",
