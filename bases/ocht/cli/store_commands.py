@@ -108,10 +108,14 @@ def runs_show(run_id: str, as_json: bool) -> None:
     RUN_ID may be a unique prefix.
     """
     from ocht.cli.consoles import out_console
+    from ocht.store import SchedulingStore
 
     with open_store() as store:
         record = store.run(run_id)
+        origins = SchedulingStore(store).origins(run_ids=[record.run_id])
     data = record.to_dict()
+    if origins:  # queued by a schedule or a backfill: which, for which period, which attempt
+        data["origin"] = origins[0].to_dict()
     if as_json:
         click.echo(json.dumps(data, indent=2, default=str))
         return
@@ -133,6 +137,14 @@ def runs_show(run_id: str, as_json: bool) -> None:
     ):
         if data.get(key) not in (None, ""):
             out_console.print(f"  {key:14} {data[key]}")
+    if origins:
+        o = origins[0]
+        source = f"schedule {o.schedule}" if o.schedule else f"backfill {o.backfill}"
+        period = f", period {o.period_key}" if o.period_key else ""
+        out_console.print(
+            f"  {'origin':14} {source}{period}, job {o.job_id}, attempt {o.attempt}, "
+            f"worker {o.worker}"
+        )
     for key in ("rows_read", "rows_written"):
         for name, rows in data[key].items():
             out_console.print(f"  {key:14} {name}: {rows:,}")

@@ -121,6 +121,20 @@ def test_backfill_runs_every_period_and_ocht_runs_shows_them(project) -> None:
     assert "2024-02-29" in shown.output and "3 succeeded" in shown.output
     runs = json.loads(runner.invoke(cli, ["runs", "--json"]).output)
     assert len(runs) == 3 and {r["status"] for r in runs} == {"succeeded"}
+    leap = next(p for p in progress["periods"] if p["period"] == "2024-02-29")
+    shown = runner.invoke(cli, ["runs", "show", leap["run_id"]])
+    assert (
+        f"backfill {backfill_id}, period 2024-02-29" in shown.output and "attempt 1" in shown.output
+    )
+    origin = json.loads(runner.invoke(cli, ["runs", "show", leap["run_id"], "--json"]).output)[
+        "origin"
+    ]
+    assert (origin["backfill"], origin["period_key"], origin["attempt"]) == (
+        backfill_id,
+        "2024-02-29",
+        1,
+    )
+    assert origin["worker"] == leap["worker"]
     again = runner.invoke(
         cli, ["backfill", "pipeline.yaml", "--from", "2024-02-28", "--to", "2024-03-01"]
     )
