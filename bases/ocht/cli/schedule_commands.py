@@ -16,6 +16,17 @@ from ocht.cli.store_commands import open_store
 OVERLAPS = ["skip", "buffer-one", "cancel-running", "allow"]
 
 
+def _logging(obj: dict[str, Any] | None, level: str | None = None) -> None:
+    """Logs on stderr as ``ocht run`` sets them up (``level`` for long-running commands)."""
+    from ocht.config import Settings
+    from ocht.observability import configure_logging
+
+    obj = obj or {}
+    settings = Settings()
+    chosen = "debug" if obj.get("debug") else (level or settings.log_level)
+    configure_logging(obj.get("log_format") or settings.log_format, chosen)
+
+
 def _rules(path: str | None) -> dict[str, Any]:
     if not path:
         return {}
@@ -213,7 +224,8 @@ def schedule_remove(name: str) -> None:
 @click.option("--tick", "tick_s", type=click.FloatRange(min=0.1), default=5.0, show_default=True,
               metavar="SECONDS", help="How often to look for due fires.")  # fmt: skip
 @click.option("--once", is_flag=True, help="Handle what is due now, then stop.")
-def scheduler(tick_s: float, once: bool) -> None:
+@click.pass_obj
+def scheduler(obj: dict[str, Any] | None, tick_s: float, once: bool) -> None:
     """Fire schedules until stopped: queue one run per due fire.
 
     Runs are executed by `ocht-worker runs` (any number, on PostgreSQL on any number of
@@ -224,6 +236,7 @@ def scheduler(tick_s: float, once: bool) -> None:
 
     from ocht.scheduler import run_scheduler
 
+    _logging(obj, "info")
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())
@@ -250,7 +263,9 @@ def scheduler(tick_s: float, once: bool) -> None:
               help="Follow the runs to the end (on SQLite: run them here).")  # fmt: skip
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @_run_options
+@click.pass_obj
 def backfill(
+    obj: dict[str, Any] | None,
     pipeline: str,
     first: str,
     last: str,
@@ -282,6 +297,7 @@ def backfill(
     from ocht.config import parse_set
     from ocht.scheduler import RetryPolicy, parse_date, parse_duration, plan_backfill
 
+    _logging(obj)
     retry = RetryPolicy(max_attempts=max_attempts, backoff_s=parse_duration(backoff, "--backoff"))
     with open_store() as store:
         plan = plan_backfill(
