@@ -106,7 +106,13 @@ def run_attempt(
         while not done.wait(CANCEL_POLL_S):
             try:
                 current = book.job(job.id)
-                if (current is not None and current.cancel_requested) or (aborted and aborted()):
+                # a cancel, or another attempt took over (this one was taken for dead):
+                # either way this attempt must not commit
+                taken_over = current is not None and current.run_id != run_id
+                if taken_over or (current is not None and current.cancel_requested):
+                    cancel.cancel()
+                    return
+                if aborted is not None and aborted():
                     cancel.cancel()
                     return
             except OchtError:  # a store hiccup: look again next time
@@ -146,7 +152,11 @@ def run_attempt(
 
 
 def record(book: SchedulingStore, job_id: str, outcome: Outcome) -> None:
-    """Write an attempt's end on its origin and its job (queued again for a retry)."""
+    """Write an attempt's end on its origin and its job (queued again for a retry).
+
+    The job row changes only while this attempt is still its latest one: an attempt that
+    was taken for dead and replaced does not overwrite its successor's story.
+    """
     book.finish_origin(outcome.run_id, outcome.status)
     values: dict[str, Any] = {
         "error_code": outcome.error_code,
@@ -158,4 +168,4 @@ def record(book: SchedulingStore, job_id: str, outcome: Outcome) -> None:
         values.update(status="queued", not_before=_now() + timedelta(seconds=outcome.retry_in))
     else:
         values.update(status=outcome.status, ended_at=_now())
-    book.update_job(job_id, **values)
+    book.update_job(job_id, only_run=outcome.run_id, **values)

@@ -219,14 +219,22 @@ class SchedulingStore:
             return [_job(r._mapping) for r in conn.execute(query).all()]
 
     def update_job(
-        self, job_id: str, *, only_if: Sequence[str] | None = None, **values: Any
+        self,
+        job_id: str,
+        *,
+        only_if: Sequence[str] | None = None,
+        only_run: str | None = None,
+        **values: Any,
     ) -> bool:
-        """Change a job's fields (``only_if``: when its status is one of these)."""
+        """Change a job's fields (``only_if``: when its status is one of these;
+        ``only_run``: when its latest attempt is still that run). Whether it changed."""
         if "error_message" in values and values["error_message"] is not None:
             values["error_message"] = redact_text(str(values["error_message"]))
         query = jobs.update().where(jobs.c.id == job_id)
         if only_if is not None:
             query = query.where(jobs.c.status.in_(list(only_if)))
+        if only_run is not None:
+            query = query.where(jobs.c.run_id == only_run)
         with self._tx() as conn:
             done = conn.execute(query.values(**values))
         return bool(done.rowcount)
@@ -315,11 +323,11 @@ class SchedulingStore:
             )
 
     def finish_origin(self, run_id: str, status: str) -> None:
-        """Record how an attempt ended."""
+        """Record how an attempt ended (an attempt already marked ``abandoned`` stays so)."""
         with self._tx() as conn:
             conn.execute(
                 run_origins.update()
-                .where(run_origins.c.run_id == run_id)
+                .where(run_origins.c.run_id == run_id, run_origins.c.status == "running")
                 .values(status=status, ended_at=_now())
             )
 

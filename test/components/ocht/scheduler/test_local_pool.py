@@ -234,3 +234,34 @@ def test_a_sigkilled_local_worker_s_run_is_retried(
     first, second = SchedulingStore(store).origins(job_id="k1")
     assert (first.status, second.status) == ("abandoned", "succeeded")
     assert store.run(first.run_id).status == "abandoned"
+
+
+@pytest.mark.postgres
+def test_an_attempt_taken_for_dead_and_replaced_does_not_commit(
+    store, workspace, postgres_url
+) -> None:
+    from ocht.scheduler import run_attempt
+
+    query = "SELECT t.id FROM (SELECT 1 AS id, pg_sleep(3)) t"
+    doc = {
+        "name": "zombie",
+        "inputs": {"i": {"type": "sql", "url": postgres_url, "query": query}},
+        "outputs": {"o": {"type": "csv", "path": "out/zombie.csv"}},
+    }
+    source = workspace.write_text("zombie.yaml", yaml.safe_dump(doc))
+    job = enqueue(store, LocalQueue(), id="z1", pipeline="zombie", source=str(source), request={})
+    assert job is not None
+    book = SchedulingStore(store)
+    outcome: list[object] = []
+    thread = threading.Thread(
+        target=lambda: outcome.append(run_attempt(store, book, job, worker="here:1/0"))
+    )
+    thread.start()
+    wait_for(lambda: _job(store, "z1").run_id is not None)
+    book.update_job("z1", run_id="the-retry", attempt=2)  # another worker took it over
+    thread.join(timeout=60)
+    [result] = outcome
+    assert result.status == "cancelled"  # type: ignore[attr-defined]
+    after = _job(store, "z1")
+    assert (after.run_id, after.status, after.attempt) == ("the-retry", "running", 2)
+    assert not workspace.path("out/zombie.csv").exists()
