@@ -10,13 +10,11 @@ import polars as pl
 import pytest
 
 from ocht.executor import FileCheckpointStore
-from ocht.registry import Registry
 from ocht.testkit import (
     ORDERS_SCHEMA,
-    MemoryConnector,
     assert_same_rows,
+    batch_rows,
     orders,
-    run_pipeline,
     stream_pipeline,
 )
 from ocht.testkit.broker import (
@@ -85,20 +83,7 @@ def test_restart_resumes_state_and_offsets(kafka_broker: str, tmp_path: Path) ->
     second = stream_pipeline(doc, home=tmp_path, idle_stop_s=0.5)
     assert second.rows_read == 1200  # resumed where the first stopped: nothing read twice
 
-    memory = MemoryConnector()
-    src = tmp_path / "orders.ndjson"
-    data.write_ndjson(src)
-    run_pipeline(
-        {
-            "name": "st",
-            "inputs": {"orders": {"type": "ndjson", "path": str(src), "schema": SCHEMA}},
-            "steps": WINDOWED,
-            "outputs": {"out": {"type": "memory", "key": "b"}},
-        },
-        registry=Registry(connectors=[memory.connector]),
-        home=tmp_path / "batch",
-    )
-    expected = memory.recorded("b")
+    expected, _ = batch_rows(tmp_path, WINDOWED, data, name="st")
     assert_same_rows(expected, drain(kafka_broker, topic_out, schema=expected.schema))
 
 
