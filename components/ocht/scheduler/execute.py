@@ -13,7 +13,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, cast
+from typing import Any
 
 from ocht.errors import OchtError
 from ocht.observability import get_logger
@@ -64,10 +64,9 @@ def run_pipeline(
     Raises:
         OchtError: the run failed or was cancelled (the manifest says which).
     """
-    from ocht.executor import Runner, RunRequest, RunServices, RunStore
+    from ocht.executor import Runner, RunRequest, RunServices
 
-    # the Store has every RunStore method (its finish_run names its keywords)
-    runner = Runner(RunServices(store=cast(RunStore, store), home=home))
+    runner = Runner(RunServices(store=store, home=home))
     request = RunRequest(pipeline=source, profile=profile, variables=variables, run_id=run_id)
     return str(runner.run(request, cancel=cancel).status)
 
