@@ -11,6 +11,7 @@ from typing import Any
 
 import click
 
+from ocht.cli.jobs_view import show_jobs
 from ocht.cli.store_commands import open_store
 
 OVERLAPS = ["skip", "buffer-one", "cancel-running", "allow"]
@@ -372,50 +373,6 @@ def _submit_and_follow(store: Any, plan: Any, *, wait: bool, as_json: bool) -> N
     click.echo(f"backfill {record.id}: {counts or 'nothing to do'}")
     if any(j.status in ("failed", "abandoned") for j in progress.jobs):
         raise click.exceptions.Exit(1)
-
-
-def show_jobs(jobs: list[Any]) -> None:
-    """A table of jobs: period, status, attempt, worker, run id, error."""
-    from rich.table import Table
-
-    from ocht.cli.consoles import out_console
-
-    colors = {"succeeded": "green", "failed": "red", "abandoned": "yellow", "running": "cyan",
-              "cancelled": "magenta", "skipped": "dim"}  # fmt: skip
-    table = Table(show_edge=False, pad_edge=False)
-    for col in ("job", "period", "status", "attempt", "worker", "run id", "error"):
-        table.add_column(col)
-    for j in jobs:
-        table.add_row(
-            j.id,
-            j.period_key or (f"{j.fire_at:%Y-%m-%d %H:%M}" if j.fire_at else "-"),
-            f"[{colors.get(j.status, 'white')}]{j.status}[/]",
-            f"{j.attempt}/{j.max_attempts}",
-            j.worker or "-",
-            j.run_id or "-",
-            j.error_code or "",
-        )
-    out_console.print(table)
-
-
-def jobs_command(*, backfill: str | None, schedule: str | None, as_json: bool, limit: int) -> None:
-    """``ocht runs --backfill ID`` / ``--schedule NAME``: the runs asked for, per period."""
-    from ocht.scheduler import backfill_progress
-    from ocht.store import SchedulingStore
-
-    with open_store() as store:
-        if backfill is not None:
-            progress = backfill_progress(store, backfill)
-            jobs = progress.jobs
-        else:
-            jobs = SchedulingStore(store).jobs(schedule=schedule)[-limit:]
-    if as_json:
-        click.echo(json.dumps([j.to_dict() for j in jobs], indent=2, default=str))
-        return
-    show_jobs(jobs)
-    if backfill is not None:
-        counts = ", ".join(f"{n} {s}" for s, n in sorted(progress.counts.items()))
-        click.echo(f"backfill {progress.backfill.id}: {counts}")
 
 
 @click.command("cancel")

@@ -54,9 +54,10 @@ def runs(
     if ctx.invoked_subcommand is not None:
         return
     if backfill is not None or schedule is not None:
-        from ocht.cli.schedule_commands import jobs_command
+        from ocht.cli.jobs_view import jobs_command
 
-        jobs_command(backfill=backfill, schedule=schedule, as_json=as_json, limit=limit)
+        with open_store() as store:
+            jobs_command(store, backfill=backfill, schedule=schedule, as_json=as_json, limit=limit)
         return
     from rich.table import Table
 

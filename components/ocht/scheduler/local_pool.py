@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import socket
 import threading
+import time
 from datetime import UTC, datetime, timedelta
 
 from ocht.errors import OchtError
@@ -96,6 +97,7 @@ class LocalPool:
         concurrency: jobs run at once by this process.
         home: the folder for run data.
         poll_s: how often an idle thread looks for work.
+        reap_every_s: how often the pool looks for runs of workers that died.
 
     Example:
         >>> pool = LocalPool(store, concurrency=2)  # doctest: +SKIP
@@ -103,13 +105,21 @@ class LocalPool:
     """
 
     def __init__(
-        self, store: Store, *, concurrency: int = 1, home: str | None = None, poll_s: float = 0.2
+        self,
+        store: Store,
+        *,
+        concurrency: int = 1,
+        home: str | None = None,
+        poll_s: float = 0.2,
+        reap_every_s: float = 10.0,
     ) -> None:
         self.store = store
         self.book = SchedulingStore(store)
         self.concurrency = max(1, concurrency)
         self.home = home
         self.poll_s = poll_s
+        self.reap_every_s = reap_every_s
+        self._reaped_at = 0.0
         self.stop = threading.Event()
         self.ran = 0
         self._lock = threading.Lock()
@@ -131,6 +141,18 @@ class LocalPool:
             t.join()
         return self.ran
 
+    def _maybe_reap(self) -> None:
+        """While idle, now and then, retry the runs of local workers that died."""
+        now = time.monotonic()
+        with self._lock:
+            if now - self._reaped_at < self.reap_every_s:
+                return
+            self._reaped_at = now
+        try:
+            reap_local(self.store, self.book)
+        except OchtError as exc:
+            log.warning("queue.reap_failed", error=exc.message)
+
     def _loop(self, slot: int, until_idle: bool, max_jobs: int | None) -> None:
         name = worker_name(slot)
         while not self.stop.is_set():
@@ -143,6 +165,7 @@ class LocalPool:
                 log.warning("queue.claim_failed", error=exc.message)
                 job = None
             if job is None:
+                self._maybe_reap()
                 if until_idle and not self.book.jobs(statuses=["queued", "running"], limit=1):
                     return
                 self.stop.wait(self.poll_s)

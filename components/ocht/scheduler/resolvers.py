@@ -62,7 +62,6 @@ class Rule:
     name: str
     path: str
     when: tuple[When, ...] = ()
-    glob: bool = True
 
     def location(self, period: Period) -> str:
         """The location template for ``period`` (``${period.*}`` not yet filled in)."""
@@ -104,7 +103,13 @@ def parse_rules(data: Mapping[str, Any] | None) -> tuple[Rule, ...]:
                     _date(item.get("before"), f"{where}.before"),
                 )
             )
-        rules.append(Rule(str(name), body["path"], tuple(alts), bool(body.get("glob", True))))
+        unknown = set(body) - {"path", "when"}
+        if unknown:
+            raise InvalidPeriod(
+                f"resolver '{name}': unknown keys {', '.join(sorted(map(str, unknown)))}",
+                hint="a resolver has a path and optional when: rules",
+            )
+        rules.append(Rule(str(name), body["path"], tuple(alts)))
     return tuple(rules)
 
 

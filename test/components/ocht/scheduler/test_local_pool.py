@@ -265,3 +265,14 @@ def test_an_attempt_taken_for_dead_and_replaced_does_not_commit(
     after = _job(store, "z1")
     assert (after.run_id, after.status, after.attempt) == ("the-retry", "running", 2)
     assert not workspace.path("out/zombie.csv").exists()
+
+
+def test_a_resolver_with_unknown_keys_is_refused() -> None:
+    from ocht.scheduler import InvalidPeriod, parse_rules
+
+    with pytest.raises(InvalidPeriod, match="unknown keys pth"):
+        parse_rules({"orders": {"path": "a.csv", "pth": "b.csv"}})
+    with pytest.raises(InvalidPeriod, match="needs a path"):
+        parse_rules({"orders": {"when": []}})
+    with pytest.raises(InvalidPeriod, match="'before' and/or 'from'"):
+        parse_rules({"orders": {"path": "a.csv", "when": [{"path": "b.csv", "after": "2024-01-01"}]}})
