@@ -275,4 +275,6 @@ def test_a_resolver_with_unknown_keys_is_refused() -> None:
     with pytest.raises(InvalidPeriod, match="needs a path"):
         parse_rules({"orders": {"when": []}})
     with pytest.raises(InvalidPeriod, match="'before' and/or 'from'"):
-        parse_rules({"orders": {"path": "a.csv", "when": [{"path": "b.csv", "after": "2024-01-01"}]}})
+        parse_rules(
+            {"orders": {"path": "a.csv", "when": [{"path": "b.csv", "after": "2024-01-01"}]}}
+        )
