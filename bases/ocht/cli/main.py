@@ -9,6 +9,7 @@ from __future__ import annotations
 import click
 
 from ocht.cli.lineage_commands import lineage
+from ocht.cli.schedule_commands import backfill, cancel, schedule, scheduler
 from ocht.cli.store_commands import runs, state
 from ocht.cli.test_commands import test_command
 from ocht.cli.version import VERSION
@@ -269,6 +270,10 @@ cli.add_command(runs)
 cli.add_command(test_command)
 cli.add_command(lineage)
 cli.add_command(state)
+cli.add_command(schedule)
+cli.add_command(scheduler)
+cli.add_command(backfill)
+runs.add_command(cancel)
 
 
 def main() -> None:

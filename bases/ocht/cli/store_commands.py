@@ -35,9 +35,17 @@ def open_store(home: Path | None = None) -> Store:
 @click.option("--status", type=click.Choice(STATUSES), default=None, help="Only this status.")
 @click.option("--limit", "-n", type=click.IntRange(min=1), default=20, show_default=True)
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.option("--backfill", default=None, metavar="ID", help="A backfill's runs, per period.")
+@click.option("--schedule", default=None, metavar="NAME", help="A schedule's runs, per fire.")
 @click.pass_context
 def runs(
-    ctx: click.Context, pipeline: str | None, status: str | None, limit: int, as_json: bool
+    ctx: click.Context,
+    pipeline: str | None,
+    status: str | None,
+    limit: int,
+    as_json: bool,
+    backfill: str | None,
+    schedule: str | None,
 ) -> None:
     """List recent runs (newest first), from the run store.
 
@@ -48,6 +56,12 @@ def runs(
       ocht runs show 20240301T101500-3f9a2c
     """
     if ctx.invoked_subcommand is not None:
+        return
+    if backfill is not None or schedule is not None:
+        from ocht.cli.jobs_view import jobs_command
+
+        with open_store() as store:
+            jobs_command(store, backfill=backfill, schedule=schedule, as_json=as_json, limit=limit)
         return
     from rich.table import Table
 
@@ -102,10 +116,14 @@ def runs_show(run_id: str, as_json: bool) -> None:
     RUN_ID may be a unique prefix.
     """
     from ocht.cli.consoles import out_console
+    from ocht.store import SchedulingStore
 
     with open_store() as store:
         record = store.run(run_id)
+        origins = SchedulingStore(store).origins(run_ids=[record.run_id])
     data = record.to_dict()
+    if origins:  # queued by a schedule or a backfill: which, for which period, which attempt
+        data["origin"] = origins[0].to_dict()
     if as_json:
         click.echo(json.dumps(data, indent=2, default=str))
         return
@@ -127,6 +145,14 @@ def runs_show(run_id: str, as_json: bool) -> None:
     ):
         if data.get(key) not in (None, ""):
             out_console.print(f"  {key:14} {data[key]}")
+    if origins:
+        o = origins[0]
+        source = f"schedule {o.schedule}" if o.schedule else f"backfill {o.backfill}"
+        period = f", period {o.period_key}" if o.period_key else ""
+        out_console.print(
+            f"  {'origin':14} {source}{period}, job {o.job_id}, attempt {o.attempt}, "
+            f"worker {o.worker}"
+        )
     for key in ("rows_read", "rows_written"):
         for name, rows in data[key].items():
             out_console.print(f"  {key:14} {name}: {rows:,}")

@@ -8,6 +8,7 @@ from __future__ import annotations
 import click
 
 from ocht.console import OchtGroup
+from ocht.worker.runs_command import runs
 
 EXIT_CODES_HELP = """\b
 Exit codes:
@@ -132,6 +133,9 @@ def run(
         f"dead letters {result.dead_letters:,}",
         err=True,
     )
+
+
+cli.add_command(runs)
 
 
 def main() -> None:

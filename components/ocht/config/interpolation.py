@@ -1,5 +1,8 @@
 """``${var}``, ``${var:-default}``, ``${env:NAME}`` and ``${env:NAME:-default}`` in strings.
 
+A dotted name reaches into a mapping value: ``${period.start}`` is ``variables["period"]
+["start"]`` (the scheduler passes each run's period that way).
+
 A string that is exactly one reference takes the value's own type (``${limit}`` → 10);
 references inside longer strings are spliced in as text. ``$${...}`` escapes a literal.
 Values read from the environment are collected as secrets so logs can redact them.
@@ -81,6 +84,9 @@ def interpolate(
         result.used.add(name)
         if name in variables:
             return variables[name]
+        found = _dotted(variables, name)
+        if found is not _MISSING:
+            return found
         if default is not None:
             return default
         known = ", ".join(sorted(variables)) or "none defined"
@@ -107,6 +113,22 @@ def interpolate(
 
     result.data = walk(data, "")
     return result
+
+
+_MISSING = object()
+
+
+def _dotted(variables: Mapping[str, Any], name: str) -> Any:
+    """``a.b.c`` looked up through nested mappings, or ``_MISSING``."""
+    head, dot, rest = name.partition(".")
+    if not dot or head not in variables:
+        return _MISSING
+    value: Any = variables[head]
+    for part in rest.split("."):
+        if not isinstance(value, Mapping) or part not in value:
+            return _MISSING
+        value = value[part]
+    return value
 
 
 def raise_issues(issues: list[Issue], file: str | None) -> None:

@@ -42,11 +42,25 @@ from ocht.store.records import (
     SchemaRecord,
 )
 from ocht.store.run_requests import REQUEST_FINAL, REQUEST_STATUSES, RunRequest, RunRequests
+from ocht.store.scheduling import SchedulingStore
+from ocht.store.scheduling_records import (
+    ACTIVE_JOB_STATUSES,
+    FINAL_JOB_STATUSES,
+    JOB_STATUSES,
+    BackfillRecord,
+    JobRecord,
+    JobStatus,
+    RunOrigin,
+    ScheduleRecord,
+)
 from ocht.store.store import Store, columns_hash, pid_alive
 
 __all__ = [
+    "ACTIVE_JOB_STATUSES",
     "ENV_URL",
+    "FINAL_JOB_STATUSES",
     "FINAL_STATUSES",
+    "JOB_STATUSES",
     "PIPELINE_STATUSES",
     "REQUEST_FINAL",
     "REQUEST_STATUSES",
@@ -54,9 +68,12 @@ __all__ = [
     "RUN_STATUSES",
     "ApiKey",
     "ApiKeys",
+    "BackfillRecord",
     "Catalog",
     "Checkpoint",
     "InvalidStoreValue",
+    "JobRecord",
+    "JobStatus",
     "KeyNotFound",
     "NewApiKey",
     "PipelineConflict",
@@ -65,10 +82,13 @@ __all__ = [
     "PipelineStatus",
     "Role",
     "RunNotFound",
+    "RunOrigin",
     "RunRecord",
     "RunRequest",
     "RunRequests",
     "RunStatus",
+    "ScheduleRecord",
+    "SchedulingStore",
     "SchemaRecord",
     "Store",
     "StoreError",
