@@ -10,7 +10,7 @@ from typing import Any
 
 import click
 
-STATUSES = ["running", "succeeded", "failed", "partial", "abandoned"]
+STATUSES = ["running", "succeeded", "failed", "partial", "abandoned", "stopped"]
 
 
 def open_store() -> Any:
@@ -58,6 +58,7 @@ def runs(
     for col in (
         "run id",
         "pipeline",
+        "mode",
         "status",
         "started (UTC)",
         "seconds",
@@ -69,12 +70,19 @@ def runs(
         table.add_column(
             col, justify="right" if col in ("seconds", "read", "written", "dead") else "left"
         )
-    colors = {"succeeded": "green", "failed": "red", "abandoned": "yellow", "running": "cyan"}
+    colors = {
+        "succeeded": "green",
+        "stopped": "green",
+        "failed": "red",
+        "abandoned": "yellow",
+        "running": "cyan",
+    }
     for r in records:
         secs = f"{r.seconds:.2f}" if r.seconds is not None else "-"
         table.add_row(
             r.run_id,
             r.pipeline,
+            r.mode,
             f"[{colors.get(r.status, 'white')}]{r.status}[/]",
             f"{r.started_at:%Y-%m-%d %H:%M:%S}",
             secs,

@@ -21,7 +21,6 @@ from ocht.executor.accounting import (
     check_accounting,
 )
 from ocht.executor.api import execute, explain
-from ocht.executor.checkpoint import Checkpoint, FileCheckpointStore
 from ocht.executor.contracts import SchemaContractError, schema_diff
 from ocht.executor.dead_letters import DEAD_LETTER_COLUMNS, normalize_dead_letters
 from ocht.executor.plan import (
@@ -49,8 +48,6 @@ __all__ = [
     "BatchReport",
     "Cancelled",
     "CheckStats",
-    "Checkpoint",
-    "FileCheckpointStore",
     "OutputStats",
     "Plan",
     "PlannedOutput",

@@ -1,18 +1,22 @@
 """Run a compiled plan in stream mode: micro-batch after micro-batch, until stopped.
 
-Per batch: poll → the plan's compiled steps (stateless steps exactly as in batch mode,
-lazily; stateful steps through their :func:`~ocht.transform.stream_operator`) → one
-``pl.collect_all`` for every output → each sink ``open``/``write``. Then, oldest batch
-first, once its sinks acknowledged it (``settled``, or ``commit`` for sinks that confirm
-there): the checkpoint (the state right after that batch + offsets) is saved and the
-source offsets are committed. A crash before that commit replays the batch (sinks are
-idempotent by key or position, DESIGN §6); a crash after it loses nothing.
+Per batch: poll → the plan's compiled steps, per source partition when the plan is
+stateful (:mod:`ocht.executor.stream_batch`) → one ``pl.collect_all`` for every output →
+each sink ``open``/``write``. Then, oldest batch first, once its sinks acknowledged it
+(``settled``, or ``commit`` for sinks that confirm there): the per-partition checkpoints
+(state right after that batch + offsets, :mod:`ocht.executor.stream_checkpoints`) are
+saved — inside a SQL output's transaction when there is one, so rows, offsets and state
+commit together — and the source offsets are committed. A crash before that replays the
+batch (sinks are idempotent by key or position, DESIGN §6); a crash after it loses
+nothing.
+
+The run has a manifest in the run store (mode ``stream``): ``running`` with a heartbeat
+of its counts, then ``stopped`` or ``failed`` (``abandoned`` when its process is found
+gone).
 
 Back-pressure: at most ``max_in_flight`` batches wait for acknowledgements; past that the
 loop waits for the oldest before polling again, and the Kafka client's fetch queue is
 bounded, so a slow sink pauses consumption instead of buffering without end.
-
-A stream source implements :class:`StreamSource` (the Kafka connector does).
 """
 
 from __future__ import annotations
@@ -25,20 +29,19 @@ from typing import Any
 import polars as pl
 
 from ocht.errors import InvalidPipeline
-from ocht.executor.checkpoint import Checkpoint, FileCheckpointStore
 from ocht.executor.checks import check_stats
-from ocht.executor.contracts import CONTRACT_CODE, contract_of, enforce, rejects_key
-from ocht.executor.counting import Counters
-from ocht.executor.dead_letters import normalize_dead_letters
 from ocht.executor.plan import Plan, PlannedOutput
 from ocht.executor.result import OutputStats, StepStats
-from ocht.executor.stream_dead import DeadLetterWriter, late_letters, normalize
+from ocht.executor.stream_batch import split, transform
+from ocht.executor.stream_checkpoints import Checkpointer
+from ocht.executor.stream_dead import DeadLetterWriter, normalize
+from ocht.executor.stream_manifest import Manifest, open_store
 from ocht.executor.stream_types import (
     BatchReport,
-    PartitionKey,
     Pending,
     StreamResult,
     StreamSource,
+    TransactionalSink,
     concat_dead,
     explain,
     lag_of,
@@ -46,7 +49,7 @@ from ocht.executor.stream_types import (
     settled,
 )
 from ocht.observability import RunHooks, bound, get_logger
-from ocht.transform import DEAD_LETTER, StreamOperator, stream_operator
+from ocht.transform import DEAD_LETTER, StreamOperator
 
 
 def run_stream(
@@ -56,7 +59,7 @@ def run_stream(
     stop: threading.Event | None = None,
     max_batches: int | None = None,
     idle_stop_s: float | None = None,
-    checkpoints: FileCheckpointStore | None = None,
+    store: Any = None,
     on_batch: Callable[[BatchReport], None] | None = None,
     max_in_flight: int = 8,
     lookup_refresh_s: float | None = None,
@@ -72,17 +75,16 @@ def run_stream(
         idle_stop_s: drain mode: once every partition is at its end and nothing arrived
             for this long, emit every open window and stop. A drained stream gives the
             same rows as a batch run over the same records.
-        checkpoints: where state and offsets are saved (default: a file under the run
-            home, keyed by pipeline and consumer group).
+        store: the run store (an :class:`ocht.store.Store`): the manifest and the
+            per-partition checkpoints. Default: ``$OCHT_STORE_URL``, else ``ocht.db``
+            in the run home.
         on_batch: called after every committed batch (metrics).
-        max_in_flight: batches handed to the sinks but not yet confirmed, at most. While
-            their records are being acknowledged the next batches are read; past this
-            bound the run waits. A crash re-delivers at most these batches.
+        max_in_flight: batches handed to the sinks but not yet confirmed, at most.
         lookup_refresh_s: re-read the bounded inputs (lookups for joins, read once at
             start) when they are this old; ``None`` never re-reads them.
 
     Raises:
-        InvalidPipeline: the plan has no stream source, or a stateful step cannot stream.
+        InvalidPipeline: the plan has no stream source.
         OchtError: a batch failed; its offsets were not committed.
 
     Example:
@@ -90,14 +92,20 @@ def run_stream(
         >>> plan = compile_plan(loaded, mode="stream")           # doctest: +SKIP
         >>> run_stream(plan, idle_stop_s=2).rows_written          # doctest: +SKIP
     """
-    return _StreamRun(
-        plan,
-        hooks or RunHooks(),
-        stop or threading.Event(),
-        checkpoints,
-        on_batch,
-        max(1, max_in_flight),
-    ).run(max_batches, idle_stop_s, lookup_refresh_s)
+    owned = store is None
+    store = store if store is not None else open_store(plan.context.run_dir.parent.parent)
+    try:
+        return _StreamRun(
+            plan,
+            hooks or RunHooks(),
+            stop or threading.Event(),
+            store,
+            on_batch,
+            max(1, max_in_flight),
+        ).run(max_batches, idle_stop_s, lookup_refresh_s)
+    finally:
+        if owned:
+            store.close()
 
 
 class _StreamRun:
@@ -106,7 +114,7 @@ class _StreamRun:
         plan: Plan,
         hooks: RunHooks,
         stop: threading.Event,
-        checkpoints: FileCheckpointStore | None,
+        store: Any,
         on_batch: Callable[[BatchReport], None] | None,
         max_in_flight: int = 8,
     ) -> None:
@@ -125,21 +133,29 @@ class _StreamRun:
             )
         self.input = streams[0]
         self.source: Any = plan.sources[self.input]
-        self.ops: dict[str, StreamOperator] = {}
-        for step in plan.steps:
-            op = stream_operator(
-                step.spec,
-                plan.schemas[step.reads[0]],
-                step_id=step.id,
-                path=step.path,
-                output=plan.schemas.get(step.id),
+        self.ops: dict[str, StreamOperator] = {
+            s.id: s.compiled.operator() for s in plan.steps if s.compiled.operator is not None
+        }
+        # a SQL output holds the checkpoints, written in its own transaction
+        exact = [o for o in plan.outputs if isinstance(o.sink, TransactionalSink)]
+        self.exact: PlannedOutput | None = exact[0] if exact else None
+        if len(exact) > 1:
+            self.log.warning(
+                "several SQL outputs: offsets commit with the first; the others are "
+                "effectively once (use upsert)",
+                output=exact[0].name,
             )
-            if op is not None:
-                self.ops[step.id] = op
-        home = plan.context.run_dir.parent.parent
-        group = str(getattr(self.source, "group", "default"))
-        self.store = checkpoints or FileCheckpointStore.for_run(home, plan.pipeline.name, group)
-        self.offsets: dict[PartitionKey, int] = {}
+        self.checkpointer: Checkpointer | None = None
+        if self.ops or self.exact is not None:
+            self.checkpointer = Checkpointer(
+                self.ops,
+                self._checkpoints(store),
+                pipeline=plan.pipeline.name,
+                group=str(getattr(self.source, "group", "default")),
+                run_id=plan.context.run_id,
+                cluster_id=getattr(self.source, "cluster_id", lambda: ""),
+            )
+        self.manifest = Manifest(store, plan, self.input)
         self.dead = DeadLetterWriter(plan)
         self.totals: dict[str, list[int]] = {s.id: [0, 0] for s in plan.steps}
         self.written: dict[str, int] = {o.name: 0 for o in plan.outputs}
@@ -147,7 +163,18 @@ class _StreamRun:
         self.dead_rows = 0
         self.batches = 0
         self.pending: list[Pending] = []
-        self.resumed_batches = 0
+        self.final_state = 0
+
+    def _checkpoints(self, store: Any) -> Any:
+        if self.exact is None:
+            return store.partitions
+        from ocht.store import PartitionCheckpoints
+
+        sink = self.exact.sink
+        assert isinstance(sink, TransactionalSink)
+        cps = PartitionCheckpoints(sink.checkpoint_engine())
+        cps.ensure()
+        return cps
 
     # -- the loop ------------------------------------------------------------------------
     def run(
@@ -167,12 +194,12 @@ class _StreamRun:
                 inputs=list(plan.sources),
                 outputs=[o.name for o in plan.outputs],
             )
+            self.manifest.start()
             try:
-                self._resume()
+                self._wire()
                 lookups = self._lookups()
                 loaded_at = time.monotonic()
                 idle_since: float | None = None
-                self.source.before_revoke = self._finish_pending
                 while not self.stop.is_set():
                     done = self.batches + len(self.pending)
                     if max_batches is not None and done >= max_batches:
@@ -196,6 +223,7 @@ class _StreamRun:
                     self._finish_pending(wait=False)
                     if batch.at_end and idle_since is None:
                         idle_since = time.monotonic()
+                    self._positions()
                     if any(op.idle_due(now=now) for op in self.ops.values()):
                         self.pending.append(self._write(batch, lookups, now, "idle", t0))
                         self._finish_pending()
@@ -217,13 +245,33 @@ class _StreamRun:
                     seconds=time.perf_counter() - started,
                     error=error.to_dict(),
                 )
+                self.manifest.failed(error, self._snapshot())
                 self._close()
                 if error is exc:
                     raise
                 raise error from exc
             lag = lag_of(self.source)
+            self.final_state = self.state_bytes()  # leaving the group drops the state
             self._close()
-        return self._result(started, reason, lag)
+        result = self._result(started, reason, lag)
+        self.manifest.stopped(result)
+        return result
+
+    def _wire(self) -> None:
+        self.source.before_revoke = self._finish_pending
+        cp = self.checkpointer
+        if cp is None:
+            return
+        cp.start()
+        self.source.on_assigned = cp.assigned
+        self.source.on_revoked = cp.revoked
+        self.source.track_partitions = bool(self.ops)
+
+    def _positions(self) -> None:
+        at_end = getattr(self.source, "at_end", None)
+        ends = at_end() if callable(at_end) else None
+        for op in self.ops.values():
+            op.positions(ends)
 
     def _lookups(self) -> dict[str, pl.LazyFrame]:
         # bounded inputs (a join's other side) are read whole, once per (re)load
@@ -231,99 +279,26 @@ class _StreamRun:
             n: s.scan().collect().lazy() for n, s in self.plan.sources.items() if n != self.input
         }
 
-    def _resume(self) -> None:
-        if not self.ops:
-            return
-        cp = self.store.load()
-        if cp is None:
-            return
-        for sid, data in cp.states.items():
-            if sid in self.ops:
-                self.ops[sid].restore(data)
-        self.offsets = dict(cp.offsets)
-        self.resumed_batches = cp.batches
-        self.source.start_at(cp.offsets)
-        self.log.info(
-            "resumed from checkpoint",
-            path=str(self.store.path),
-            partitions=len(cp.offsets),
-            batches=cp.batches,
-        )
-
     # -- one batch -----------------------------------------------------------------------
     def _write(
         self, batch: Any, lookups: dict[str, pl.LazyFrame], now: float, phase: str, t0: float
     ) -> Pending:
         """Transform one batch and hand it to the sinks (not yet confirmed)."""
         plan = self.plan
-        counts: dict[str, int] = {}
-        counters = Counters()  # rows through the lazily fused stateless steps
-        source_frame = (
-            batch.frame if batch.frame.width else pl.DataFrame(schema=plan.schemas[self.input])
-        )
-        frames: dict[str, pl.LazyFrame] = {self.input: source_frame.lazy(), **lookups}
-        counts[self.input] = source_frame.height
-        dead_parts: list[pl.LazyFrame] = []
+        cp = self.checkpointer
+        for key in getattr(batch, "stale", ()) or ():
+            if cp is not None:
+                cp.discard(key, "its first record came before the checkpoint's offset")
+        self._positions()
+        frame = batch.frame if batch.frame.width else pl.DataFrame(schema=plan.schemas[self.input])
+        pieces = split(frame, getattr(batch, "parts", None) if self.ops else None)
+        done = transform(plan, self.input, pieces, lookups, self.ops, now=now, phase=phase)
+        dead_parts = list(done.dead_parts)
         if batch.dead_letters is not None and batch.dead_letters.height:
-            dead_parts.append(batch.dead_letters.lazy())
-        contract = contract_of(plan.pipeline.inputs[self.input])
-        if contract is not None:  # checked per micro-batch: a stream's schema can drift
-            shaped, rejects = enforce(
-                frames[self.input], self.input, contract, plan.schemas[self.input]
-            )
-            frames[self.input] = shaped
-            if rejects is not None:
-                dead_parts.append(
-                    normalize_dead_letters(
-                        rejects,
-                        run_id=plan.context.run_id,
-                        step=rejects_key(self.input),
-                        source=self.input,
-                        code=CONTRACT_CODE,
-                    )
-                )
-        for step in plan.steps:
-            inputs = [frames[r] for r in step.reads]
-            op = self.ops.get(step.id)
-            if op is None:
-                for branch, name in step.frame_names().items():
-                    branch_frame = step.compiled.apply(inputs, branch)
-                    if branch == DEAD_LETTER:
-                        dead_parts.append(
-                            normalize_dead_letters(
-                                branch_frame,
-                                run_id=plan.context.run_id,
-                                step=step.id,
-                                source=self.input,
-                            )
-                        )
-                    else:
-                        frames[name] = counters.wrap(name, branch_frame)
-                continue
-            df = inputs[0].collect()
-            parts = []
-            if df.height:
-                result = op.process(df, now=now)
-                parts.append(result.rows)
-                if result.late is not None and result.late.height:
-                    dead_parts.append(late_letters(result.late, step.id).lazy())
-            extra = (
-                op.on_idle(now=now) if phase == "idle" else op.flush() if phase == "flush" else None
-            )
-            if extra is not None:
-                parts.append(extra)
-            parts = [p for p in parts if p.width]
-            rows = (
-                pl.concat(parts, how="vertical_relaxed")
-                if parts
-                else pl.DataFrame(schema=plan.schemas[step.id])
-            )
-            frames[step.id] = rows.lazy()
-            counts[step.id] = rows.height
-        targets = [frames[o.reads] for o in plan.outputs]
+            dead_parts.insert(0, batch.dead_letters.lazy())
         dead = concat_dead([normalize(p, run_id=plan.context.run_id) for p in dead_parts])
-        collected = pl.collect_all(targets + ([dead] if dead is not None else []))
-        outs, dead_df = collected[: len(targets)], collected[len(targets) :]
+        collected = pl.collect_all(done.targets + ([dead] if dead is not None else []))
+        outs, dead_df = collected[: len(done.targets)], collected[len(done.targets) :]
         written: list[PlannedOutput] = []
         tickets: list[Any] = []
         for out, df in zip(plan.outputs, outs, strict=True):
@@ -339,16 +314,13 @@ class _StreamRun:
                 raise
             mark = getattr(out.sink, "mark", None)
             tickets.append(mark() if mark is not None else None)
-
-        def rows_of(name: str) -> int:
-            return counts[name] if name in counts else counters.get(name)
-
         per_step: dict[str, tuple[int, int]] = {}
         for step in plan.steps:
-            rin = rows_of(step.reads[0])
-            rout = sum(rows_of(n) for b, n in step.frame_names().items() if b != DEAD_LETTER)
+            rin = done.rows_of(step.reads[0])
+            rout = sum(done.rows_of(n) for b, n in step.frame_names().items() if b != DEAD_LETTER)
             per_step[step.id] = (rin, rout)
-        states = {sid: op.snapshot() for sid, op in self.ops.items()}
+        # the checkpoint is the state right after this batch, taken now
+        rows = cp.rows(dict(batch.offsets), done.dirty) if cp is not None else []
         return Pending(
             batch,
             written,
@@ -356,7 +328,7 @@ class _StreamRun:
             {o.name: d.height for o, d in zip(plan.outputs, outs, strict=True)},
             dead_df[0] if dead_df else None,
             per_step,
-            states,
+            rows,
             t0,
         )
 
@@ -378,20 +350,27 @@ class _StreamRun:
             self._finish(p)
 
     def _finish(self, p: Pending) -> None:
+        # dead letters first: a crash after them re-sends them, never loses them
+        dead_rows = self.dead.write(p.dead) if p.dead is not None else 0
+        cp = self.checkpointer
+        saved = False
         for i, (out, ticket) in enumerate(zip(p.written, p.tickets, strict=True)):
             if ticket is not None:
                 continue
             try:
-                out.sink.commit()  # a transaction, or a sink that confirms on commit
+                if cp is not None and out is self.exact:
+                    # rows, offsets and state in one database transaction: exactly once
+                    assert isinstance(out.sink, TransactionalSink)
+                    out.sink.commit_with(lambda conn: cp.save(p.states, conn))
+                    saved = True
+                else:
+                    out.sink.commit()  # a transaction, or a sink that confirms on commit
             except BaseException:
                 for o in p.written[i:]:
                     quiet(o.sink.abort)
                 raise
-        dead_rows = self.dead.write(p.dead) if p.dead is not None else 0
-        if self.ops:
-            self.offsets.update(p.batch.offsets)
-            total = self.resumed_batches + self.batches + 1  # across restarts
-            self.store.save(Checkpoint(self.offsets, p.states, total))
+        if cp is not None and not saved:
+            cp.save(p.states)
         if p.batch.offsets:
             self.source.commit(p.batch.offsets)
         # bookkeeping after the commit: only committed batches count
@@ -408,6 +387,8 @@ class _StreamRun:
         for sid, (rin, rout) in pending.steps.items():
             self.totals[sid][0] += rin
             self.totals[sid][1] += rout
+        lag = lag_of(self.source)
+        self.manifest.beat(self._snapshot(lag))
         if self.on_batch is not None:
             self.on_batch(
                 BatchReport(
@@ -417,11 +398,29 @@ class _StreamRun:
                     outputs=pending.outputs,
                     dead_letters=dead_rows,
                     seconds=time.perf_counter() - pending.t0,
-                    lag=lag_of(self.source),
+                    lag=lag,
                     state_bytes=self.state_bytes(),
                     checks=check_stats(self.plan),
                 )
             )
+
+    def _snapshot(self, lag: int = 0) -> dict[str, Any]:
+        return {
+            "rows_read": {self.input: self.read},
+            "rows_written": dict(self.written),
+            "step_rows": {sid: t[1] for sid, t in self.totals.items()},
+            "dead_letters": self.dead_rows,
+            "extra": {
+                "batches": self.batches,
+                "lag": lag,
+                "state_bytes": self.state_bytes(),
+                "group": getattr(self.source, "group", None),
+                "stale_checkpoints": [
+                    {"topic": k[0], "partition": k[1], "reason": r}
+                    for k, r in (self.checkpointer.stale if self.checkpointer else [])
+                ],
+            },
+        }
 
     def state_bytes(self) -> int:
         return sum(op.state_bytes() for op in self.ops.values())
@@ -461,7 +460,7 @@ class _StreamRun:
             seconds=seconds,
             checks=check_stats(plan),
             batches=self.batches,
-            state_bytes=self.state_bytes(),
+            state_bytes=self.final_state,
             lag=lag,
             stop_reason=reason,
         )

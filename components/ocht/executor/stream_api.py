@@ -8,7 +8,6 @@ from pathlib import Path
 from typing import Any
 
 from ocht.config import LoadedPipeline, load_pipeline
-from ocht.executor.checkpoint import FileCheckpointStore
 from ocht.executor.plan import Plan, compile_plan, make_context
 from ocht.executor.stream import run_stream
 from ocht.executor.stream_types import BatchReport, StreamResult
@@ -37,23 +36,9 @@ def plan_stream(
     )
     add_secrets(loaded.secrets)
     context = make_context(loaded, mode="stream", home=home, options=options)
-    plan = compile_plan(loaded, mode="stream", registry=registry, context=context)
-    _check_operators(plan)
-    return plan
-
-
-def _check_operators(plan: Plan) -> None:
-    # refuse non-mergeable aggregates before any record is read
-    from ocht.transform import stream_operator
-
-    for step in plan.steps:
-        stream_operator(
-            step.spec,
-            plan.schemas[step.reads[0]],
-            step_id=step.id,
-            path=step.path,
-            output=plan.schemas.get(step.id),
-        )
+    # stateful steps build their stream operators while compiling (not-streamable
+    # aggregates are refused there, with every other problem)
+    return compile_plan(loaded, mode="stream", registry=registry, context=context)
 
 
 def execute_stream(
@@ -68,7 +53,7 @@ def execute_stream(
     max_batches: int | None = None,
     idle_stop_s: float | None = None,
     on_batch: Callable[[BatchReport], None] | None = None,
-    checkpoints: FileCheckpointStore | None = None,
+    store: Any = None,
     max_in_flight: int = 8,
     lookup_refresh_s: float | None = None,
 ) -> StreamResult:
@@ -87,7 +72,7 @@ def execute_stream(
         max_batches=max_batches,
         idle_stop_s=idle_stop_s,
         on_batch=on_batch,
-        checkpoints=checkpoints,
+        store=store,
         max_in_flight=max_in_flight,
         lookup_refresh_s=lookup_refresh_s,
     )

@@ -16,6 +16,7 @@ Example:
 
 from ocht.store.engine import ENV_URL, redact_text
 from ocht.store.errors import InvalidStoreValue, RunNotFound, StoreError, StoreUnavailable
+from ocht.store.partitions import PartitionCheckpoint, PartitionCheckpoints
 from ocht.store.records import (
     FINAL_STATUSES,
     RUN_STATUSES,
@@ -32,6 +33,8 @@ __all__ = [
     "RUN_STATUSES",
     "Checkpoint",
     "InvalidStoreValue",
+    "PartitionCheckpoint",
+    "PartitionCheckpoints",
     "RunNotFound",
     "RunRecord",
     "RunStatus",

@@ -6,9 +6,17 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any, Literal
 
-RunStatus = Literal["running", "succeeded", "failed", "partial", "abandoned"]
-RUN_STATUSES: tuple[str, ...] = ("running", "succeeded", "failed", "partial", "abandoned")
-FINAL_STATUSES: tuple[str, ...] = ("succeeded", "failed", "partial", "abandoned")
+RunStatus = Literal["running", "succeeded", "failed", "partial", "abandoned", "stopped"]
+RUN_STATUSES: tuple[str, ...] = (
+    "running",
+    "succeeded",
+    "failed",
+    "partial",
+    "abandoned",
+    "stopped",
+)
+#: ``stopped``: a stream run that ended cleanly (drained, max batches, a signal).
+FINAL_STATUSES: tuple[str, ...] = ("succeeded", "failed", "partial", "abandoned", "stopped")
 
 
 def _iso(value: datetime | None) -> str | None:

@@ -36,19 +36,31 @@ from ocht.transform.kinds import (
     StepFn,
     StepKind,
 )
-from ocht.transform.streaming import OperatorOutput, StreamOperator, stream_operator
+from ocht.transform.partials import Partials
+from ocht.transform.stream_state import (
+    NOT_STREAMABLE,
+    UNPARTITIONED,
+    OperatorOutput,
+    StreamOperator,
+)
+from ocht.transform.stream_state import pack as pack_state
+from ocht.transform.stream_state import unpack as unpack_state
+from ocht.transform.streaming import stream_operator
 from ocht.transform.windows import Duration, WindowPlan, plan_window
 
 __all__ = [
     "DEAD_LETTER",
     "DEAD_LETTER_SCHEMA",
     "MAIN",
+    "NOT_STREAMABLE",
     "STEP_KINDS",
+    "UNPARTITIONED",
     "BuildContext",
     "CompiledStep",
     "Duration",
     "Mode",
     "OperatorOutput",
+    "Partials",
     "SqlColumn",
     "StepFn",
     "StepKind",
@@ -64,9 +76,11 @@ __all__ = [
     "compile_expr",
     "invalid_expression",
     "nearest",
+    "pack_state",
     "parse_dtype",
     "plan_window",
     "step_error",
     "stream_operator",
     "unknown_column",
+    "unpack_state",
 ]

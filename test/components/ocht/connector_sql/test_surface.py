@@ -22,6 +22,7 @@ def test_public_surface_is_pinned() -> None:
         "SqlConnector",
         "SqlSink",
         "SqlSource",
+        "SqlStreamSink",
         "SqlUnreachable",
         "SqlWriteError",
         "TableColumn",

@@ -161,4 +161,5 @@ def test_unmergeable_aggregate_is_refused_for_streams(kafka_broker: str, tmp_pat
         execute_stream(doc, home=tmp_path)
     assert err.value.code == "not-streamable"
     assert "median" in err.value.message
-    assert err.value.hint
+    assert err.value.issues[0].path == "steps[0].aggs.m"
+    assert "sum(x) / count(x)" in (err.value.issues[0].hint or "")

@@ -9,8 +9,9 @@ from typing import Any
 import polars as pl
 import pytest
 
-from ocht.executor import FileCheckpointStore, execute, execute_stream
+from ocht.executor import execute, execute_stream
 from ocht.registry import Registry
+from ocht.store import Store
 from ocht.testkit import MEMORY, ORDERS_SCHEMA, assert_same_rows, orders, recorded, reset_memory
 from ocht.testkit.broker import (
     FAST_GROUP,
@@ -72,11 +73,19 @@ def test_restart_resumes_state_and_offsets(kafka_broker: str, tmp_path: Path) ->
     first = execute_stream(doc, home=tmp_path, max_batches=4)
     assert first.stop_reason == "max_batches"
     assert first.state_bytes > 0
-    store = FileCheckpointStore.for_run(tmp_path, "st", doc["inputs"]["orders"]["group"])
-    saved = store.load()
-    assert saved is not None and sum(saved.offsets.values()) == first.rows_read == 800
-    second = execute_stream(doc, home=tmp_path, idle_stop_s=0.5)
-    assert second.rows_read == 1200  # resumed where the first stopped: nothing read twice
+    with Store(f"sqlite:///{tmp_path / 'ocht.db'}") as store:
+        saved = store.partitions.load("st", doc["inputs"]["orders"]["group"])
+        assert sum(cp.offset for cp in saved.values()) == first.rows_read == 800
+        assert all(cp.state and cp.cluster_id for cp in saved.values())
+        second = execute_stream(doc, home=tmp_path, idle_stop_s=0.5, store=store)
+        assert second.rows_read == 1200  # resumed where the first stopped: nothing read twice
+        # both runs are runs: manifests in the store, mode stream, ended stopped
+        runs = {r.run_id: r for r in store.runs(pipeline="st")}
+        for result, reason in ((first, "max_batches"), (second, "drained")):
+            manifest = runs[result.run_id]
+            assert (manifest.mode, manifest.status) == ("stream", "stopped")
+            assert manifest.extra["stop_reason"] == reason
+            assert manifest.rows_read == {"orders": result.rows_read}
 
     reset_memory()
     src = tmp_path / "orders.ndjson"

@@ -39,6 +39,8 @@ def test_public_surface_is_pinned() -> None:
         "RUN_STATUSES",
         "Checkpoint",
         "InvalidStoreValue",
+        "PartitionCheckpoint",
+        "PartitionCheckpoints",
         "RunNotFound",
         "RunRecord",
         "RunStatus",

@@ -1,0 +1,86 @@
+"""A stream run's manifest in the run store: running with a heartbeat, then how it ended."""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+from typing import Any
+
+from ocht.errors import OchtError
+from ocht.executor.plan import Plan
+from ocht.observability import get_logger
+
+#: the shortest time between two heartbeats written to the store
+HEARTBEAT_S = 1.0
+
+
+def open_store(home: Path) -> Any:
+    """The run store of a stream run: ``$OCHT_STORE_URL``, else ``<home>/ocht.db``."""
+    from ocht.store import ENV_URL, Store
+
+    url = os.environ.get(ENV_URL) or f"sqlite:///{Path(home).resolve() / 'ocht.db'}"
+    return Store(url)
+
+
+class Manifest:
+    """Writes one stream run's manifest (mode ``stream``) through ``store``."""
+
+    def __init__(self, store: Any, plan: Plan, input_name: str) -> None:
+        self.store = store
+        self.plan = plan
+        self.input = input_name
+        self.last = 0.0
+        self.log = get_logger("ocht.stream")
+
+    def start(self) -> None:
+        plan = self.plan
+        self.store.start_run(
+            pipeline=plan.pipeline.name,
+            content_hash=plan.pipeline.content_hash,
+            profile=plan.profile,
+            mode="stream",
+            run_id=plan.context.run_id,
+            extra={
+                "inputs": {n: s.describe() for n, s in plan.sources.items()},
+                "outputs": {o.name: o.sink.describe() for o in plan.outputs},
+            },
+        )
+
+    def beat(self, counts: dict[str, Any], *, force: bool = False) -> None:
+        now = time.monotonic()
+        if not force and now - self.last < HEARTBEAT_S:
+            return
+        self.last = now
+        try:
+            self.store.heartbeat(self.plan.context.run_id, **counts)
+        except OchtError:  # a heartbeat is a report; the stream goes on without it
+            self.log.warning("heartbeat not recorded", exc_info=True)
+
+    def stopped(self, result: Any) -> None:
+        self.store.finish_run(
+            self.plan.context.run_id,
+            "stopped",
+            rows_read=result.inputs,
+            rows_written={o.name: o.rows for o in result.outputs},
+            step_rows={s.step: s.rows_out for s in result.steps},
+            dead_letters=result.dead_letters,
+            extra={
+                "stop_reason": result.stop_reason,
+                "batches": result.batches,
+                "lag": result.lag,
+                "state_bytes": result.state_bytes,
+            },
+        )
+
+    def failed(self, error: OchtError, counts: dict[str, Any]) -> None:
+        try:
+            self.store.finish_run(
+                self.plan.context.run_id,
+                "failed",
+                error_code=error.code,
+                error_message=error.message,
+                **counts,
+            )
+        except OchtError:  # the store is down too: the original error matters more
+            self.log.warning("failed run not recorded", exc_info=True)
