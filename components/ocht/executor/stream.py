@@ -154,6 +154,7 @@ class _StreamRun:
                 group=str(getattr(self.source, "group", "default")),
                 run_id=plan.context.run_id,
                 cluster_id=getattr(self.source, "cluster_id", lambda: ""),
+                verify=getattr(self.source, "verify_offsets", None),
             )
         self.manifest = Manifest(store, plan, self.input)
         self.dead = DeadLetterWriter(plan)

@@ -16,8 +16,9 @@ transaction (exactly once).
   Kafka offsets are committed.
 
 A checkpoint that does not describe what the consumer reads is **stale**: another
-cluster id, or a first record before the checkpoint's offset (a recreated or truncated
-topic: the consumer's position was reset). The documented rule: the partition starts
+cluster id, an offset the partition's log does not reach (a recreated or truncated
+topic), or a first record before the checkpoint's offset (the consumer's position was
+reset). The documented rule: the partition starts
 fresh (its state and that checkpoint are discarded, the partition is read from the
 group's committed offset or ``start``) and the worker logs a ``stale checkpoint``
 warning with the reason; it never mixes an old state with new offsets.
@@ -71,6 +72,7 @@ class Checkpointer:
         group: str,
         run_id: str,
         cluster_id: Any,
+        verify: Any = None,
     ) -> None:
         self.ops = ops
         self.cps = checkpoints
@@ -78,6 +80,7 @@ class Checkpointer:
         self.group = group
         self.run_id = run_id
         self._cluster_id = cluster_id
+        self._verify = verify
         self.offsets: dict[PartitionKey, int] = {}
         self.restored = 0
         self.stale: list[tuple[PartitionKey, str]] = []
@@ -109,9 +112,16 @@ class Checkpointer:
             if cp.cluster_id and cluster and cp.cluster_id != cluster:
                 self.discard(key, f"saved from cluster {cp.cluster_id}, reading {cluster}")
                 continue
-            if cp.state:
-                self._restore(name, cp.state)
             starts[key] = cp.offset
+        beyond = self._verify(starts) if self._verify is not None and starts else set()
+        for key in list(starts):
+            if key in beyond:
+                del starts[key]
+                self.discard(key, f"offset {saved[key].offset} is beyond the end of the topic")
+                continue
+            cp = saved[key]
+            if cp.state:
+                self._restore(part_name(key), cp.state)
             self.offsets[key] = cp.offset
             self.restored += 1
         if starts:
