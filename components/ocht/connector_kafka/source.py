@@ -298,7 +298,8 @@ class KafkaSource(Source):
                     if err is None:
                         unsure.pop(key)  # the log reaches the checkpoint
                     elif err.code() == KafkaError._PARTITION_EOF:
-                        if m.offset() < unsure.pop(key):
+                        want = unsure.pop(key)
+                        if (m.offset() or 0) < want:
                             stale.add(key)
                     else:  # out of range (auto.offset.reset=error) and the like
                         unsure.pop(key)
