@@ -13,7 +13,7 @@ Engines:
   hand      hand-written confluent-kafka + Polars micro-batch loop: consume(10000) ->
             read_ndjson -> expressions -> write_ndjson -> produce (idempotent producer,
             flush at the end, async offset commit per batch)
-  ocht      ocht.executor.execute_stream on the same pipeline, as the worker runs it
+  ocht      ocht.executor.Runner.stream on the same pipeline, as the worker runs it
             (sync commit after every batch, delivery confirmed before the commit)
   quix      Quix Streams 3 (needs a Python with quixstreams: --quix-python, or it is
             installed into ~/.cache/ocht-bench/quix with uv; skipped if that fails)
@@ -139,7 +139,7 @@ def child_hand(bs: str, topic: str, out: str, n: int) -> dict[str, Any]:
 
 
 def child_ocht(bs: str, topic: str, out: str, n: int) -> dict[str, Any]:
-    from ocht.executor import execute_stream
+    from ocht.executor import Runner, RunRequest, RunServices
 
     doc = {
         "name": "bench_stream",
@@ -169,12 +169,11 @@ def child_ocht(bs: str, topic: str, out: str, n: int) -> dict[str, Any]:
     }
     marks: list[tuple[float, float]] = []
     home = tempfile.mkdtemp(prefix="ocht-bench-")
-    result = execute_stream(
-        doc,
-        home=home,
-        idle_stop_s=1.0,
-        max_in_flight=int(os.environ.get("OCHT_BENCH_INFLIGHT", "8")),
-        on_batch=lambda r: marks.append((time.perf_counter(), r.seconds)),
+    request = RunRequest(
+        doc, drain=1.0, max_in_flight=int(os.environ.get("OCHT_BENCH_INFLIGHT", "8"))
+    )
+    result = Runner(RunServices(home=home)).stream(
+        request, on_batch=lambda r: marks.append((time.perf_counter(), r.seconds))
     )
     shutil.rmtree(home, ignore_errors=True)
     t0 = marks[0][0] - marks[0][1]

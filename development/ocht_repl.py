@@ -29,7 +29,7 @@ from ocht import (  # noqa: F401 - the REPL wants every brick at hand
     transform,
 )
 from ocht.config import LoadedPipeline, load_pipeline
-from ocht.executor import RunResult, execute
+from ocht.executor import Runner, RunRequest, RunResult, RunServices
 from ocht.registry import Registry
 
 _last: dict[str, Any] = {}
@@ -62,10 +62,10 @@ def test_pipeline(
     data = loaded.pipeline.model_dump(by_alias=True, exclude_none=True, exclude={"profiles"})
     per_input = rows if isinstance(rows, Mapping) else {next(iter(data["inputs"])): rows}
     schemas = _input_schemas(loaded)
-    testkit.reset_memory()
+    memory = testkit.MemoryConnector()
     for name in data["inputs"]:
         frame = pl.DataFrame(list(per_input.get(name, [])), infer_schema_length=None)
-        testkit.put_frame(f"repl-in:{name}", _like(frame, schemas.get(name)))
+        memory.put_frame(f"repl-in:{name}", _like(frame, schemas.get(name)))
         data["inputs"][name] = {"type": "memory", "key": f"repl-in:{name}"}
     for name, spec in data["outputs"].items():
         data["outputs"][name] = {
@@ -74,17 +74,21 @@ def test_pipeline(
             **({"from": spec["from"]} if "from" in spec else {}),
         }
     data.pop("dead_letter", None)
-    result: RunResult = execute(data, registry=Registry(connectors=[testkit.MEMORY]))
+    runner = Runner(RunServices(registry=Registry(connectors=[memory.connector])))
+    result: RunResult = runner.run(RunRequest(data))
     _last["result"] = result
-    return testkit.recorded(f"repl:{output or next(iter(data['outputs']))}")
+    return memory.recorded(f"repl:{output or next(iter(data['outputs']))}")
 
 
 def _input_schemas(loaded: LoadedPipeline) -> dict[str, pl.Schema]:
     """The real inputs' schemas when they can be read (so inline rows get the same types)."""
     try:
-        return dict(executor.compile_plan(loaded).schemas)
+        plan = Runner().compile(RunRequest(loaded))
     except errors.OchtError:
         return {}
+    for source in plan.sources.values():
+        source.close()
+    return dict(plan.schemas)
 
 
 def _like(frame: pl.DataFrame, schema: pl.Schema | None) -> pl.DataFrame:

@@ -7,7 +7,8 @@ import polars as pl
 import pytest
 
 from ocht.config import load_pipeline
-from ocht.executor import compile_plan, execute
+from ocht.executor import Runner, RunRequest
+from ocht.testkit import run_pipeline
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 PIPELINES = sorted(p.name for p in EXAMPLES.glob("*.yaml"))
@@ -26,7 +27,7 @@ def test_there_are_at_least_four_examples():
 
 @pytest.mark.parametrize("name", PIPELINES)
 def test_example_runs_and_writes_its_outputs(examples, name):
-    result = execute(examples / name, home=examples / ".ocht")
+    result = run_pipeline(examples / name, home=examples / ".ocht")
     assert result.status == "succeeded"
     assert result.rows_read > 0
     for out in result.outputs:
@@ -37,12 +38,12 @@ def test_example_runs_and_writes_its_outputs(examples, name):
 
 
 def test_route_example_partitions_every_order(examples):
-    result = execute(examples / "route_orders.yaml", home=examples / ".ocht")
+    result = run_pipeline(examples / "route_orders.yaml", home=examples / ".ocht")
     assert sum(o.rows for o in result.outputs) == result.rows_read
 
 
 def test_hourly_windows_match_hand_written_polars(examples):
-    execute(examples / "hourly_revenue.yaml", home=examples / ".ocht")
+    run_pipeline(examples / "hourly_revenue.yaml", home=examples / ".ocht")
     got = pl.read_parquet(examples / "out/hourly_revenue.parquet")
     want = (
         pl.read_csv(EXAMPLES / "data/orders.csv", try_parse_dates=True)
@@ -57,5 +58,5 @@ def test_hourly_windows_match_hand_written_polars(examples):
 
 def test_stream_profile_compiles_for_stream_mode():
     loaded = load_pipeline(EXAMPLES / "hourly_revenue.yaml", profile="stream")
-    plan = compile_plan(loaded, mode="stream")
+    plan = Runner().compile(RunRequest(loaded), mode="stream")
     assert [s.kind.name for s in plan.steps] == ["filter", "aggregate"]

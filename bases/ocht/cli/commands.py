@@ -2,28 +2,20 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 from typing import Any
 
 import click
 
-from ocht.cli.render import Progress, out_console, render_error, render_summary
+from ocht.cli.consoles import out_console
+from ocht.cli.render import Progress, render_error, render_summary
 from ocht.cli.store_commands import open_store
-from ocht.config import Settings, load_pipeline, parse_set
+from ocht.config import Settings, parse_set
 from ocht.errors import EXIT_INVALID, OchtError
-from ocht.executor import (
-    Plan,
-    RunResult,
-    compile_plan,
-    forget_resume_point,
-    make_context,
-    prepare_tracked,
-    resumable_run,
-    run,
-    tracked_run,
-)
-from ocht.observability import HookGroup, LoggingHooks, add_secrets, configure_logging
+from ocht.executor import CancelToken, Runner, RunRequest, RunResult, RunServices
+from ocht.observability import HookGroup, LoggingHooks, configure_logging
 from ocht.pipeline_model import json_schema
 from ocht.registry import default_registry
 
@@ -51,56 +43,46 @@ def run_command(
     timeout: float | None = None,
     resume: bool = False,
 ) -> None:
-    """``ocht run``: compile, run, record in the store, summarise."""
+    """``ocht run``: parse the options, call the runner, render its result."""
     settings = _setup(obj)
-    loaded = load_pipeline(pipeline, profile=profile or settings.profile, variables=parse_set(sets))
-    add_secrets(loaded.secrets)
-    if resume and not (dry_run or explain):
-        _resume_run(
-            loaded,
-            settings,
-            no_store=no_store,
-            limit=limit,
-            timeout=timeout,
-            full_refresh=full_refresh,
-            as_json=as_json,
-            quiet=quiet,
-        )
-        return
-    store = None if (no_store or dry_run or explain) else open_store()
-    if store is not None:
-        try:
-            plan = prepare_tracked(loaded, store, home=settings.home, full_refresh=full_refresh)
-        except BaseException:
-            store.close()
-            raise
-    else:
-        plan = compile_plan(loaded, mode="batch", context=make_context(loaded, home=settings.home))
-    if explain:
-        from ocht.executor import explain as explain_plan
-
-        click.echo(explain_plan(plan))
-        return
-    if dry_run:
+    request = RunRequest(
+        pipeline,
+        profile=profile or settings.profile,
+        variables=parse_set(sets),
+        limit=limit,
+        dry_run=dry_run,
+        full_refresh=full_refresh,
+        timeout=timeout,
+        resume=resume,
+    )
+    plain = Runner(RunServices(home=settings.home))
+    # loaded before the store opens: an invalid pipeline leaves no store behind
+    request = dataclasses.replace(request, pipeline=plain.load(request))
+    if explain or dry_run:
+        runner = plain
+        if explain:
+            click.echo(runner.explain(request))
+            return
+        plan = runner.compile(request)
+        for source in plan.sources.values():
+            source.close()
         click.echo(plan.describe())
         click.secho("ok: the pipeline compiles; nothing was read or written", fg="green")
         return
-    if store is not None:  # a run from scratch: an earlier --resume point no longer holds
-        forget_resume_point(store, loaded.pipeline.name, list(loaded.pipeline.inputs))
+    if resume:
+        for flag, given in (
+            ("--no-store", no_store),
+            ("--limit", limit is not None),
+            ("--timeout", timeout is not None),
+            ("--full-refresh", full_refresh),
+        ):
+            if given:
+                raise click.UsageError(f"--resume cannot be combined with {flag}")
     hooks = HookGroup([LoggingHooks(), Progress(enabled=not quiet and not as_json)])
+    store = None if no_store else open_store()
     try:
-
-        def runner(p: Plan) -> RunResult:
-            if store is not None:
-                return tracked_run(p, store, hooks=hooks, limit=limit)
-            return run(p, hooks=hooks, limit=limit)
-
-        if timeout is not None:
-            from ocht.executor import run_with_timeout
-
-            result = run_with_timeout(plan, timeout=timeout, runner=runner)
-        else:
-            result = runner(plan)
+        runner = Runner(RunServices(store=store, hooks=hooks, home=settings.home))
+        result = runner.run(request, cancel=CancelToken())
     finally:
         if store is not None:
             store.close()
@@ -114,32 +96,6 @@ def _show(result: RunResult, *, as_json: bool, quiet: bool) -> None:
         render_summary(result)
 
 
-def _resume_run(
-    loaded: Any,
-    settings: Settings,
-    *,
-    no_store: bool,
-    limit: int | None,
-    timeout: float | None,
-    full_refresh: bool,
-    as_json: bool,
-    quiet: bool,
-) -> None:
-    """``ocht run --resume``: one file per chunk, a checkpoint in the store after each."""
-    for flag, given in (
-        ("--no-store", no_store),
-        ("--limit", limit is not None),
-        ("--timeout", timeout is not None),
-        ("--full-refresh", full_refresh),
-    ):
-        if given:
-            raise click.UsageError(f"--resume cannot be combined with {flag}")
-    hooks = HookGroup([LoggingHooks(), Progress(enabled=not quiet and not as_json)])
-    with open_store() as store:
-        result = resumable_run(loaded, store, resume=True, hooks=hooks, home=settings.home)
-    _show(result, as_json=as_json, quiet=quiet)
-
-
 def validate_command(
     obj: dict[str, Any],
     pipelines: tuple[str, ...],
@@ -150,17 +106,14 @@ def validate_command(
 ) -> None:
     """``ocht validate``: every file checked, every problem listed."""
     settings = _setup(obj)
+    runner = Runner(RunServices(home=settings.home))
     failed = 0
     for path in pipelines:
+        request = RunRequest(path, profile=profile or settings.profile, variables=parse_set(sets))
         try:
-            loaded = load_pipeline(
-                path, profile=profile or settings.profile, variables=parse_set(sets)
-            )
-            compile_plan(
-                loaded,
-                mode="stream" if mode == "stream" else "batch",
-                context=make_context(loaded, home=settings.home),
-            )
+            plan = runner.compile(request, mode="stream" if mode == "stream" else "batch")
+            for source in plan.sources.values():
+                source.close()
         except OchtError as exc:
             failed += 1
             render_error(exc, debug=bool(obj.get("debug")))

@@ -18,7 +18,7 @@ def render_checks(result: RunResult) -> None:
     accounting line (read = written + dead letters + dropped); nothing without checks."""
     from rich.table import Table
 
-    from ocht.cli.render import out_console
+    from ocht.cli.consoles import out_console
     from ocht.executor import accounting
 
     if result.checks:
@@ -93,7 +93,7 @@ def trace_command(run_id: str, *, as_json: bool) -> None:
     import click
     from rich.table import Table
 
-    from ocht.cli.render import out_console
+    from ocht.cli.consoles import out_console
     from ocht.config import Settings
     from ocht.executor import read_trace
 

@@ -8,15 +8,12 @@ import traceback
 from typing import Any
 
 import click
-from rich.console import Console
 from rich.table import Table
 
+from ocht.cli.consoles import err_console, out_console
 from ocht.errors import report
 from ocht.executor import RunResult
 from ocht.observability import RunHooks
-
-err_console = Console(stderr=True, highlight=False)
-out_console = Console(highlight=False)
 
 
 def render_error(exc: BaseException, *, debug: bool = False) -> int:

@@ -10,7 +10,7 @@ from typing import Any
 
 import click
 
-STATUSES = ["running", "succeeded", "failed", "partial", "abandoned", "stopped"]
+STATUSES = ["running", "succeeded", "failed", "partial", "abandoned", "cancelled", "stopped"]
 
 
 def open_store() -> Any:
@@ -44,7 +44,7 @@ def runs(
         return
     from rich.table import Table
 
-    from ocht.cli.render import out_console
+    from ocht.cli.consoles import out_console
 
     with open_store() as store:
         records = store.runs(pipeline=pipeline, status=status, limit=limit)
@@ -102,7 +102,7 @@ def runs_show(run_id: str, as_json: bool) -> None:
 
     RUN_ID may be a unique prefix.
     """
-    from ocht.cli.render import out_console
+    from ocht.cli.consoles import out_console
 
     with open_store() as store:
         record = store.run(run_id)

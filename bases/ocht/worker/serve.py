@@ -9,7 +9,15 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
-from ocht.executor import StreamResult, plan_stream, run_stream
+from ocht.executor import (
+    BatchReport,
+    CancelToken,
+    Plan,
+    Runner,
+    RunRequest,
+    RunServices,
+    StreamResult,
+)
 from ocht.observability import LoggingHooks, get_logger
 from ocht.registry import Registry
 from ocht.worker.metrics import WorkerMetrics, serve_http
@@ -28,6 +36,7 @@ def serve(
     idle_stop_s: float | None = None,
     stop: threading.Event | None = None,
     lookup_refresh_s: float | None = None,
+    cancel: CancelToken | None = None,
 ) -> StreamResult:
     """Join the consumer group and run until SIGTERM/SIGINT (or ``stop``).
 
@@ -46,6 +55,7 @@ def serve(
         idle_stop_s: stop once the input is drained and idle this long.
         stop: an event that stops the worker like a signal does.
         lookup_refresh_s: re-read bounded inputs (join lookups) this often.
+        cancel: cancel the run (it ends with ``Cancelled``, exit 130).
     """
     log = get_logger("ocht.worker")
     stop = stop or threading.Event()
@@ -58,28 +68,34 @@ def serve(
     if threading.current_thread() is threading.main_thread():
         for sig in (signal.SIGTERM, signal.SIGINT):
             previous[int(sig)] = signal.signal(sig, on_signal)
-    metrics = None
+    metrics: WorkerMetrics | None = None
     server = None
-    try:
-        plan = plan_stream(
-            pipeline, profile=profile, variables=variables, registry=registry, home=home
-        )
+
+    def ready(plan: Plan) -> None:  # compiled, connected: taking work
+        nonlocal metrics, server
         metrics = WorkerMetrics(plan.pipeline.name)
         if metrics_port is not None:
             server = serve_http(metrics, metrics_host, metrics_port)
             log.info(
                 "metrics endpoint", url=f"http://{metrics_host}:{server.server_address[1]}/metrics"
             )
-        metrics.ready.set()  # compiled, connected: taking work
-        return run_stream(
-            plan,
-            hooks=LoggingHooks(),
-            stop=stop,
-            max_batches=max_batches,
-            idle_stop_s=idle_stop_s,
-            on_batch=metrics.observe,
-            lookup_refresh_s=lookup_refresh_s,
-        )
+        metrics.ready.set()
+
+    def observe(report: BatchReport) -> None:
+        if metrics is not None:
+            metrics.observe(report)
+
+    request = RunRequest(
+        pipeline,
+        profile=profile,
+        variables=dict(variables or {}),
+        max_batches=max_batches,
+        drain=idle_stop_s,
+        lookup_refresh=lookup_refresh_s,
+    )
+    runner = Runner(RunServices(registry=registry, hooks=LoggingHooks(), home=home))
+    try:
+        return runner.stream(request, cancel=cancel, on_batch=observe, stop=stop, on_ready=ready)
     finally:
         if metrics is not None:
             metrics.ready.clear()

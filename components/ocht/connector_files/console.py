@@ -31,6 +31,7 @@ class ConsoleSink(Sink):
 
     spec: ConsoleConnector
     atomic: ClassVar[bool] = True
+    commit_last: ClassVar[bool] = True  # publishes by a rename, after every transaction
 
     def __init__(
         self,

@@ -41,6 +41,7 @@ class FileSink(Sink):
     """
 
     atomic: ClassVar[bool] = True
+    commit_last: ClassVar[bool] = True  # publishes by a rename, after every transaction
     format_name: ClassVar[str] = "file"
 
     def __init__(self, spec: Any, *, name: str, context: RunContext) -> None:

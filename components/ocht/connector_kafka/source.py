@@ -83,6 +83,7 @@ class KafkaSource(Source):
         self._eof: set[PartitionKey] = set()
         self._start: dict[PartitionKey, int] = {}
         self._drained: pl.DataFrame | None = None
+        self._drained_dead: pl.DataFrame | None = None
         self._joined = False
         #: called before partitions are taken away (set by the stream executor)
         self.before_revoke: Callable[[], None] | None = None
@@ -476,12 +477,17 @@ class KafkaSource(Source):
             self.log.warning(
                 "undecodable records skipped", input=self.name, count=batch.dead_letters.height
             )
-        self.dead_letters = (
+        self._drained_dead = (
             batch.dead_letters
             if batch.dead_letters is not None
             else pl.DataFrame(schema=DEAD_LETTER_SCHEMA)
         )
         return batch.frame
+
+    def dead_letters(self) -> pl.LazyFrame | None:
+        """Batch mode: the records of the last :meth:`scan` that could not be decoded."""
+        dead = self._drained_dead
+        return dead.lazy() if dead is not None and dead.height else None
 
     def _matching(self, existing: list[str]) -> list[str]:
         import re

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from typing import Any, ClassVar, Protocol
+from typing import Any, ClassVar
 
 import polars as pl
 import sqlalchemy as sa
@@ -20,14 +20,6 @@ from ocht.connector_sql.urls import reason
 from ocht.errors import Issue
 from ocht.pipeline_model import SqlConnector
 from ocht.registry import RunContext, Sink
-
-
-class SchemaRecorder(Protocol):
-    """What the sink needs from ``context.options["store"]`` (an ``ocht.store.Store``)."""
-
-    def record_schema(
-        self, pipeline: str, output: str, columns: dict[str, str], *, run_id: str | None = None
-    ) -> Any: ...
 
 
 class SqlSink(SqlBase, Sink):
@@ -94,18 +86,26 @@ class SqlSink(SqlBase, Sink):
         if self._buffered >= self.spec.chunk_size:
             self._guard(self._flush)
 
+    def prepare(self) -> None:
+        """Send what is buffered and check deferred constraints now (PostgreSQL), so the
+        commit that follows has nothing left that could fail on the data."""
+        if self._conn is None or self._tx is None:
+            raise SqlWriteError(f"{self.describe()}: prepare() without open()")
+        self._guard(self._flush)
+        if self.dialect == "postgresql":
+            self._guard(lambda: self.conn.exec_driver_sql("SET CONSTRAINTS ALL IMMEDIATE"))
+
     def commit(self) -> None:
-        """Send what is buffered, commit, and record the schema written in the store."""
+        """Send what is buffered and commit."""
         if self._conn is None or self._tx is None:
             raise SqlWriteError(f"{self.describe()}: commit() without open()")
         self._guard(self._flush)
         self._guard(self._tx.commit)
         self._close()
-        store: SchemaRecorder | None = self.context.options.get("store")
-        if store is not None and self._written:
-            store.record_schema(
-                self.context.pipeline, self.name, dict(self._written), run_id=self.context.run_id
-            )
+
+    def written_columns(self) -> dict[str, str] | None:
+        """The columns written by the last commit, recorded in the run store."""
+        return dict(self._written) if self._written else None
 
     def abort(self) -> None:
         """Roll back: the table is as it was before :meth:`open`."""

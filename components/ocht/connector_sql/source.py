@@ -111,7 +111,7 @@ class SqlSource(SqlBase, Source):
     On PostgreSQL the rows travel as ``COPY ... TO STDOUT`` CSV parsed by Polars.
 
     Incremental (``cursor`` set): the stored state comes from
-    ``context.options["state"][input name]`` unless ``context.options["full_refresh"]``;
+    ``context.state_of(input name)`` (nothing with ``context.full_refresh``);
     after a successful run the executor calls :meth:`state` and stores what it returns.
 
     Example:
@@ -257,10 +257,9 @@ class SqlSource(SqlBase, Source):
 
     # -- reading ---------------------------------------------------------------------------
     def _prior_state(self) -> dict[str, Any] | None:
-        opts = self.context.options
-        if not self.spec.cursor or opts.get("full_refresh"):
+        if not self.spec.cursor:
             return None
-        prior = (opts.get("state") or {}).get(self.name)
+        prior = self.context.state_of(self.name)
         if not isinstance(prior, dict) or "value" not in prior:
             return None
         if prior.get("cursor") != self.spec.cursor or list(prior.get("primary_key") or []) != list(

@@ -17,7 +17,7 @@ from collections.abc import Callable
 import sqlalchemy as sa
 
 from ocht.connector_sql.errors import InvalidSqlSpec, SqlWriteError
-from ocht.connector_sql.sink import SchemaRecorder, SqlSink
+from ocht.connector_sql.sink import SqlSink
 from ocht.errors import Issue
 from ocht.pipeline_model import SqlConnector
 from ocht.registry import RunContext
@@ -60,11 +60,6 @@ class SqlStreamSink(SqlSink):
         self._guard(lambda: write(conn))
         self._guard(self._tx.commit)
         self._close()
-        store: SchemaRecorder | None = self.context.options.get("store")
-        if store is not None and self._written:
-            store.record_schema(
-                self.context.pipeline, self.name, dict(self._written), run_id=self.context.run_id
-            )
 
     def _close(self) -> None:
         # the engine (its pool) stays for the next micro-batch; close() releases it

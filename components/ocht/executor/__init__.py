@@ -1,16 +1,20 @@
-"""Compile a pipeline into a plan and run it (batch: Pull → Transform → Push).
+"""Run pipelines: one front door, :class:`Runner`, for every base.
+
+A base parses its input into a :class:`RunRequest`, calls the runner built with its
+:class:`RunServices` (the run store, the registry, the hooks, the clock, the home
+folder) and renders the :class:`RunResult` (or :class:`StreamResult`) it gets back.
 
 Example:
-    >>> from ocht.executor import execute
+    >>> from ocht.executor import Runner, RunRequest, RunServices
     >>> from ocht.registry import Registry
-    >>> from ocht.testkit import MEMORY, recorded, reset_memory
-    >>> reset_memory()
-    >>> result = execute({"name": "demo",
+    >>> from ocht.testkit import MemoryConnector
+    >>> memory = MemoryConnector()
+    >>> runner = Runner(RunServices(registry=Registry(connectors=[memory.connector])))
+    >>> result = runner.run(RunRequest({"name": "demo",
     ...     "inputs": {"i": {"type": "memory", "rows": [{"a": 1}, {"a": 5}]}},
     ...     "steps": [{"kind": "filter", "where": "a > 2"}],
-    ...     "outputs": {"o": {"type": "memory", "key": "demo"}}},
-    ...     registry=Registry(connectors=[MEMORY]))
-    >>> result.status, recorded("demo")["a"].to_list()
+    ...     "outputs": {"o": {"type": "memory", "key": "demo"}}}))
+    >>> result.status, memory.recorded("demo")["a"].to_list()
     ('succeeded', [5])
 """
 
@@ -20,64 +24,49 @@ from ocht.executor.accounting import (
     accounting,
     check_accounting,
 )
-from ocht.executor.api import execute, explain
-from ocht.executor.contracts import SchemaContractError, schema_diff
-from ocht.executor.dead_letters import DEAD_LETTER_COLUMNS, normalize_dead_letters
-from ocht.executor.plan import (
-    Plan,
-    PlannedOutput,
-    PlannedStep,
-    compile_plan,
-    make_context,
-    new_run_id,
-)
+from ocht.executor.contracts import SchemaContractError
+from ocht.executor.dead_letters import DEAD_LETTER_COLUMNS
+from ocht.executor.door import Runner
+from ocht.executor.plan import Plan
 from ocht.executor.result import CheckStats, OutputStats, RunResult, StepStats
-from ocht.executor.resume import ResumeUnsupported, forget_resume_point, resumable_run
-from ocht.executor.runner import Cancelled, build_frames, run
-from ocht.executor.stream import run_stream
-from ocht.executor.stream_api import execute_stream, plan_stream
+from ocht.executor.resume import ResumeUnsupported
+from ocht.executor.services import (
+    Cancelled,
+    Clock,
+    RunRequest,
+    RunServices,
+    RunStore,
+    RunTimedOut,
+    SystemClock,
+)
 from ocht.executor.stream_types import BatchReport, StreamResult, StreamSource
-from ocht.executor.timeout import RunTimedOut, run_with_timeout
-from ocht.executor.trace import read_trace, trace_frame
-from ocht.executor.tracking import prepare_tracked, tracked_run
+from ocht.executor.trace import read_trace
+from ocht.registry import CancelToken
 
 __all__ = [
     "DEAD_LETTER_COLUMNS",
     "Accounting",
     "AccountingMismatch",
     "BatchReport",
+    "CancelToken",
     "Cancelled",
     "CheckStats",
+    "Clock",
     "OutputStats",
     "Plan",
-    "PlannedOutput",
-    "PlannedStep",
     "ResumeUnsupported",
+    "RunRequest",
     "RunResult",
+    "RunServices",
+    "RunStore",
     "RunTimedOut",
+    "Runner",
     "SchemaContractError",
     "StepStats",
     "StreamResult",
     "StreamSource",
+    "SystemClock",
     "accounting",
-    "build_frames",
     "check_accounting",
-    "compile_plan",
-    "execute",
-    "execute_stream",
-    "explain",
-    "forget_resume_point",
-    "make_context",
-    "new_run_id",
-    "normalize_dead_letters",
-    "plan_stream",
-    "prepare_tracked",
     "read_trace",
-    "resumable_run",
-    "run",
-    "run_stream",
-    "run_with_timeout",
-    "schema_diff",
-    "trace_frame",
-    "tracked_run",
 ]

@@ -1,8 +1,9 @@
 """Schema contracts: an input's frame brought to its expected columns before the steps.
 
 An input with ``contract:`` has an *expected* schema: the contract's declared ``schema``,
-else the schema last recorded for the input in the store (``RunContext.options["store"]``),
-else the one read when the run is compiled. What differs is handled by the mode:
+else the schema last recorded for the input in the run store, else the one read when the
+run is compiled. Compiling only reads the store: the schema to remember is handed back and
+recorded when the run commits. What differs is handled by the mode:
 
 - ``evolve``: new columns are kept, missing ones become null; the new schema is recorded;
 - ``freeze``: any difference fails the run (:class:`SchemaContractError`, ``schema-contract``)
@@ -18,7 +19,7 @@ Everything here is a lazy Polars expression; nothing is collected.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import polars as pl
 
@@ -26,6 +27,9 @@ from ocht.errors import ExecutionError, InvalidPipeline
 from ocht.pipeline_model import SchemaContract
 from ocht.registry import RunContext
 from ocht.transform import parse_dtype
+
+if TYPE_CHECKING:
+    from ocht.executor.services import RunStore
 
 #: the dead-letter code of rows refused by a ``discard_row`` contract (and of freeze errors)
 CONTRACT_CODE = "schema-contract"
@@ -68,27 +72,36 @@ def schema_diff(expected: Mapping[str, Any], actual: Mapping[str, Any]) -> list[
 
 
 def planned_schema(
-    name: str, contract: SchemaContract, observed: pl.Schema, context: RunContext
-) -> pl.Schema:
-    """The schema the steps see for input ``name``, checked against its contract.
+    name: str,
+    contract: SchemaContract,
+    observed: pl.Schema,
+    context: RunContext,
+    store: RunStore | None = None,
+) -> tuple[pl.Schema, dict[str, str] | None]:
+    """The schema the steps see for input ``name``, checked against its contract, and
+    the schema to record in the store when the run commits (``None``: nothing).
 
-    Called when the plan is compiled. A ``freeze`` contract whose expected schema differs
-    from ``observed`` fails here, before any data is read.
+    Called when the plan is compiled; it reads the store but writes nothing. A
+    ``freeze`` contract whose expected schema differs from ``observed`` fails here,
+    before any data is read. The schema is recorded always for ``evolve``, else only
+    the first time.
 
     Raises:
         SchemaContractError: a ``freeze`` contract was broken.
         InvalidPipeline: a declared type is not a type name.
     """
-    expected = expected_schema(name, contract, observed, context)
+    stored = _stored(name, context, store)
+    expected = _expected(name, contract, observed, stored)
     target = _target(contract, expected, observed)
     if contract.mode == "freeze":
         check_frozen(name, expected, observed)
-    _remember(name, contract, target, context)
-    return target
+    if store is None or (contract.mode != "evolve" and stored is not None):
+        return target, None
+    return target, {c: _type_name(t) for c, t in target.items()}
 
 
-def expected_schema(
-    name: str, contract: SchemaContract, observed: pl.Schema, context: RunContext
+def _expected(
+    name: str, contract: SchemaContract, observed: pl.Schema, stored: pl.Schema | None
 ) -> pl.Schema:
     """Declared, else last recorded in the store, else ``observed``."""
     if contract.schema_ is not None:
@@ -96,7 +109,6 @@ def expected_schema(
         return pl.Schema(
             {c: parse_dtype(t, path=f"{path}.{c}") for c, t in contract.schema_.items()}
         )
-    stored = _stored(name, context)
     return stored if stored is not None else observed
 
 
@@ -174,28 +186,14 @@ def _target(contract: SchemaContract, expected: pl.Schema, observed: pl.Schema) 
     return pl.Schema(merged)
 
 
-def _stored(name: str, context: RunContext) -> pl.Schema | None:
-    store = context.options.get("store")
-    last = getattr(store, "last_schema", None)
-    if last is None:
-        return None
-    found = last(context.pipeline, f"input:{name}")
+def _stored(name: str, context: RunContext, store: RunStore | None) -> pl.Schema | None:
+    found = store.last_schema(context.pipeline, f"input:{name}") if store is not None else None
     if found is None:
         return None
     try:
         return pl.Schema({c: parse_dtype(t) for c, t in found.columns.items()})
     except InvalidPipeline:
         return None  # a type name this version cannot read: fall back to the data's
-
-
-def _remember(name: str, contract: SchemaContract, schema: pl.Schema, context: RunContext) -> None:
-    """Record the schema for next runs: always for evolve, else only the first time."""
-    store = context.options.get("store")
-    record = getattr(store, "record_schema", None)
-    if record is None or (contract.mode != "evolve" and _stored(name, context) is not None):
-        return
-    columns = {c: _type_name(t) for c, t in schema.items()}
-    record(context.pipeline, f"input:{name}", columns, run_id=context.run_id)
 
 
 def _type_name(dtype: pl.DataType) -> str:

@@ -102,8 +102,7 @@ def dead_letter_frame(
         parts.append(counters.wrap(f"dead:{s.id}", part) if counters else part)
         producers.append(s.id)
     for name, src in plan.sources.items():
-        get = getattr(src, "dead_letters", None)
-        found = get() if callable(get) else None
+        found = src.dead_letters()
         if not isinstance(found, pl.LazyFrame):
             continue
         producer = f"input:{name}"

@@ -15,23 +15,31 @@ from pathlib import Path
 from typing import Any
 
 import polars as pl
-from pydantic import BaseModel, ValidationError
 
 from ocht.config import LoadedPipeline
-from ocht.errors import InvalidPipeline, Issue, OchtError
+from ocht.errors import InvalidPipeline, Issue
 from ocht.executor.contracts import contract_of, planned_schema
-from ocht.pipeline_model import (
-    Document,
-    Join,
-    Pipeline,
-    PluginConnector,
-    PluginStep,
-    Union,
-    format_path,
-    resolve_input,
-    resolve_output_source,
+from ocht.executor.resolve import (
+    check_targets,
+    input_files,
+    locate,
+    other_inputs,
+    plugin_options,
+    resolve_connector,
+    target_of,
 )
-from ocht.registry import ConnectorType, Mode, Registry, RunContext, Sink, Source, default_registry
+from ocht.executor.services import RunStore
+from ocht.pipeline_model import Pipeline, resolve_input, resolve_output_source
+from ocht.registry import (
+    CancelToken,
+    ConnectorType,
+    Mode,
+    Registry,
+    RunContext,
+    Sink,
+    Source,
+    default_registry,
+)
 from ocht.transform import MAIN, BuildContext, CompiledStep, StepKind, check_schema
 
 
@@ -61,9 +69,13 @@ class PlannedOutput:
     sink: Sink
 
 
-@dataclass
+@dataclass(frozen=True)
 class Plan:
-    """A compiled pipeline, bound to one run's context."""
+    """A compiled pipeline, bound to one run's context.
+
+    A plan is never changed after compiling; ``schemas_to_record`` holds the input
+    schemas that the run records in the store when (and only when) it commits.
+    """
 
     pipeline: Pipeline
     context: RunContext
@@ -75,6 +87,7 @@ class Plan:
     dead_letter: PlannedOutput | None = None
     profile: str | None = None
     secrets: frozenset[str] = field(default_factory=frozenset)
+    schemas_to_record: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
 
     def describe(self) -> str:
         """The step graph as text (what ``--explain`` prints before Polars' plan)."""
@@ -97,9 +110,9 @@ def _cols(schema: pl.Schema) -> str:
     return f"({shown}{', ...' if len(names) > 8 else ''})"
 
 
-def new_run_id() -> str:
+def new_run_id(now: datetime | None = None) -> str:
     """A sortable run id: UTC time plus random suffix, e.g. ``20240101T101500-3f9a2c``."""
-    return f"{datetime.now(UTC):%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:6]}"
+    return f"{now or datetime.now(UTC):%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:6]}"
 
 
 def make_context(
@@ -108,7 +121,9 @@ def make_context(
     mode: Mode = "batch",
     run_id: str | None = None,
     home: str | Path = ".ocht",
-    options: Mapping[str, Any] | None = None,
+    full_refresh: bool = False,
+    state: Mapping[str, Any] | None = None,
+    cancel: CancelToken | None = None,
 ) -> RunContext:
     """The run context for a loaded pipeline (paths relative to its file's folder)."""
     pipeline = loaded.pipeline if isinstance(loaded, LoadedPipeline) else loaded
@@ -120,8 +135,24 @@ def make_context(
         base_dir=base,
         run_dir=Path(home).resolve() / "runs" / rid,
         mode=mode,
-        options=dict(options or {}),
+        full_refresh=full_refresh,
+        state=dict(state or {}),
+        cancel=cancel or CancelToken(),
     )
+
+
+@dataclass
+class _Compiling:
+    """What the compile passes share: the registry, the context, the issues found."""
+
+    reg: Registry
+    pipeline: Pipeline
+    ctx: RunContext
+    mode: Mode
+    store: RunStore | None
+    issues: list[Issue] = field(default_factory=list)
+    schemas: dict[str, pl.Schema] = field(default_factory=dict)
+    to_record: dict[str, dict[str, str]] = field(default_factory=dict)
 
 
 def compile_plan(
@@ -130,8 +161,12 @@ def compile_plan(
     mode: Mode = "batch",
     registry: Registry | None = None,
     context: RunContext | None = None,
+    store: RunStore | None = None,
 ) -> Plan:
     """Resolve connectors and build every step against its input schema.
+
+    Compiling reads input schemas (and, with ``store``, the schemas recorded by earlier
+    runs) but writes nothing.
 
     Args:
         loaded: a loaded pipeline (from :func:`ocht.config.load_pipeline`) or a model.
@@ -139,61 +174,98 @@ def compile_plan(
         registry: where step kinds and connectors are looked up (default: built-ins
             plus plugins).
         context: the run context (default: a new one).
+        store: where schema contracts find the schemas of earlier runs.
 
     Raises:
         InvalidPipeline: every problem found, located in the document when there is one.
         OchtError: a source could not be opened to read its schema.
     """
-    reg = registry or default_registry()
     pipeline = loaded.pipeline if isinstance(loaded, LoadedPipeline) else loaded
     document = loaded.document if isinstance(loaded, LoadedPipeline) else None
-    ctx = context or make_context(loaded, mode=mode)
-    issues: list[Issue] = []
+    c = _Compiling(
+        registry or default_registry(),
+        pipeline,
+        context or make_context(loaded, mode=mode),
+        mode,
+        store,
+    )
+    connectors = _connectors(c)
+    sources = _sources(c, connectors)
+    steps = _steps(c)
+    outputs, dead_output = _outputs(c, connectors)
+    _targets(c, sources, connectors)
+    if c.issues:
+        raise InvalidPipeline.from_issues(
+            locate(c.issues, document), file=document.file if document else None
+        )
+    return Plan(
+        pipeline,
+        c.ctx,
+        mode,
+        sources,
+        steps,
+        outputs,
+        c.schemas,
+        dead_output,
+        loaded.profile if isinstance(loaded, LoadedPipeline) else None,
+        loaded.secrets if isinstance(loaded, LoadedPipeline) else frozenset(),
+        c.to_record,
+    )
 
-    connectors: dict[str, tuple[ConnectorType, Any]] = {}
+
+def _connectors(c: _Compiling) -> dict[str, tuple[ConnectorType, Any]]:
+    found: dict[str, tuple[ConnectorType, Any]] = {}
     for section, specs, need in (
-        ("inputs", pipeline.inputs, "source"),
-        ("outputs", pipeline.outputs, "sink"),
+        ("inputs", c.pipeline.inputs, "source"),
+        ("outputs", c.pipeline.outputs, "sink"),
     ):
         for name, spec in specs.items():
-            found = _connector(reg, spec, f"{section}.{name}", need, mode, issues)
-            if found:
-                connectors[f"{section}.{name}"] = found
-    dead: tuple[ConnectorType, Any] | None = None
-    if pipeline.dead_letter is not None:
-        dead = _connector(reg, pipeline.dead_letter, "dead_letter", "sink", mode, issues)
+            hit = resolve_connector(c.reg, spec, f"{section}.{name}", need, c.mode, c.issues)
+            if hit:
+                found[f"{section}.{name}"] = hit
+    if c.pipeline.dead_letter is not None:
+        hit = resolve_connector(
+            c.reg, c.pipeline.dead_letter, "dead_letter", "sink", c.mode, c.issues
+        )
+        if hit:
+            found["dead_letter"] = hit
+    return found
 
+
+def _sources(c: _Compiling, connectors: dict[str, tuple[ConnectorType, Any]]) -> dict[str, Source]:
     sources: dict[str, Source] = {}
-    schemas: dict[str, pl.Schema] = {}
-    for name in pipeline.inputs:
+    for name in c.pipeline.inputs:
         if f"inputs.{name}" not in connectors:
             continue
         conn, spec = connectors[f"inputs.{name}"]
         assert conn.source is not None
-        source = conn.source(spec, name=name, context=ctx)
+        source = conn.source(spec, name=name, context=c.ctx)
         sources[name] = source
         try:
-            schemas[name] = source.schema()
+            c.schemas[name] = source.schema()
             contract = contract_of(spec)
             if contract is not None:  # a frozen schema breaks here, before reading data
-                schemas[name] = planned_schema(name, contract, schemas[name], ctx)
-        except OchtError as exc:
-            if isinstance(exc, InvalidPipeline):
-                issues.extend(exc.issues)
-                continue
-            raise
+                schema, record = planned_schema(name, contract, c.schemas[name], c.ctx, c.store)
+                c.schemas[name] = schema
+                if record is not None:
+                    c.to_record[f"input:{name}"] = record
+        except InvalidPipeline as exc:
+            c.issues.extend(exc.issues)
+    return sources
 
+
+def _steps(c: _Compiling) -> list[PlannedStep]:
     steps: list[PlannedStep] = []
     step_spec: Any
-    for i, (step_spec, sid) in enumerate(zip(pipeline.steps, pipeline.step_ids(), strict=True)):
+    for i, (step_spec, sid) in enumerate(zip(c.pipeline.steps, c.pipeline.step_ids(), strict=True)):
         path = f"steps[{i}]"
         try:
-            kind = reg.step(step_spec.kind, path=f"{path}.kind")
+            kind = c.reg.step(step_spec.kind, path=f"{path}.kind")
         except InvalidPipeline as exc:
-            issues.extend(exc.issues)
+            c.issues.extend(exc.issues)
             continue
-        if mode == "stream" and not kind.stream:
-            issues.append(
+        if c.mode == "stream" and not kind.stream:
+            c.issues.append(
                 Issue(
                     "batch-only-step",
                     f"step '{sid}' ({kind.name}) cannot run on a stream: it needs all rows at once",
@@ -202,154 +274,68 @@ def compile_plan(
                 )
             )
             continue
-        step_spec = _plugin_options(step_spec, kind, path, issues)
+        step_spec = plugin_options(step_spec, kind, path, c.issues)
         if step_spec is None:
             continue
-        reads = (resolve_input(pipeline, i), *_others(step_spec))
-        if any(r not in schemas for r in reads):
+        reads = (resolve_input(c.pipeline, i), *other_inputs(step_spec))
+        if any(r not in c.schemas for r in reads):
             continue  # an earlier problem already explains this one
-        bctx = BuildContext(sid, path, tuple(schemas[r] for r in reads), mode)
-        try:
-            compiled = kind.build(step_spec, bctx)
-            planned = PlannedStep(sid, kind, step_spec, reads, compiled, path)
-            empties = [pl.LazyFrame(schema=s) for s in bctx.schemas]
-            for branch, frame_name in planned.frame_names().items():
-                schemas[frame_name] = check_schema(
-                    compiled.apply(empties, branch),
-                    bctx.schema,
-                    text=step_spec.kind,
-                    step=sid,
-                    path=path,
-                )
-        except InvalidPipeline as exc:
-            issues.extend(exc.issues or [Issue(exc.code, exc.message, path)])
-            continue
-        steps.append(planned)
+        planned = _step(c, sid, kind, step_spec, reads, path)
+        if planned is not None:
+            steps.append(planned)
+    return steps
 
+
+def _step(
+    c: _Compiling, sid: str, kind: StepKind, spec: Any, reads: tuple[str, ...], path: str
+) -> PlannedStep | None:
+    """One step built and its output schemas checked (``None`` with issues)."""
+    bctx = BuildContext(sid, path, tuple(c.schemas[r] for r in reads), c.mode)
+    try:
+        compiled = kind.build(spec, bctx)
+        planned = PlannedStep(sid, kind, spec, reads, compiled, path)
+        empties = [pl.LazyFrame(schema=s) for s in bctx.schemas]
+        for branch, frame_name in planned.frame_names().items():
+            c.schemas[frame_name] = check_schema(
+                compiled.apply(empties, branch), bctx.schema, text=spec.kind, step=sid, path=path
+            )
+    except InvalidPipeline as exc:
+        c.issues.extend(exc.issues or [Issue(exc.code, exc.message, path)])
+        return None
+    return planned
+
+
+def _outputs(
+    c: _Compiling, connectors: dict[str, tuple[ConnectorType, Any]]
+) -> tuple[list[PlannedOutput], PlannedOutput | None]:
     outputs: list[PlannedOutput] = []
-    for name in pipeline.outputs:
+    for name in c.pipeline.outputs:
         if f"outputs.{name}" not in connectors:
             continue
         conn, spec = connectors[f"outputs.{name}"]
         assert conn.sink is not None
-        source_ref = resolve_output_source(pipeline, name)
-        outputs.append(
-            PlannedOutput(name, source_ref, conn, conn.sink(spec, name=name, context=ctx))
-        )
+        source_ref = resolve_output_source(c.pipeline, name)
+        sink = conn.sink(spec, name=name, context=c.ctx)
+        outputs.append(PlannedOutput(name, source_ref, conn, sink))
+    dead = connectors.get("dead_letter")
     dead_output = None
     if dead is not None and dead[0].sink is not None:
-        dead_output = PlannedOutput(
-            "dead_letter", "", dead[0], dead[0].sink(dead[1], name="dead_letter", context=ctx)
-        )
-
-    if issues:
-        raise InvalidPipeline.from_issues(
-            _locate(issues, document), file=document.file if document else None
-        )
-    return Plan(
-        pipeline,
-        ctx,
-        mode,
-        sources,
-        steps,
-        outputs,
-        schemas,
-        dead_output,
-        loaded.profile if isinstance(loaded, LoadedPipeline) else None,
-        loaded.secrets if isinstance(loaded, LoadedPipeline) else frozenset(),
-    )
+        sink = dead[0].sink(dead[1], name="dead_letter", context=c.ctx)
+        dead_output = PlannedOutput("dead_letter", "", dead[0], sink)
+    return outputs, dead_output
 
 
-def _others(spec: Any) -> tuple[str, ...]:
-    if isinstance(spec, Join):
-        return (spec.with_,)
-    if isinstance(spec, Union):
-        return tuple(spec.with_)
-    extra = getattr(spec, "with_", None) or (spec.model_extra or {}).get("with")
-    if isinstance(extra, str):
-        return (extra,)
-    return tuple(extra) if isinstance(extra, list | tuple) else ()
-
-
-def _connector(
-    reg: Registry, spec: Any, path: str, need: str, mode: Mode, issues: list[Issue]
-) -> tuple[ConnectorType, Any] | None:
-    try:
-        conn = reg.connector(spec.type, path=f"{path}.type")
-    except InvalidPipeline as exc:
-        issues.extend(exc.issues)
-        return None
-    except OchtError as exc:
-        issues.append(Issue(exc.code, exc.message, f"{path}.type", hint=exc.hint))
-        return None
-    if getattr(conn, need) is None:
-        role = "read" if need == "source" else "written"
-        issues.append(
-            Issue(
-                "unsupported-connector",
-                f"a '{conn.name}' connector cannot be {role}",
-                f"{path}.type",
-            )
-        )
-        return None
-    # a stream run reads batch inputs once, as lookups, and appends dead letters to files
-    bounded = mode == "stream" and conn.batch and (need == "source" or path == "dead_letter")
-    if not (conn.stream if mode == "stream" else conn.batch) and not bounded:
-        issues.append(
-            Issue(
-                "unsupported-connector",
-                f"the '{conn.name}' connector does not run in {mode} mode",
-                f"{path}.type",
-            )
-        )
-        return None
-    if isinstance(spec, PluginConnector) or type(spec) is not conn.spec:
-        try:
-            spec = conn.spec.model_validate(spec.model_dump(by_alias=True, exclude_unset=True))
-        except ValidationError as exc:
-            issues.extend(_pydantic_issues(exc, path))
-            return None
-    return conn, spec
-
-
-def _plugin_options(spec: Any, kind: StepKind, path: str, issues: list[Issue]) -> Any:
-    if not isinstance(spec, PluginStep) or kind.spec is PluginStep:
-        return spec
-    if not (isinstance(kind.spec, type) and issubclass(kind.spec, BaseModel)):
-        return spec
-    try:
-        return kind.spec.model_validate(spec.model_dump(by_alias=True, exclude_unset=True))
-    except ValidationError as exc:
-        issues.extend(_pydantic_issues(exc, path))
-        return None
-
-
-def _pydantic_issues(exc: ValidationError, base: str) -> list[Issue]:
-    out = []
-    for err in exc.errors():
-        sub = format_path(tuple(err["loc"]))
-        code = "unknown-key" if err["type"] == "extra_forbidden" else "invalid-value"
-        out.append(Issue(code, err["msg"], f"{base}.{sub}" if sub else base))
-    return out
-
-
-def _locate(issues: list[Issue], document: Document | None) -> list[Issue]:
-    if document is None:
-        return issues
-    out = []
-    for i in issues:
-        path: list[str | int] = []
-        for part in i.path.replace("[", ".[").split("."):
-            if part:
-                path.append(int(part[1:-1]) if part.startswith("[") else part)
-        out.append(
-            Issue(
-                i.code,
-                i.message,
-                i.path,
-                document.file,
-                i.line or document.line_of(tuple(path)),
-                i.hint,
-            )
-        )
-    return out
+def _targets(
+    c: _Compiling, sources: dict[str, Source], connectors: dict[str, tuple[ConnectorType, Any]]
+) -> None:
+    """Refuse two outputs writing one place, and an output overwriting an input."""
+    outs = {
+        key: target_of(spec, c.ctx)
+        for key, (_, spec) in connectors.items()
+        if key.startswith("outputs.") or key == "dead_letter"
+    }
+    if not any(outs.values()):
+        return
+    ins = {name: target_of(connectors[f"inputs.{name}"][1], c.ctx) for name in sources}
+    files = {name: input_files(src) for name, src in sources.items() if name in c.schemas}
+    c.issues.extend(check_targets(outs, ins, files))

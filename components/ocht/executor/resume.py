@@ -17,21 +17,23 @@ from __future__ import annotations
 
 import dataclasses
 import time
-from collections.abc import Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
 
 from ocht.config import LoadedPipeline
 from ocht.errors import OchtError
 from ocht.executor.plan import Plan, compile_plan, make_context
 from ocht.executor.result import OutputStats, RunResult, StepStats
 from ocht.executor.runner import run
-from ocht.executor.tracking import error_fields, manifest_extra, prepare_tracked, result_counts
+from ocht.executor.services import RunStore
+from ocht.executor.tracking import (
+    error_fields,
+    manifest_extra,
+    record_schemas,
+    result_counts,
+    status_of,
+)
 from ocht.observability import RunHooks
 from ocht.registry import Registry
-
-if TYPE_CHECKING:  # the store (SQLAlchemy) is imported only by runs that use it
-    from ocht.store import Store
 
 #: output types and modes whose rows accumulate across chunks
 _APPENDING_MODES = ("append", "upsert")
@@ -48,33 +50,33 @@ def checkpoint_key(input_name: str) -> str:
     return f"input:{input_name}"
 
 
-def forget_resume_point(store: Store, pipeline: str, inputs: list[str]) -> int:
+def forget_resume_point(store: RunStore, pipeline: str, inputs: list[str]) -> int:
     """Drop the resume points of ``inputs`` (a run from scratch); returns how many."""
     return sum(store.clear_checkpoints(pipeline, checkpoint_key(name)) for name in inputs)
 
 
 def resumable_run(
     loaded: LoadedPipeline,
-    store: Store,
+    full: Plan,
+    store: RunStore,
     *,
     resume: bool = True,
     hooks: RunHooks | None = None,
     registry: Registry | None = None,
     home: str | Path = ".ocht",
-    options: Mapping[str, Any] | None = None,
 ) -> RunResult:
     """Run ``loaded`` one input file at a time, saving a checkpoint after each commit.
 
     Args:
         loaded: the pipeline; its only input is a file input naming several files (a glob
             or a directory), every output a SQL table written with ``append`` or ``upsert``.
+        full: ``loaded`` compiled whole (for the checks, the run id and the state).
         store: the run store (manifest and checkpoint).
         resume: skip the files a previous run recorded as done; without it the checkpoint
             is cleared and every file is read.
         hooks: lifecycle observers, called for every chunk.
         registry: the connector and step registry.
         home: where run folders go.
-        options: more run-wide options for the sources and sinks.
 
     Returns:
         The totals over the chunks run now (files skipped by ``resume`` are not counted).
@@ -89,7 +91,6 @@ def resumable_run(
         run the same command again.
     """
     pipeline = loaded.pipeline.name
-    full = prepare_tracked(loaded, store, registry=registry, home=home, options=options)
     try:
         name, found = _check(full)
     finally:
@@ -111,7 +112,7 @@ def resumable_run(
         profile=full.profile,
         mode=full.mode,
         run_id=ctx.run_id,
-        cursors_before=dict(ctx.options.get("state") or {}),
+        cursors_before=dict(ctx.state),
         extra={
             "inputs": {name: full.sources[name].describe()},
             "outputs": {o.name: o.sink.describe() for o in full.outputs},
@@ -122,16 +123,16 @@ def resumable_run(
     results: list[RunResult] = []
     try:
         for i, file in enumerate(todo, start=1):
-            results.append(
-                run(_chunk_plan(loaded, full, name, file, i, registry, home), hooks=hooks)
-            )
+            chunk = _chunk_plan(loaded, full, name, file, i, registry, home, store)
+            results.append(run(chunk, hooks=hooks))
+            record_schemas(chunk, store)
             done.append(file)
             store.save_checkpoint(pipeline, key, {"done": done}, run_id=ctx.run_id)
     except BaseException as exc:
         total = _total(full, results, "failed", started)
         store.finish_run(
             ctx.run_id,
-            "partial" if results else "failed",
+            "partial" if results else status_of(exc),
             **result_counts(total),
             **error_fields(exc),
             extra={"resume": {"files": len(files), "committed": len(done)}},
@@ -163,8 +164,8 @@ def _check(plan: Plan) -> tuple[str, list[Path]]:
             hint=hint,
         )
     ((name, source),) = plan.sources.items()
-    files = getattr(source, "files", None)
-    if not callable(files):
+    files = source.files()
+    if files is None:
         raise ResumeUnsupported(
             f"input '{name}' ({source.describe()}) is not a file input", hint=hint
         )
@@ -187,7 +188,7 @@ def _check(plan: Plan) -> tuple[str, list[Path]]:
                 f"output '{out}' ({shown}) would not keep the rows of earlier chunks",
                 hint=hint,
             )
-    return name, [Path(f).resolve() for f in files()]
+    return name, [Path(f).resolve() for f in files]
 
 
 def _chunk_plan(
@@ -198,17 +199,23 @@ def _chunk_plan(
     index: int,
     registry: Registry | None,
     home: str | Path,
+    store: RunStore,
 ) -> Plan:
     """The pipeline with its input narrowed to ``file``, under the same run id."""
     spec = loaded.pipeline.inputs[name].model_copy(update={"path": file})
     pipeline = loaded.pipeline.model_copy(update={"inputs": {name: spec}})
     narrowed = dataclasses.replace(loaded, pipeline=pipeline)
-    ctx = make_context(narrowed, run_id=full.context.run_id, home=home)
-    # each chunk gets its own folder, so default dead letters and traces are not replaced
-    ctx = dataclasses.replace(
-        ctx, run_dir=full.context.run_dir / f"chunk-{index:05d}", options=dict(full.context.options)
+    ctx = make_context(
+        narrowed,
+        run_id=full.context.run_id,
+        home=home,
+        full_refresh=full.context.full_refresh,
+        state=full.context.state,
+        cancel=full.context.cancel,
     )
-    return compile_plan(narrowed, mode=full.mode, registry=registry, context=ctx)
+    # each chunk gets its own folder, so default dead letters and traces are not replaced
+    ctx = dataclasses.replace(ctx, run_dir=full.context.run_dir / f"chunk-{index:05d}")
+    return compile_plan(narrowed, mode=full.mode, registry=registry, context=ctx, store=store)
 
 
 def _total(full: Plan, results: list[RunResult], status: str, started: float) -> RunResult:

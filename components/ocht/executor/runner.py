@@ -4,6 +4,18 @@ Every output becomes a sink node of one ``pl.collect_all`` on Polars' streaming 
 so inputs shared by several outputs are read once and memory stays bounded. Sinks write
 to temporary places; only when the whole query succeeded are they committed, so a failed
 run leaves every output as it was.
+
+The commit runs in a fixed order (docs/architecture.md, "Outputs commit together"):
+
+1. every sink's ``prepare`` (flush buffers, check deferred constraints): any failure here
+   aborts everything, and no output changed;
+2. the transactional sinks (SQL tables) commit, in pipeline order;
+3. only when all of them committed, the sinks that publish by a rename (files, the dead
+   letters) commit. A failed SQL commit aborts every file output, so files never show a
+   run whose tables did not take it.
+
+The run's cancel token is looked at between the query and the commit: a cancelled run
+commits nothing.
 """
 
 from __future__ import annotations
@@ -20,19 +32,12 @@ from ocht.executor.counting import Counters
 from ocht.executor.dead_letters import dead_letter_frame
 from ocht.executor.plan import Plan, PlannedOutput
 from ocht.executor.result import OutputStats, RunResult, StepStats
-from ocht.executor.timeout import raise_if_cancelled
+from ocht.executor.services import Cancelled, raise_if_cancelled
 from ocht.executor.trace import write_trace
 from ocht.observability import RunHooks, bound, get_logger
 from ocht.pipeline_model import NdjsonConnector
 from ocht.registry import default_registry
 from ocht.transform import DEAD_LETTER
-
-
-class Cancelled(OchtError):
-    """The run was interrupted (Ctrl-C); no output was changed."""
-
-    code = "cancelled"
-    exit_code = 130
 
 
 def run(plan: Plan, *, hooks: RunHooks | None = None, limit: int | None = None) -> RunResult:
@@ -65,12 +70,12 @@ def run(plan: Plan, *, hooks: RunHooks | None = None, limit: int | None = None) 
         opened: list[PlannedOutput] = []
         try:
             t0 = time.perf_counter()
+            raise_if_cancelled(ctx.cancel)
             frames = _build_frames(plan, counters, limit)
-            outputs = list(plan.outputs)
             dead, producers = dead_letter_frame(plan, frames, counters)
             dead_output = _dead_letter_output(plan) if dead is not None else None
             nodes = []
-            for out in outputs + ([dead_output] if dead_output else []):
+            for out in list(plan.outputs) + ([dead_output] if dead_output else []):
                 frame = dead if out is dead_output else frames[out.reads]
                 assert frame is not None
                 out.sink.open()
@@ -78,34 +83,36 @@ def run(plan: Plan, *, hooks: RunHooks | None = None, limit: int | None = None) 
                 counted = counters.wrap(f"output:{out.name}", frame)
                 node = out.sink.plan(counted)
                 nodes.append(
-                    node if node is not None else counted.sink_batches(out.sink.write, lazy=True)
+                    node
+                    if node is not None
+                    else counted.sink_batches(_cancellable(out, ctx.cancel), lazy=True)
                 )
-            phases["prepare"] = time.perf_counter() - t0
+            _phase(hooks, phases, ctx.run_id, "prepare", t0)
             t0 = time.perf_counter()
             pl.collect_all(nodes, engine="streaming")
             verify_checks(plan)  # a failing check raises here, before any commit
-            raise_if_cancelled(plan)  # a run past its time limit never commits
-            phases["execute"] = time.perf_counter() - t0
+            _phase(hooks, phases, ctx.run_id, "execute", t0)
             t0 = time.perf_counter()
-            written: list[OutputStats] = []
             dead_rows = counters.get("output:dead_letter")
-            for out in opened:
+            empty_dead = dead_output is not None and dead_rows == 0 and plan.dead_letter is None
+            if empty_dead and dead_output is not None:
+                dead_output.sink.abort()  # no dead letters: leave no empty default file
+                opened.remove(dead_output)
+            raise_if_cancelled(ctx.cancel)  # a cancelled run never commits
+            commit_outputs(opened)
+            written: list[OutputStats] = []
+            for out in plan.outputs:
                 rows = counters.get(f"output:{out.name}")
-                if out is dead_output and rows == 0 and plan.dead_letter is None:
-                    out.sink.abort()  # no dead letters: leave no empty default file
-                    continue
-                out.sink.commit()
-                if out is not dead_output:
-                    written.append(OutputStats(out.name, out.sink.describe(), rows))
-                    hooks.on_output(name=out.name, target=out.sink.describe(), rows=rows)
-            phases["commit"] = time.perf_counter() - t0
+                written.append(OutputStats(out.name, out.sink.describe(), rows))
+                hooks.on_output(name=out.name, target=out.sink.describe(), rows=rows)
+            _phase(hooks, phases, ctx.run_id, "commit", t0)
         except BaseException as exc:
             for out in opened:
                 _quiet_abort(out)
-            error = _explain(plan, exc)
+            error = _as_error(plan, exc)
             hooks.on_run_end(
                 run_id=ctx.run_id,
-                status="failed",
+                status=_status(error),
                 seconds=time.perf_counter() - started,
                 error=error.to_dict(),
             )
@@ -145,6 +152,42 @@ def run(plan: Plan, *, hooks: RunHooks | None = None, limit: int | None = None) 
             dead_letters=dead_rows,
         )
         return result
+
+
+def commit_outputs(outputs: list[PlannedOutput]) -> None:
+    """Commit ``outputs`` together, in the documented order (see the module docstring).
+
+    Every sink is prepared first; the transactional ones commit next; those that publish
+    by a rename (``commit_last``) commit only when every other one did. A sink that
+    fails to prepare or commit raises; the caller aborts the ones not committed yet.
+    """
+    for out in outputs:
+        out.sink.prepare()
+    first = [o for o in outputs if not o.sink.commit_last]
+    last = [o for o in outputs if o.sink.commit_last]
+    for out in first + last:
+        out.sink.commit()
+        outputs.remove(out)  # committed: no longer to abort
+
+
+def _cancellable(out: PlannedOutput, cancel: Any) -> Any:
+    """``out.sink.write`` that stops the query when the run is cancelled."""
+    write = out.sink.write
+
+    def guarded(batch: pl.DataFrame) -> None:
+        raise_if_cancelled(cancel)
+        write(batch)
+
+    return guarded
+
+
+def _phase(hooks: RunHooks, phases: dict[str, float], run_id: str, phase: str, t0: float) -> None:
+    phases[phase] = time.perf_counter() - t0
+    hooks.on_phase(run_id=run_id, phase=phase, seconds=phases[phase])
+
+
+def _status(error: OchtError) -> str:
+    return "cancelled" if isinstance(error, Cancelled) else "failed"
 
 
 def build_frames(plan: Plan, *, limit: int | None = None) -> dict[str, pl.LazyFrame]:
@@ -233,15 +276,14 @@ def _quiet_abort(out: PlannedOutput) -> None:
         get_logger().warning("abort failed", output=out.name, exc_info=True)
 
 
-def _explain(plan: Plan, exc: BaseException) -> OchtError:
+def _as_error(plan: Plan, exc: BaseException) -> OchtError:
     """Map anything raised while running to an :class:`OchtError` with a stable code."""
     if isinstance(exc, OchtError):
         return exc
     if isinstance(exc, KeyboardInterrupt):
         return Cancelled("run cancelled; no output was changed")
     for source in plan.sources.values():
-        explain = getattr(source, "explain_error", None)
-        mapped = explain(exc) if explain is not None else None
+        mapped = source.explain_error(exc)
         if isinstance(mapped, OchtError):
             return mapped
     text = str(exc).strip()

@@ -32,6 +32,7 @@ from ocht.errors import InvalidPipeline
 from ocht.executor.checks import check_stats
 from ocht.executor.plan import Plan, PlannedOutput
 from ocht.executor.result import OutputStats, StepStats
+from ocht.executor.services import Clock, SystemClock, raise_if_cancelled
 from ocht.executor.stream_batch import split, transform
 from ocht.executor.stream_checkpoints import Checkpointer
 from ocht.executor.stream_dead import DeadLetterWriter, normalize
@@ -63,6 +64,7 @@ def run_stream(
     on_batch: Callable[[BatchReport], None] | None = None,
     max_in_flight: int = 8,
     lookup_refresh_s: float | None = None,
+    clock: Clock | None = None,
 ) -> StreamResult:
     """Run a stream plan until ``stop`` is set, ``max_batches`` ran, or the input is drained.
 
@@ -75,13 +77,18 @@ def run_stream(
         idle_stop_s: drain mode: once every partition is at its end and nothing arrived
             for this long, emit every open window and stop. A drained stream gives the
             same rows as a batch run over the same records.
-        store: the run store (an :class:`ocht.store.Store`): the manifest and the
-            per-partition checkpoints. Default: ``$OCHT_STORE_URL``, else ``ocht.db``
-            in the run home.
+        store: the run store (an :class:`ocht.store.Store`): the per-partition
+            checkpoints and the manifest's heartbeat (the caller records the manifest's
+            start and end). Default: ``$OCHT_STORE_URL``, else ``ocht.db`` in the run
+            home, and then this run records its whole manifest there.
         on_batch: called after every committed batch (metrics).
         max_in_flight: batches handed to the sinks but not yet confirmed, at most.
         lookup_refresh_s: re-read the bounded inputs (lookups for joins, read once at
             start) when they are this old; ``None`` never re-reads them.
+        clock: where event-time windows read the time (default: the real clock).
+
+    The plan's cancel token is looked at before every poll and every commit: a
+    cancelled run stops there with :class:`~ocht.executor.Cancelled`.
 
     Raises:
         InvalidPipeline: the plan has no stream source.
@@ -102,6 +109,8 @@ def run_stream(
             store,
             on_batch,
             max(1, max_in_flight),
+            clock or SystemClock(),
+            record=owned,
         ).run(max_batches, idle_stop_s, lookup_refresh_s)
     finally:
         if owned:
@@ -117,8 +126,12 @@ class _StreamRun:
         store: Any,
         on_batch: Callable[[BatchReport], None] | None,
         max_in_flight: int = 8,
+        clock: Clock | None = None,
+        *,
+        record: bool = True,
     ) -> None:
         self.plan = plan
+        self.clock = clock or SystemClock()
         self.hooks = hooks
         self.stop = stop
         self.on_batch = on_batch
@@ -156,7 +169,7 @@ class _StreamRun:
                 cluster_id=getattr(self.source, "cluster_id", lambda: ""),
                 verify=getattr(self.source, "verify_offsets", None),
             )
-        self.manifest = Manifest(store, plan, self.input)
+        self.manifest = Manifest(store, plan, self.input, record=record)
         self.dead = DeadLetterWriter(plan)
         self.totals: dict[str, list[int]] = {s.id: [0, 0] for s in plan.steps}
         self.written: dict[str, int] = {o.name: 0 for o in plan.outputs}
@@ -202,6 +215,7 @@ class _StreamRun:
                 loaded_at = time.monotonic()
                 idle_since: float | None = None
                 while not self.stop.is_set():
+                    raise_if_cancelled(ctx.cancel)
                     done = self.batches + len(self.pending)
                     if max_batches is not None and done >= max_batches:
                         reason = "max_batches"
@@ -215,7 +229,7 @@ class _StreamRun:
                     # the previous batch's records are on their way while this one is polled;
                     # its offsets are committed only once they are confirmed (just below)
                     batch = self.source.poll_batch()
-                    now = time.time()
+                    now = self.clock.time()
                     if batch.records:
                         idle_since = None
                         self.pending.append(self._write(batch, lookups, now, "batch", t0))
@@ -313,8 +327,7 @@ class _StreamRun:
                 for o in written:
                     quiet(o.sink.abort)
                 raise
-            mark = getattr(out.sink, "mark", None)
-            tickets.append(mark() if mark is not None else None)
+            tickets.append(out.sink.mark())
         per_step: dict[str, tuple[int, int]] = {}
         for step in plan.steps:
             rin = done.rows_of(step.reads[0])
@@ -351,6 +364,7 @@ class _StreamRun:
             self._finish(p)
 
     def _finish(self, p: Pending) -> None:
+        raise_if_cancelled(self.plan.context.cancel)  # a cancelled run commits nothing more
         # dead letters first: a crash after them re-sends them, never loses them
         dead_rows = self.dead.write(p.dead) if p.dead is not None else 0
         cp = self.checkpointer
@@ -428,9 +442,7 @@ class _StreamRun:
 
     def _close(self) -> None:
         for out in self.plan.outputs:
-            close = getattr(out.sink, "close", None)
-            if close is not None:
-                quiet(close)
+            quiet(out.sink.close)
         for src in self.plan.sources.values():
             quiet(src.close)
 

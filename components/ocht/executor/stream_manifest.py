@@ -23,17 +23,32 @@ def open_store(home: Path) -> Any:
     return Store(url)
 
 
-class Manifest:
-    """Writes one stream run's manifest (mode ``stream``) through ``store``."""
+def stream_extra(result: Any) -> dict[str, Any]:
+    """What a stream run's manifest keeps beside the counts when it stops."""
+    return {
+        "stop_reason": result.stop_reason,
+        "batches": result.batches,
+        "lag": result.lag,
+        "state_bytes": result.state_bytes,
+    }
 
-    def __init__(self, store: Any, plan: Plan, input_name: str) -> None:
+
+class Manifest:
+    """A stream run's manifest (mode ``stream``) in ``store``: the heartbeat always; the
+    start and the end only with ``record`` (when no caller records them, as the
+    :class:`~ocht.executor.Runner` does)."""
+
+    def __init__(self, store: Any, plan: Plan, input_name: str, *, record: bool) -> None:
         self.store = store
         self.plan = plan
         self.input = input_name
+        self.record = record
         self.last = 0.0
         self.log = get_logger("ocht.stream")
 
     def start(self) -> None:
+        if not self.record:
+            return
         plan = self.plan
         self.store.start_run(
             pipeline=plan.pipeline.name,
@@ -58,6 +73,8 @@ class Manifest:
             self.log.warning("heartbeat not recorded", exc_info=True)
 
     def stopped(self, result: Any) -> None:
+        if not self.record:
+            return
         self.store.finish_run(
             self.plan.context.run_id,
             "stopped",
@@ -65,15 +82,12 @@ class Manifest:
             rows_written={o.name: o.rows for o in result.outputs},
             step_rows={s.step: s.rows_out for s in result.steps},
             dead_letters=result.dead_letters,
-            extra={
-                "stop_reason": result.stop_reason,
-                "batches": result.batches,
-                "lag": result.lag,
-                "state_bytes": result.state_bytes,
-            },
+            extra=stream_extra(result),
         )
 
     def failed(self, error: OchtError, counts: dict[str, Any]) -> None:
+        if not self.record:
+            return
         try:
             self.store.finish_run(
                 self.plan.context.run_id,

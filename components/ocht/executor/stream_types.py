@@ -12,6 +12,7 @@ import polars as pl
 from ocht.errors import ExecutionError, OchtError
 from ocht.executor.plan import PlannedOutput
 from ocht.executor.result import CheckStats, RunResult
+from ocht.executor.services import Cancelled
 from ocht.observability import get_logger
 
 PartitionKey = tuple[str, int]
@@ -117,9 +118,8 @@ def settled(sink: Any, ticket: Any, *, block: bool) -> bool:
 
 
 def lag_of(source: Any) -> int:
-    lag = getattr(source, "lag", None)
     try:
-        return int(lag()) if lag is not None else 0
+        return int(source.lag())
     except Exception:  # lag is a metric; never fail a run for it
         return 0
 
@@ -135,9 +135,7 @@ def explain(exc: BaseException) -> OchtError:
     if isinstance(exc, OchtError):
         return exc
     if isinstance(exc, KeyboardInterrupt):
-        return OchtError(
-            "stream stopped by Ctrl-C; the batch in flight was not committed", code="cancelled"
-        )
+        return Cancelled("stream stopped by Ctrl-C; the batch in flight was not committed")
     text = str(exc).strip()
     first = text.splitlines()[0] if text else type(exc).__name__
     return ExecutionError(

@@ -1,53 +1,30 @@
-"""Runs recorded in the store: the manifest, incremental state, schema history.
+"""Runs recorded in the run store: the manifest, incremental state, schema history.
 
-:func:`tracked_run` wraps :func:`~ocht.executor.run`: it writes the manifest before any
-data is read (status ``running``, so a killed run is found abandoned by the next one),
-hands sources their incremental state, and only after every output committed saves the
-new state and marks the run ``succeeded``. A failed run is recorded with its error code
-and message, and its state is left where it was.
+:func:`tracked_run` wraps :func:`~ocht.executor.runner.run`: it writes the manifest before
+any data is read (status ``running``, so a killed run is found abandoned by the next one);
+everything else is written at the end, in one place (:func:`record_commit`), and only
+after every output committed: the new incremental state, the schemas of inputs and
+outputs, the counts and status ``succeeded``. A failed run is recorded with its error
+code and message (``cancelled`` for a cancelled one), and its state is left where it was.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from ocht.config import LoadedPipeline
 from ocht.errors import OchtError
-from ocht.executor.plan import Plan, compile_plan, make_context
+from ocht.executor.plan import Plan
 from ocht.executor.result import RunResult
 from ocht.executor.runner import run
+from ocht.executor.services import Cancelled, RunStore
 from ocht.observability import RunHooks
-from ocht.registry import Mode, Registry
-
-if TYPE_CHECKING:  # the store (SQLAlchemy) is imported only by runs that use it
-    from ocht.store import Store
-
-
-def prepare_tracked(
-    loaded: LoadedPipeline,
-    store: Store,
-    *,
-    mode: Mode = "batch",
-    registry: Registry | None = None,
-    home: str | Path = ".ocht",
-    full_refresh: bool = False,
-    options: Mapping[str, Any] | None = None,
-) -> Plan:
-    """Compile a plan whose sources see their stored incremental state.
-
-    With ``full_refresh`` the stored state is ignored (and replaced when the run succeeds).
-    """
-    prior = {} if full_refresh else store.get_state(loaded.pipeline.name)
-    opts = {**(options or {}), "state": prior, "full_refresh": full_refresh, "store": store}
-    context = make_context(loaded, mode=mode, home=home, options=opts)
-    return compile_plan(loaded, mode=mode, registry=registry, context=context)
+from ocht.registry import Mode
 
 
 def tracked_run(
     plan: Plan,
-    store: Store,
+    store: RunStore,
     *,
     hooks: RunHooks | None = None,
     limit: int | None = None,
@@ -57,51 +34,106 @@ def tracked_run(
     Raises:
         OchtError: the run failed; the manifest says so and the state did not move.
     """
+    start_record(plan, store, limit=limit)
+    try:
+        result = run(plan, hooks=hooks, limit=limit)
+    except BaseException as exc:
+        record_failure(store, plan.context.run_id, exc)
+        raise
+    record_commit(plan, store, result)
+    return result
+
+
+def start_record(plan: Plan, store: RunStore, *, limit: int | None = None, **extra: Any) -> None:
+    """The manifest of a run about to read data (status ``running``)."""
     ctx = plan.context
-    before = dict(ctx.options.get("state") or {})
     store.start_run(
         pipeline=plan.pipeline.name,
         content_hash=plan.pipeline.content_hash,
         profile=plan.profile,
         mode=plan.mode,
         run_id=ctx.run_id,
-        cursors_before=before,
+        cursors_before=dict(ctx.state),
         extra={
             "inputs": {n: s.describe() for n, s in plan.sources.items()},
             "outputs": {o.name: o.sink.describe() for o in plan.outputs},
-            "full_refresh": bool(ctx.options.get("full_refresh")),
+            "full_refresh": ctx.full_refresh,
             "limit": limit,
+            **extra,
         },
     )
-    try:
-        result = run(plan, hooks=hooks, limit=limit)
-    except BaseException as exc:
-        store.finish_run(ctx.run_id, "failed", **error_fields(exc))
-        raise
-    after = {
-        name: state for name, src in plan.sources.items() if (state := _state_of(src)) is not None
-    }
+
+
+def record_commit(
+    plan: Plan, store: RunStore, result: RunResult, *, status: str = "succeeded", **extra: Any
+) -> None:
+    """Everything a committed run leaves in the store, written in one place.
+
+    The sources' new incremental state, the input schemas the contracts keep, the schemas
+    the outputs wrote, then the manifest's counts and final status.
+    """
+    ctx = plan.context
+    after = {n: state for n, src in plan.sources.items() if (state := src.state()) is not None}
     if after:
         store.set_state(plan.pipeline.name, after, run_id=ctx.run_id)
+    record_schemas(plan, store)
     store.finish_run(
         ctx.run_id,
-        "succeeded",
+        status,
         **result_counts(result),
-        cursors_after={**before, **after},
-        extra=manifest_extra(result),
+        cursors_after={**ctx.state, **after},
+        extra={**manifest_extra(result), **extra},
     )
-    return result
 
 
-def _state_of(source: Any) -> dict[str, Any] | None:
-    state = getattr(source, "state", None)
-    return state() if callable(state) else None
+def record_schemas(plan: Plan, store: RunStore) -> None:
+    """The input schemas the contracts keep and the schemas the outputs wrote."""
+    name, run_id = plan.pipeline.name, plan.context.run_id
+    for key, columns in plan.schemas_to_record.items():
+        store.record_schema(name, key, columns, run_id=run_id)
+    for out in plan.outputs:
+        written = out.sink.written_columns()
+        if written:
+            store.record_schema(name, out.name, written, run_id=run_id)
+
+
+def record_failure(store: RunStore, run_id: str, exc: BaseException, **fields: Any) -> None:
+    """The end of a run that did not commit: ``cancelled``, or ``failed`` with its code."""
+    store.finish_run(run_id, status_of(exc), **error_fields(exc), **fields)
+
+
+def record_preparation_failure(
+    store: RunStore,
+    loaded: LoadedPipeline,
+    *,
+    run_id: str,
+    mode: Mode,
+    exc: BaseException,
+) -> None:
+    """A run that failed before reading data (an unreachable database, a missing table)
+    recorded as a failed (or cancelled) run."""
+    store.start_run(
+        pipeline=loaded.pipeline.name,
+        content_hash=loaded.pipeline.content_hash,
+        profile=loaded.profile,
+        mode=mode,
+        run_id=run_id,
+        extra={"phase": "prepare"},
+    )
+    record_failure(store, run_id, exc)
+
+
+def status_of(exc: BaseException) -> str:
+    """``cancelled`` for a cancelled run (Ctrl-C included), else ``failed``."""
+    return "cancelled" if isinstance(exc, Cancelled | KeyboardInterrupt) else "failed"
 
 
 def error_fields(exc: BaseException) -> dict[str, Any]:
     """The manifest's error code and message for whatever ended a run."""
     if isinstance(exc, OchtError):
         return {"error_code": exc.code, "error_message": exc.message}
+    if isinstance(exc, KeyboardInterrupt):
+        return {"error_code": Cancelled.code, "error_message": "run cancelled (Ctrl-C)"}
     return {"error_code": "internal-error", "error_message": f"{type(exc).__name__}: {exc}"}
 
 

@@ -27,7 +27,8 @@ class RunHooks:
         """The run has been compiled and is about to read data."""
 
     def on_phase(self, *, run_id: str, phase: str, seconds: float, **future: Any) -> None:
-        """A phase (``load``, ``compile``, ``execute``, ``commit``) finished."""
+        """A phase (``load``, ``compile``, then in batch ``prepare``, ``execute``, ``commit``)
+        finished."""
 
     def on_progress(self, *, run_id: str, rows: int, **future: Any) -> None:
         """Rows read so far (called from the engine's threads; keep it cheap)."""

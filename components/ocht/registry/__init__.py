@@ -6,6 +6,7 @@ Example:
     True
 """
 
+from ocht.registry.cancel import CancelToken
 from ocht.registry.registry import (
     BUILTIN_CONNECTORS,
     CONNECTOR_GROUP,
@@ -21,6 +22,7 @@ __all__ = [
     "BUILTIN_CONNECTORS",
     "CONNECTOR_GROUP",
     "STEP_GROUP",
+    "CancelToken",
     "ConnectorInfo",
     "ConnectorType",
     "Mode",

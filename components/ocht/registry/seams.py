@@ -4,16 +4,23 @@ A source turns its spec into a Polars ``LazyFrame`` (batch). A sink either hands
 native lazy sink node (``plan``: files, with Polars' streaming writers) or receives
 DataFrame batches (``write``); either way ``commit`` makes the output visible and
 ``abort`` discards it, so a failed run leaves nothing half-written.
+
+Every call the executor makes on a source or a sink is declared here, with a default:
+a source author implements only :meth:`Source.scan`, a sink author only
+:meth:`Sink.write` (or :meth:`Sink.plan`). The rest is optional.
 """
 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar, Literal
 
 import polars as pl
+
+from ocht.registry.cancel import CancelToken
 
 Mode = Literal["batch", "stream"]
 
@@ -29,7 +36,10 @@ class RunContext:
             file's folder, or the working directory for a pipeline given as a dict).
         run_dir: this run's own folder (default dead letters, traces).
         mode: ``batch`` or ``stream``.
-        options: run-wide settings (``full_refresh``, ``resume``, a store, ...).
+        full_refresh: ignore stored incremental state and read everything.
+        state: the incremental state stored by the last successful run, per input name
+            (empty with ``full_refresh`` or without a run store).
+        cancel: set when the run is asked to stop; a long read may look at it.
     """
 
     run_id: str
@@ -37,7 +47,13 @@ class RunContext:
     base_dir: Path = field(default_factory=Path.cwd)
     run_dir: Path = field(default_factory=lambda: Path(".ocht/runs/unknown"))
     mode: Mode = "batch"
-    options: dict[str, Any] = field(default_factory=dict)
+    full_refresh: bool = False
+    state: Mapping[str, Any] = field(default_factory=dict)
+    cancel: CancelToken = field(default_factory=CancelToken, compare=False)
+
+    def state_of(self, name: str) -> Any:
+        """The stored incremental state of input ``name`` (``None``: read everything)."""
+        return None if self.full_refresh else self.state.get(name)
 
     def resolve(self, path: str | Path) -> Path:
         """``path`` made absolute against :attr:`base_dir` (``~`` expanded)."""
@@ -68,6 +84,30 @@ class Source(ABC):
     def close(self) -> None:  # noqa: B027 - optional hook
         """Release resources."""
 
+    def state(self) -> dict[str, Any] | None:
+        """Incremental state to store after a successful run (``None``: nothing to keep).
+
+        Called only after every output committed; the next run finds it in
+        :meth:`RunContext.state_of`.
+        """
+        return None
+
+    def dead_letters(self) -> pl.LazyFrame | None:
+        """Rows the source itself refused (bad lines), in the dead-letter columns."""
+        return None
+
+    def explain_error(self, exc: BaseException) -> Any:
+        """An ``OchtError`` for an exception raised while this input was read, or ``None``."""
+        return None
+
+    def lag(self) -> int:
+        """Records behind the end of the input (stream sources; a metric)."""
+        return 0
+
+    def files(self) -> list[Path] | None:
+        """The files this input reads, in order (file inputs); ``None`` for anything else."""
+        return None
+
 
 class Sink:
     """Writes one output.
@@ -79,6 +119,10 @@ class Sink:
 
     #: Whether the sink is written only in full (``True``) or batch by batch.
     atomic: ClassVar[bool] = True
+    #: Whether :meth:`commit` only publishes what is already written (a file rename).
+    #: Such sinks commit after every other one, so they never show a run whose
+    #: transactions failed to commit.
+    commit_last: ClassVar[bool] = False
 
     def __init__(self, spec: Any, *, name: str, context: RunContext) -> None:
         self.spec = spec
@@ -96,6 +140,10 @@ class Sink:
         """Receive one batch (called when :meth:`plan` returns ``None``)."""
         raise NotImplementedError(f"{type(self).__name__} implements neither plan nor write")
 
+    def prepare(self) -> None:
+        """Before any output commits: flush what is buffered and check what could make
+        :meth:`commit` fail (deferred constraints), so a failure here changes nothing."""
+
     def commit(self) -> None:
         """Make everything written visible at once."""
 
@@ -105,6 +153,25 @@ class Sink:
     def describe(self) -> str:
         """A short human description (a path, a table, a topic)."""
         return str(getattr(self.spec, "path", self.name))
+
+    def written_columns(self) -> dict[str, str] | None:
+        """After :meth:`commit`: the columns written (name → type name), to be recorded in
+        the run store as this output's schema; ``None`` to record nothing."""
+        return None
+
+    # -- stream runs -------------------------------------------------------------------
+    def mark(self) -> Any:
+        """After a micro-batch was written: a ticket to ask :meth:`settled` about, or
+        ``None`` when :meth:`commit` confirms the batch (the default)."""
+        return None
+
+    def settled(self, ticket: Any, *, block: bool = False) -> bool:
+        """Whether the batch behind ``ticket`` (from :meth:`mark`) was acknowledged;
+        with ``block``, wait until it is (or fail)."""
+        return True
+
+    def close(self) -> None:
+        """Release resources at the end of a stream run."""
 
 
 @dataclass(frozen=True)

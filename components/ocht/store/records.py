@@ -6,17 +6,27 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any, Literal
 
-RunStatus = Literal["running", "succeeded", "failed", "partial", "abandoned", "stopped"]
+RunStatus = Literal[
+    "running", "succeeded", "failed", "partial", "abandoned", "cancelled", "stopped"
+]
 RUN_STATUSES: tuple[str, ...] = (
     "running",
     "succeeded",
     "failed",
     "partial",
     "abandoned",
+    "cancelled",
     "stopped",
 )
 #: ``stopped``: a stream run that ended cleanly (drained, max batches, a signal).
-FINAL_STATUSES: tuple[str, ...] = ("succeeded", "failed", "partial", "abandoned", "stopped")
+FINAL_STATUSES: tuple[str, ...] = (
+    "succeeded",
+    "failed",
+    "partial",
+    "abandoned",
+    "cancelled",
+    "stopped",
+)
 
 
 def _iso(value: datetime | None) -> str | None:

@@ -22,51 +22,45 @@ from ocht.testkit.broker import (
     tansu_binary,
     unique_topic,
 )
+from ocht.testkit.equivalence import BothWays, both_ways, kafka_input
 from ocht.testkit.flaky import FLAKY, FlakySource, FlakySpec, flaky_attempts, reset_flaky
 from ocht.testkit.frames import ORDERS_SCHEMA, assert_same_rows, frame, orders
-from ocht.testkit.memory import (
-    MEMORY,
-    MemorySink,
-    MemorySource,
-    MemorySpec,
-    put_frame,
-    recorded,
-    reset_memory,
-    was_committed,
-)
+from ocht.testkit.memory import MemoryConnector, MemorySink, MemorySource, MemorySpec
 from ocht.testkit.plugins import installed_plugin
+from ocht.testkit.running import run_pipeline, stream_pipeline
 from ocht.testkit.workspace import Workspace
 
 __all__ = [
     "FLAKY",
-    "MEMORY",
     "ORDERS_SCHEMA",
     "UPSERT",
+    "BothWays",
     "Broker",
     "BrokerStartError",
     "FlakySource",
     "FlakySpec",
+    "MemoryConnector",
     "MemorySink",
     "MemorySource",
     "MemorySpec",
     "Workspace",
     "assert_same_rows",
+    "both_ways",
     "create_topic",
     "drain",
     "flaky_attempts",
     "frame",
     "installed_plugin",
+    "kafka_input",
     "orders",
     "produce",
     "produce_frame",
     "produce_spread",
-    "put_frame",
     "read_upserts",
-    "recorded",
     "reset_flaky",
-    "reset_memory",
+    "run_pipeline",
     "start_broker",
+    "stream_pipeline",
     "tansu_binary",
     "unique_topic",
-    "was_committed",
 ]

@@ -2,24 +2,23 @@
 
 Fixtures:
     workspace: a :class:`~ocht.testkit.Workspace` in a fresh temporary folder.
-    memory: resets the in-memory connectors around a test; yields the testkit module's
-        ``recorded`` function.
-    registry: a :class:`~ocht.registry.Registry` that also knows the ``memory`` connector.
+    memory: a fresh :class:`~ocht.testkit.MemoryConnector` (call it with a key to read
+        what was recorded).
+    registry: a :class:`~ocht.registry.Registry` that also knows that ``memory`` connector.
     postgres_url: a fresh PostgreSQL database for the session (skips when none answers).
     database_url: parametrised: a SQLite file, then that PostgreSQL database.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
-import polars as pl
 import pytest
 import structlog
 
 from ocht.registry import Registry
-from ocht.testkit.memory import MEMORY, recorded, reset_memory
+from ocht.testkit.memory import MemoryConnector
 from ocht.testkit.workspace import Workspace
 
 
@@ -30,17 +29,15 @@ def workspace(tmp_path: Path) -> Workspace:
 
 
 @pytest.fixture
-def memory() -> Iterator[Callable[[str], pl.DataFrame]]:
-    """Fresh in-memory connectors; call the fixture with a key to read what was recorded."""
-    reset_memory()
-    yield recorded
-    reset_memory()
+def memory() -> MemoryConnector:
+    """A fresh in-memory connector; call it with a key to read what was recorded."""
+    return MemoryConnector()
 
 
 @pytest.fixture
-def registry() -> Registry:
-    """The default registry plus the ``memory`` test connector."""
-    return Registry(connectors=[MEMORY])
+def registry(memory: MemoryConnector) -> Registry:
+    """The default registry plus the test's ``memory`` connector."""
+    return Registry(connectors=[memory.connector])
 
 
 # -- Kafka (streaming) -------------------------------------------------------------------

@@ -158,3 +158,39 @@ def test_state_show_and_reset(runner, project, monkeypatch):
     assert res.exit_code == 0 and "no state" in res.output
     res = runner.invoke(cli, ["state", "reset", "cli_test", "--yes"])
     assert res.exit_code == 0 and "removed 0" in res.output
+
+
+def test_a_preparation_failure_is_listed_as_a_failed_run(runner, project, monkeypatch):
+    monkeypatch.chdir(project.root)
+    project.write_pipeline(
+        {
+            "name": "prep",
+            "inputs": {"orders": {"type": "csv", "path": "data/nope.csv"}},
+            "outputs": {"o": {"type": "parquet", "path": "out/p.parquet"}},
+        },
+        "prep.yaml",
+    )
+    res = runner.invoke(cli, ["run", "prep.yaml", "-q"])
+    assert res.exit_code == 1 and "source-unreachable" in res.output
+    records = json.loads(runner.invoke(cli, ["runs", "--json"]).output)
+    assert [(r["pipeline"], r["status"], r["error_code"]) for r in records] == [
+        ("prep", "failed", "source-unreachable")
+    ]
+    res = runner.invoke(cli, ["runs", "--status", "cancelled"])
+    assert res.exit_code == 0  # a status the store knows
+
+
+def test_two_outputs_on_one_file_are_refused_by_validate(runner, project):
+    path = project.write_pipeline(
+        {
+            "name": "dup",
+            "inputs": {"orders": {"type": "csv", "path": "data/orders.csv"}},
+            "outputs": {
+                "a": {"type": "csv", "path": "out/x.csv"},
+                "b": {"type": "csv", "path": "out/x.csv"},
+            },
+        },
+        "dup.yaml",
+    )
+    res = runner.invoke(cli, ["validate", str(path)])
+    assert res.exit_code == 2 and "duplicate-output-target" in res.output

@@ -19,9 +19,9 @@ def table_name(prefix: str = "t") -> str:
     return f"{prefix}_{uuid.uuid4().hex[:8]}"
 
 
-def context(tmp_path: Path | None = None, **options: Any) -> RunContext:
+def context(tmp_path: Path | None = None, **fields: Any) -> RunContext:
     return RunContext(
-        f"run-{uuid.uuid4().hex[:6]}", "demo", base_dir=tmp_path or Path.cwd(), options=options
+        f"run-{uuid.uuid4().hex[:6]}", "demo", base_dir=tmp_path or Path.cwd(), **fields
     )
 
 

@@ -27,7 +27,7 @@ def _rows(*items: tuple[int, int]) -> pl.DataFrame:
 
 def _run(sql, store: Store, table: str, **kw) -> pl.DataFrame:
     """One run: state from the store in, rows out, state back to the store."""
-    ctx = sql.context(state=store.get_state("demo"), **kw.pop("options", {}))
+    ctx = sql.context(state=store.get_state("demo"), full_refresh=kw.pop("full_refresh", False))
     src = sql.source(
         ctx=ctx, name="src", table=table, cursor="ts", primary_key=["id"], chunk_size=2, **kw
     )
@@ -77,7 +77,7 @@ def test_full_refresh_ignores_state(sql, store: Store) -> None:
     sql.load(table, _rows((1, 0), (2, 1)))
     _run(sql, store, table)
     assert _run(sql, store, table).height == 0
-    again = _run(sql, store, table, options={"full_refresh": True})
+    again = _run(sql, store, table, full_refresh=True)
     assert sorted(again["id"]) == [1, 2]
 
 

@@ -8,7 +8,6 @@ from structlog.testing import capture_logs
 
 from ocht.connector_sql import SchemaDriftError, SqlSink, SqlWriteError
 from ocht.errors import InvalidPipeline, OutputWriteError
-from ocht.store import Store
 from ocht.testkit import assert_same_rows
 
 PEOPLE = pl.DataFrame({"id": [1, 2, 3], "name": ["ann", "bob", "cy"], "score": [1.5, 2.5, 3.5]})
@@ -190,16 +189,12 @@ def test_missing_not_null_column_is_refused_under_evolve(sql) -> None:
     assert "NOT NULL" in str(info.value)
 
 
-def test_schema_written_goes_to_the_store_history(sql, tmp_path) -> None:
+def test_the_sink_reports_the_columns_it_wrote(sql) -> None:
     table = sql.table()
-    with Store(base_dir=tmp_path) as store:
-        ctx = sql.context(store=store)
-        sql.load(table, PEOPLE, ctx=ctx)
-        sql.load(table, PEOPLE, ctx=ctx)
-        sql.load(table, _drifted(), ctx=ctx)
-        history = store.schema_history("demo", "out")
-    assert [list(h.columns) for h in history] == [["id", "name", "score"], ["id", "name", "email"]]
-    assert history[0].columns["score"] == "Float64"
+    first = sql.load(table, PEOPLE)
+    assert first.written_columns() == {"id": "Int64", "name": "String", "score": "Float64"}
+    drifted = sql.load(table, _drifted())
+    assert list(drifted.written_columns() or {}) == ["id", "name", "email"]
 
 
 def test_sink_unreachable_without_password() -> None:

@@ -4,32 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-import ocht.connector_sql as brick
 from ocht.connector_sql import CONNECTORS, SqlSink, SqlSource, redact_url
 from ocht.errors import InvalidPipeline
 from ocht.pipeline_model import validate
 from ocht.registry import Registry
-
-
-def test_public_surface_is_pinned() -> None:
-    assert brick.__all__ == [
-        "BOUNDARY_CAP",
-        "CONNECTORS",
-        "SQL",
-        "Drift",
-        "InvalidSqlSpec",
-        "SchemaDriftError",
-        "SqlConnector",
-        "SqlSink",
-        "SqlSource",
-        "SqlStreamSink",
-        "SqlUnreachable",
-        "SqlWriteError",
-        "TableColumn",
-        "dtype_from_sql",
-        "redact_url",
-        "sql_type_for",
-    ]
 
 
 def test_registered_as_sql_read_write_batch() -> None:

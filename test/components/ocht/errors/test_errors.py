@@ -1,4 +1,3 @@
-import ocht.errors
 from ocht.errors import (
     EXIT_INVALID,
     EXIT_RUN_FAILED,
@@ -10,29 +9,6 @@ from ocht.errors import (
     TransientError,
     UnknownColumn,
 )
-
-
-def test_public_names_are_pinned():
-    assert sorted(ocht.errors.__all__) == sorted(
-        [
-            "EXIT_INVALID",
-            "EXIT_OK",
-            "EXIT_RUN_FAILED",
-            "ConnectorError",
-            "ConnectorUnavailable",
-            "ErrorReport",
-            "ExecutionError",
-            "InvalidPipeline",
-            "Issue",
-            "OchtError",
-            "OutputWriteError",
-            "SourceUnreachable",
-            "TransientError",
-            "UnknownColumn",
-            "UnknownName",
-            "report",
-        ]
-    )
 
 
 def test_codes_and_exit_codes_are_stable():

@@ -3,7 +3,7 @@
 import pytest
 
 from ocht.errors import OchtError
-from ocht.executor import execute
+from ocht.testkit import run_pipeline
 
 
 def two_outputs(workspace, csv_text, *, second_path="out/b.parquet"):
@@ -25,7 +25,7 @@ def test_malformed_csv_row_names_the_line_and_writes_nothing(workspace):
     rows = "a,b\n" + "".join(f"{i},x\n" for i in range(50)) + "7,y,extra\n"
     path = two_outputs(workspace, rows)
     with pytest.raises(OchtError) as info:
-        execute(path, home=workspace.path(".ocht"))
+        run_pipeline(path, home=workspace.path(".ocht"))
     assert info.value.code == "malformed-record"
     assert ":52" in info.value.message  # the header is line 1
     assert workspace.files("out/**/*") == []
@@ -35,18 +35,18 @@ def test_unwritable_output_fails_before_reading_and_writes_nothing(workspace):
     workspace.write_text("blocker", "a file where a folder should be")
     path = two_outputs(workspace, "a,b\n1,x\n", second_path="blocker/b.csv")
     with pytest.raises(OchtError) as info:
-        execute(path, home=workspace.path(".ocht"))
+        run_pipeline(path, home=workspace.path(".ocht"))
     assert info.value.code == "output-write-failed"
     assert workspace.files("out/**/*") == []
 
 
 def test_failed_run_keeps_the_previous_output(workspace):
     path = two_outputs(workspace, "a,b\n1,x\n2,y\n")
-    execute(path, home=workspace.path(".ocht"))
+    run_pipeline(path, home=workspace.path(".ocht"))
     before = workspace.path("out/a.parquet").read_bytes()
     workspace.write_text("in.csv", "a,b\n1,x\n2,y,z\n")
     with pytest.raises(OchtError):
-        execute(path, home=workspace.path(".ocht"))
+        run_pipeline(path, home=workspace.path(".ocht"))
     assert workspace.path("out/a.parquet").read_bytes() == before
     assert sorted(workspace.files("out/*")) == ["out/a.parquet", "out/b.parquet"]
 
@@ -61,7 +61,7 @@ def test_missing_input_file_suggests_the_near_name(workspace):
         }
     )
     with pytest.raises(OchtError) as info:
-        execute(path)
+        run_pipeline(path)
     assert info.value.code == "source-unreachable"
     assert "orders.csv" in (info.value.hint or "") + info.value.message
 
@@ -84,7 +84,7 @@ def test_header_only_input_runs_and_writes_an_empty_output(workspace):
             "outputs": {"o": {"type": "parquet", "path": "out/o.parquet"}},
         }
     )
-    result = execute(path, home=workspace.path(".ocht"))
+    result = run_pipeline(path, home=workspace.path(".ocht"))
     assert result.inputs == {"i": 0} and result.outputs[0].rows == 0
     out = pl.read_parquet(workspace.path("out/o.parquet"))
     assert out.height == 0 and out.columns == ["b", "n"]
@@ -93,7 +93,7 @@ def test_header_only_input_runs_and_writes_an_empty_output(workspace):
 def test_header_only_input_without_types_names_the_expression(workspace):
     path = two_outputs(workspace, "a,b\n")
     with pytest.raises(OchtError) as info:
-        execute(path, home=workspace.path(".ocht"))
+        run_pipeline(path, home=workspace.path(".ocht"))
     assert info.value.code == "invalid-expression"
     assert workspace.files("out/**/*") == []
 
@@ -101,6 +101,6 @@ def test_header_only_input_without_types_names_the_expression(workspace):
 def test_empty_file_is_a_clear_error(workspace):
     path = two_outputs(workspace, "")
     with pytest.raises(OchtError) as info:
-        execute(path, home=workspace.path(".ocht"))
+        run_pipeline(path, home=workspace.path(".ocht"))
     assert info.value.code == "empty-input"
     assert workspace.files("out/**/*") == []

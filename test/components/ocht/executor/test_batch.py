@@ -1,10 +1,8 @@
 import pytest
 
-import ocht.executor
-from ocht.config import load_pipeline
 from ocht.errors import InvalidPipeline, OchtError
-from ocht.executor import compile_plan, execute
-from ocht.testkit import was_committed
+from ocht.executor import Runner, RunRequest, RunServices
+from ocht.testkit import run_pipeline
 
 ROWS = [
     {"id": 1, "country": "DE", "amount": 5.0},
@@ -24,53 +22,8 @@ def pipeline(steps, outputs=None, **extra):
     }
 
 
-def test_public_names_are_pinned():
-    assert sorted(ocht.executor.__all__) == [
-        "Accounting",
-        "AccountingMismatch",
-        "BatchReport",
-        "Cancelled",
-        "CheckStats",
-        "DEAD_LETTER_COLUMNS",
-        "OutputStats",
-        "Plan",
-        "PlannedOutput",
-        "PlannedStep",
-        "ResumeUnsupported",
-        "RunResult",
-        "RunTimedOut",
-        "SchemaContractError",
-        "StepStats",
-        "StreamResult",
-        "StreamSource",
-        "accounting",
-        "build_frames",
-        "check_accounting",
-        "compile_plan",
-        "execute",
-        "execute_stream",
-        "explain",
-        "forget_resume_point",
-        "make_context",
-        "new_run_id",
-        "normalize_dead_letters",
-        "plan_stream",
-        "prepare_tracked",
-        "read_trace",
-        "resumable_run",
-        "run",
-        "run_stream",
-        "run_with_timeout",
-        "schema_diff",
-        "trace_frame",
-        "tracked_run",
-    ]
-    for name in ocht.executor.__all__:
-        assert hasattr(ocht.executor, name)
-
-
 def test_rows_per_step_are_counted(registry, memory):
-    result = execute(
+    result = run_pipeline(
         pipeline(
             [
                 {"kind": "filter", "where": "amount > 10"},
@@ -91,25 +44,25 @@ def test_rows_per_step_are_counted(registry, memory):
 
 def test_unknown_column_fails_at_compile_naming_step_and_nearest(registry, memory):
     with pytest.raises(InvalidPipeline) as info:
-        execute(pipeline([{"kind": "filter", "where": "amont > 10"}]), registry=registry)
+        run_pipeline(pipeline([{"kind": "filter", "where": "amont > 10"}]), registry=registry)
     issue = info.value.issues[0]
     assert issue.code == "unknown-column"
     assert issue.path == "steps[0].where"
     assert "filter_1" in issue.message and issue.hint == "did you mean 'amount'?"
-    assert not was_committed("out")
+    assert not memory.was_committed("out")
 
 
 def test_unknown_column_in_file_names_line(registry, workspace):
     path = workspace.write_pipeline(pipeline([{"kind": "derive", "columns": {"x": "amout"}}]))
     with pytest.raises(InvalidPipeline) as info:
-        compile_plan(load_pipeline(path), registry=registry)
+        Runner(RunServices(registry=registry)).compile(RunRequest(path))
     issue = info.value.issues[0]
     assert issue.file and issue.file.endswith("pipeline.yaml") and issue.line is not None
 
 
 def test_several_compile_errors_reported_together(registry):
     with pytest.raises(InvalidPipeline) as info:
-        execute(
+        run_pipeline(
             pipeline(
                 [{"kind": "filter", "where": "nope > 1"}, {"kind": "fliter", "where": "x"}],
                 {"out": {"type": "memory", "key": "o"}, "bad": {"type": "parqet", "path": "x"}},
@@ -122,7 +75,7 @@ def test_several_compile_errors_reported_together(registry):
 
 def test_failing_sink_leaves_every_output_uncommitted(registry, memory):
     with pytest.raises(OchtError):
-        execute(
+        run_pipeline(
             pipeline(
                 [],
                 {
@@ -132,25 +85,25 @@ def test_failing_sink_leaves_every_output_uncommitted(registry, memory):
             ),
             registry=registry,
         )
-    assert not was_committed("good") and not was_committed("bad")
+    assert not memory.was_committed("good") and not memory.was_committed("bad")
     assert memory("good").is_empty()
 
 
 def test_dry_run_reads_and_writes_nothing(registry, memory):
-    result = execute(
+    result = run_pipeline(
         pipeline([{"kind": "filter", "where": "amount > 1"}]), registry=registry, dry_run=True
     )
-    assert result.status == "planned" and not was_committed("out")
+    assert result.status == "planned" and not memory.was_committed("out")
 
 
 def test_limit_reads_at_most_n_rows(registry, memory):
-    result = execute(pipeline([]), registry=registry, limit=2)
+    result = run_pipeline(pipeline([]), registry=registry, limit=2)
     assert result.inputs == {"orders": 2} and memory("out").height == 2
 
 
 def test_stream_mode_refuses_batch_only_steps(registry):
     data = pipeline([{"kind": "limit", "n": 1}])
     with pytest.raises(InvalidPipeline) as info:
-        compile_plan(load_pipeline(data), mode="stream", registry=registry)
+        Runner(RunServices(registry=registry)).compile(RunRequest(data), mode="stream")
     issue = next(i for i in info.value.issues if i.code == "batch-only-step")
     assert issue.path == "steps[0].kind" and issue.hint

@@ -6,9 +6,10 @@ import polars as pl
 import pytest
 
 from ocht.errors import OchtError
-from ocht.executor import check_accounting, execute, execute_stream
+from ocht.executor import check_accounting
 from ocht.pipeline_model import SchemaContract, validate
 from ocht.store import Store
+from ocht.testkit import run_pipeline, stream_pipeline
 from ocht.testkit.broker import FAST_GROUP, create_topic, drain, produce, unique_topic
 
 EXPECTED = {"id": "int64", "amount": "float64", "city": "string"}
@@ -48,7 +49,7 @@ def test_contract_shorthand_and_declared_schema_validate():
 def test_freeze_fails_before_writing_with_a_diff(workspace):
     path = pipeline(workspace, {"mode": "freeze", "schema": EXPECTED})
     with pytest.raises(OchtError) as info:
-        execute(path, home=workspace.path(".ocht"))
+        run_pipeline(path, home=workspace.path(".ocht"))
     assert info.value.code == "schema-contract"
     message = info.value.message
     assert "+ vip (boolean)" in message
@@ -63,14 +64,14 @@ def test_freeze_passes_when_the_data_matches(workspace):
         {"mode": "freeze", "schema": {"id": "int64", "name": "string"}},
         data="id,name\n1,a\n2,b\n",
     )
-    result = execute(path, home=workspace.path(".ocht"))
+    result = run_pipeline(path, home=workspace.path(".ocht"))
     assert result.rows_written == 2
     assert pl.read_parquet(workspace.path("out/o.parquet")).columns == ["id", "name"]
 
 
 def test_evolve_keeps_new_columns_and_nulls_missing_ones(workspace):
     path = pipeline(workspace, {"mode": "evolve", "schema": EXPECTED})
-    execute(path, home=workspace.path(".ocht"))
+    run_pipeline(path, home=workspace.path(".ocht"))
     out = pl.read_parquet(workspace.path("out/o.parquet"))
     assert set(out.columns) == {"id", "amount", "city", "vip"}
     assert out["city"].null_count() == 4
@@ -81,7 +82,7 @@ def test_evolve_keeps_new_columns_and_nulls_missing_ones(workspace):
 
 def test_discard_column_drops_new_adds_missing_and_casts_back(workspace):
     path = pipeline(workspace, {"mode": "discard_column", "schema": EXPECTED})
-    result = execute(path, home=workspace.path(".ocht"))
+    result = run_pipeline(path, home=workspace.path(".ocht"))
     out = pl.read_parquet(workspace.path("out/o.parquet"))
     assert out.schema == pl.Schema({"id": pl.Int64, "amount": pl.Float64, "city": pl.String})
     assert out["amount"].to_list() == [1.5, None, None, 4.25]
@@ -91,7 +92,7 @@ def test_discard_column_drops_new_adds_missing_and_casts_back(workspace):
 
 def test_discard_row_sends_misfits_to_dead_letters_and_balances(workspace):
     path = pipeline(workspace, {"mode": "discard_row", "schema": EXPECTED})
-    result = execute(path, home=workspace.path(".ocht"))
+    result = run_pipeline(path, home=workspace.path(".ocht"))
     out = pl.read_parquet(workspace.path("out/o.parquet"))
     assert out.schema == pl.Schema({"id": pl.Int64, "amount": pl.Float64, "city": pl.String})
     # row 3's empty amount is a null, not a misfit: it is kept
@@ -109,10 +110,10 @@ def test_discard_row_sends_misfits_to_dead_letters_and_balances(workspace):
 def test_expected_schema_comes_from_the_store_when_not_declared(workspace):
     path = pipeline(workspace, "freeze", data="id,amount\n1,2.5\n")
     with Store(base_dir=workspace.path(".")) as store:
-        execute(path, home=workspace.path(".ocht"), store=store)  # records the first schema
+        run_pipeline(path, home=workspace.path(".ocht"), store=store)  # records the first schema
         workspace.write_text("in.csv", "id,amount,extra\n1,2.5,x\n")
         with pytest.raises(OchtError) as info:
-            execute(path, home=workspace.path(".ocht"), store=store)
+            run_pipeline(path, home=workspace.path(".ocht"), store=store)
     assert info.value.code == "schema-contract"
     assert "+ extra (string)" in info.value.message
 
@@ -120,9 +121,9 @@ def test_expected_schema_comes_from_the_store_when_not_declared(workspace):
 def test_evolve_records_the_new_schema_in_the_store(workspace):
     path = pipeline(workspace, "evolve", data="id\n1\n")
     with Store(base_dir=workspace.path(".")) as store:
-        execute(path, home=workspace.path(".ocht"), store=store)
+        run_pipeline(path, home=workspace.path(".ocht"), store=store)
         workspace.write_text("in.csv", "id,note\n1,x\n")
-        execute(path, home=workspace.path(".ocht"), store=store)
+        run_pipeline(path, home=workspace.path(".ocht"), store=store)
         last = store.last_schema("contracts", "input:i")
     assert last is not None
     assert last.columns == {"id": "int64", "note": "string"}
@@ -135,7 +136,7 @@ def test_discard_row_per_micro_batch_in_stream_mode(kafka_broker, tmp_path):
     topic_out = create_topic(kafka_broker, unique_topic("out"))
     produce(kafka_broker, topic_in, records)
     dead = tmp_path / "dead.ndjson"
-    result = execute_stream(
+    result = stream_pipeline(
         {
             "name": "contracts",
             "inputs": {

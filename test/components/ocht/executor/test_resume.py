@@ -7,8 +7,9 @@ import yaml
 
 from ocht.config import load_pipeline
 from ocht.errors import OchtError
-from ocht.executor import ResumeUnsupported, resumable_run
+from ocht.executor import ResumeUnsupported
 from ocht.store import Store
+from ocht.testkit import run_pipeline
 
 GOOD_2 = "id,v\n3,c\n4,d\n"
 BAD_2 = "id,v\n3,c\n4,d,extra,fields\n"
@@ -61,7 +62,7 @@ def test_failed_chunk_keeps_earlier_files_and_resume_finishes_exactly_once(store
     home = tmp_path / ".ocht"
 
     with pytest.raises(OchtError) as info:
-        resumable_run(loaded, store, resume=True, home=home)
+        run_pipeline(loaded, store=store, resume=True, home=home)
     assert info.value.code == "malformed-record"
     assert table(tmp_path / "out.db") == [(1, "a"), (2, "b")]
     failed = store.runs(pipeline="load_parts")[0]
@@ -71,7 +72,9 @@ def test_failed_chunk_keeps_earlier_files_and_resume_finishes_exactly_once(store
     assert saved is not None and saved.position == {"done": ["in/part1.csv"]}
 
     write_inputs(tmp_path / "in")  # the file is fixed
-    result = resumable_run(load_pipeline(str(tmp_path / "pipeline.yaml")), store, home=home)
+    result = run_pipeline(
+        load_pipeline(str(tmp_path / "pipeline.yaml")), store=store, resume=True, home=home
+    )
     assert result.status == "succeeded"
     assert result.inputs == {"parts": 4}  # part1.csv was not read again
     assert result.outputs[0].rows == 4
@@ -85,25 +88,26 @@ def test_first_chunk_failing_is_a_failed_run(store, tmp_path):
     write_inputs(tmp_path / "in")
     (tmp_path / "in" / "part1.csv").write_text("id,v\n1,a,x,y\n")
     with pytest.raises(OchtError):
-        resumable_run(write_pipeline(tmp_path), store, home=tmp_path / ".ocht")
+        run_pipeline(write_pipeline(tmp_path), store=store, resume=True, home=tmp_path / ".ocht")
     assert store.runs(pipeline="load_parts")[0].status == "failed"
     assert store.load_checkpoint("load_parts", "input:parts") is None
 
 
-def test_without_resume_the_checkpoint_is_ignored_and_every_file_read(store, tmp_path):
+def test_without_resume_the_checkpoint_is_dropped_and_every_file_read(store, tmp_path):
     write_inputs(tmp_path / "in")
     loaded = write_pipeline(tmp_path)
     store.save_checkpoint("load_parts", "input:parts", {"done": ["in/part1.csv"]})
-    result = resumable_run(loaded, store, resume=False, home=tmp_path / ".ocht")
+    result = run_pipeline(loaded, store=store, home=tmp_path / ".ocht")
     assert result.inputs == {"parts": 6}
     assert table(tmp_path / "out.db") == ALL_ROWS
+    assert store.load_checkpoint("load_parts", "input:parts") is None
 
 
 def test_an_output_that_would_be_replaced_is_refused(store, tmp_path):
     write_inputs(tmp_path / "in")
     loaded = write_pipeline(tmp_path, output={"type": "parquet", "path": "out.parquet"})
     with pytest.raises(ResumeUnsupported) as info:
-        resumable_run(loaded, store, home=tmp_path / ".ocht")
+        run_pipeline(loaded, store=store, resume=True, home=tmp_path / ".ocht")
     assert info.value.code == "resume-unsupported"
     assert "out" in info.value.message and info.value.hint
     assert not (tmp_path / "out.parquet").exists()
@@ -114,7 +118,9 @@ def test_sql_replace_output_is_refused(store, tmp_path):
     write_inputs(tmp_path / "in")
     out = {"type": "sql", "url": f"sqlite:///{tmp_path / 'o.db'}", "table": "t", "mode": "replace"}
     with pytest.raises(ResumeUnsupported, match="mode replace"):
-        resumable_run(write_pipeline(tmp_path, output=out), store, home=tmp_path / ".ocht")
+        run_pipeline(
+            write_pipeline(tmp_path, output=out), store=store, resume=True, home=tmp_path / ".ocht"
+        )
 
 
 def test_a_step_that_needs_all_rows_is_refused(store, tmp_path):
@@ -125,7 +131,7 @@ def test_a_step_that_needs_all_rows_is_refused(store, tmp_path):
     path = tmp_path / "agg.yaml"
     path.write_text(yaml.safe_dump(spec))
     with pytest.raises(ResumeUnsupported) as info:
-        resumable_run(load_pipeline(str(path)), store, resume=True)
+        run_pipeline(load_pipeline(str(path)), store=store, resume=True)
     assert info.value.code == "resume-unsupported"
     assert "aggregate" in info.value.message
     assert store.runs() == []

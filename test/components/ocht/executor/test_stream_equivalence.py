@@ -3,22 +3,18 @@ stream run (a topic, drained to its end) give the same rows."""
 
 from __future__ import annotations
 
-import copy
 from pathlib import Path
 from typing import Any
 
 import polars as pl
 import pytest
 
-from ocht.executor import execute, execute_stream
-from ocht.registry import Registry
-from ocht.testkit import MEMORY, ORDERS_SCHEMA, assert_same_rows, orders, recorded, reset_memory
-from ocht.testkit.broker import FAST_GROUP, create_topic, drain, produce_frame, unique_topic
+from ocht import testkit
+from ocht.testkit import ORDERS_SCHEMA, assert_same_rows, orders, stream_pipeline
 
 pytestmark = pytest.mark.kafka
 
 SCHEMA = ORDERS_SCHEMA
-FAST = FAST_GROUP
 
 
 def both_ways(
@@ -26,48 +22,13 @@ def both_ways(
     tmp_path: Path,
     steps: list[dict[str, Any]],
     data: pl.DataFrame,
-    *,
-    max_rows: int = 300,
-    partitions: int = 1,
+    **kw: Any,
 ) -> tuple[pl.DataFrame, pl.DataFrame, Any]:
     """(batch rows, stream rows as drained from the output topic, stream result)."""
-    src = tmp_path / "orders.ndjson"
-    data.write_ndjson(src)
-    reset_memory()
-    batch_doc = {
-        "name": "eq",
-        "inputs": {"orders": {"type": "ndjson", "path": str(src), "schema": SCHEMA}},
-        "steps": copy.deepcopy(steps),
-        "outputs": {"out": {"type": "memory", "key": "eq"}},
-    }
-    batch = execute(batch_doc, registry=Registry(connectors=[MEMORY]), home=tmp_path / "h")
-    assert batch.ok
-    expected = recorded("eq")
-
-    topic_in = create_topic(kafka_broker, unique_topic("in"), partitions=partitions)
-    topic_out = create_topic(kafka_broker, unique_topic("out"))
-    produce_frame(kafka_broker, topic_in, data)
-    stream_doc = {
-        "name": "eq",
-        "inputs": {
-            "orders": {
-                "type": "kafka",
-                "brokers": kafka_broker,
-                "topic": topic_in,
-                "group": unique_topic("g"),
-                "schema": SCHEMA,
-                "max_rows": max_rows,
-                "max_wait_ms": 200,
-                "options": FAST,
-            }
-        },
-        "steps": copy.deepcopy(steps),
-        "outputs": {"out": {"type": "kafka", "brokers": kafka_broker, "topic": topic_out}},
-    }
-    result = execute_stream(stream_doc, home=tmp_path / "h", idle_stop_s=0.5)
-    assert result.stop_reason == "drained"
-    got = drain(kafka_broker, topic_out, schema=expected.schema)
-    return expected, got, result
+    ran = testkit.both_ways(kafka_broker, tmp_path, steps, data, **kw)
+    assert ran.batch_result.ok
+    assert ran.stream_result.stop_reason == "drained"
+    return ran.batch, ran.stream, ran.stream_result
 
 
 def last_per_key(frame: pl.DataFrame, keys: list[str]) -> pl.DataFrame:
@@ -158,7 +119,7 @@ def test_unmergeable_aggregate_is_refused_for_streams(kafka_broker: str, tmp_pat
         "outputs": {"o": {"type": "kafka", "brokers": kafka_broker, "topic": "y"}},
     }
     with pytest.raises(InvalidPipeline) as err:
-        execute_stream(doc, home=tmp_path)
+        stream_pipeline(doc, home=tmp_path)
     assert err.value.code == "not-streamable"
     assert "median" in err.value.message
     assert err.value.issues[0].path == "steps[0].aggs.m"

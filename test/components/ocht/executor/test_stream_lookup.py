@@ -3,7 +3,6 @@ letters to a file."""
 
 from __future__ import annotations
 
-import copy
 import json
 from pathlib import Path
 from typing import Any
@@ -11,41 +10,16 @@ from typing import Any
 import polars as pl
 import pytest
 
-from ocht.executor import execute, execute_stream
-from ocht.registry import Registry
-from ocht.testkit import MEMORY, ORDERS_SCHEMA, assert_same_rows, orders, recorded, reset_memory
-from ocht.testkit.broker import (
-    FAST_GROUP,
-    create_topic,
-    drain,
-    produce,
-    produce_frame,
-    unique_topic,
-)
+from ocht.testkit import assert_same_rows, both_ways, kafka_input, orders, stream_pipeline
+from ocht.testkit.broker import create_topic, drain, produce, produce_frame, unique_topic
 
 pytestmark = pytest.mark.kafka
-
-SCHEMA = ORDERS_SCHEMA
-FAST = FAST_GROUP
 
 
 def write_segments(path: Path, segment_of: Any) -> None:
     pl.DataFrame(
         {"customer_id": list(range(1, 500)), "segment": [segment_of(i) for i in range(1, 500)]}
     ).write_csv(path)
-
-
-def kafka_input(broker: str, topic: str, **extra: Any) -> dict[str, Any]:
-    return {
-        "type": "kafka",
-        "brokers": broker,
-        "topic": topic,
-        "group": unique_topic("g"),
-        "schema": SCHEMA,
-        "max_rows": 250,
-        "options": FAST,
-        **extra,
-    }
 
 
 def test_join_against_a_file_lookup_equals_batch(kafka_broker: str, tmp_path: Path) -> None:
@@ -67,40 +41,17 @@ def test_join_against_a_file_lookup_equals_batch(kafka_broker: str, tmp_path: Pa
             "window": {"column": "ts", "every": "6h"},
         },
     ]
-    src = tmp_path / "orders.ndjson"
-    data.write_ndjson(src)
-    reset_memory()
-    lookup = {"type": "csv", "path": str(segments)}
-    execute(
-        {
-            "name": "lk",
-            "inputs": {
-                "orders": {"type": "ndjson", "path": str(src), "schema": SCHEMA},
-                "segments": lookup,
-            },
-            "steps": copy.deepcopy(steps),
-            "outputs": {"o": {"type": "memory", "key": "lk"}},
-        },
-        registry=Registry(connectors=[MEMORY]),
-        home=tmp_path / "h",
+    ran = both_ways(
+        kafka_broker,
+        tmp_path,
+        steps,
+        data,
+        name="lk",
+        lookups={"segments": {"type": "csv", "path": str(segments)}},
+        max_rows=250,
     )
-    expected = recorded("lk")
-
-    topic_in = create_topic(kafka_broker, unique_topic("in"))
-    topic_out = create_topic(kafka_broker, unique_topic("out"))
-    produce_frame(kafka_broker, topic_in, data)
-    execute_stream(
-        {
-            "name": "lk",
-            "inputs": {"orders": kafka_input(kafka_broker, topic_in), "segments": lookup},
-            "steps": copy.deepcopy(steps),
-            "outputs": {"o": {"type": "kafka", "brokers": kafka_broker, "topic": topic_out}},
-        },
-        home=tmp_path / "h",
-        idle_stop_s=0.5,
-    )
-    assert expected.height > 10
-    assert_same_rows(expected, drain(kafka_broker, topic_out, schema=expected.schema))
+    assert ran.batch.height > 10
+    assert_same_rows(ran.batch, ran.stream)
 
 
 def test_lookup_refresh_and_file_dead_letters(kafka_broker: str, tmp_path: Path) -> None:
@@ -114,7 +65,7 @@ def test_lookup_refresh_and_file_dead_letters(kafka_broker: str, tmp_path: Path)
     doc = {
         "name": "lk2",
         "inputs": {
-            "orders": kafka_input(kafka_broker, topic_in),
+            "orders": kafka_input(kafka_broker, topic_in, max_rows=250),
             "segments": {"type": "csv", "path": str(segments)},
         },
         "steps": [{"kind": "join", "input": "orders", "with": "segments", "on": ["customer_id"]}],
@@ -125,10 +76,10 @@ def test_lookup_refresh_and_file_dead_letters(kafka_broker: str, tmp_path: Path)
     def after(_report: Any) -> None:  # the lookup changes after the first batch
         write_segments(segments, lambda i: "v2")
 
-    stop_after_first = execute_stream(doc, home=tmp_path / "h", max_batches=1, on_batch=after)
+    stop_after_first = stream_pipeline(doc, home=tmp_path / "h", max_batches=1, on_batch=after)
     assert stop_after_first.batches == 1
     produce_frame(kafka_broker, topic_in, orders(100))
-    execute_stream(doc, home=tmp_path / "h", idle_stop_s=0.5, lookup_refresh_s=0.0)
+    stream_pipeline(doc, home=tmp_path / "h", idle_stop_s=0.5, lookup_refresh_s=0.0)
     out = drain(kafka_broker, topic_out)
     assert out.head(250)["segment"].unique().to_list() == ["v1"]
     assert out.tail(100)["segment"].unique().to_list() == ["v2"]

@@ -11,9 +11,15 @@ from typing import Any
 
 import pytest
 
-from ocht.executor import execute, execute_stream
 from ocht.registry import Registry
-from ocht.testkit import MEMORY, ORDERS_SCHEMA, assert_same_rows, orders, recorded, reset_memory
+from ocht.testkit import (
+    ORDERS_SCHEMA,
+    MemoryConnector,
+    assert_same_rows,
+    orders,
+    run_pipeline,
+    stream_pipeline,
+)
 from ocht.testkit.broker import FAST_GROUP, create_topic, drain, produce_spread, unique_topic
 
 pytestmark = pytest.mark.kafka
@@ -50,7 +56,7 @@ OUTPUTS = {"daily": "daily", "hopping": "hopping", "running": "running", "first"
 
 
 def batch_answer(tmp_path: Path, src: Path) -> dict[str, Any]:
-    reset_memory()
+    memory = MemoryConnector()
     doc = {
         "name": "parts",
         "inputs": {"orders": {"type": "ndjson", "path": str(src), "schema": ORDERS_SCHEMA}},
@@ -59,8 +65,10 @@ def batch_answer(tmp_path: Path, src: Path) -> dict[str, Any]:
             name: {"type": "memory", "key": name, "from": step} for name, step in OUTPUTS.items()
         },
     }
-    assert execute(doc, registry=Registry(connectors=[MEMORY]), home=tmp_path / "b").ok
-    return {name: recorded(name) for name in OUTPUTS}
+    assert run_pipeline(
+        doc, registry=Registry(connectors=[memory.connector]), home=tmp_path / "b"
+    ).ok
+    return {name: memory.recorded(name) for name in OUTPUTS}
 
 
 @pytest.mark.parametrize(
@@ -110,7 +118,7 @@ def test_stateful_steps_over_partitions_give_the_batch_answer(
         },
         "dead_letter": {"type": "kafka", "brokers": kafka_broker, "topic": dead},
     }
-    result = execute_stream(doc, home=tmp_path / "s", idle_stop_s=0.5)
+    result = stream_pipeline(doc, home=tmp_path / "s", idle_stop_s=0.5)
     assert result.stop_reason == "drained"
     assert result.rows_read == data.height
     assert result.dead_letters == 0  # a backlog in any interleaving: nothing is late

@@ -16,8 +16,7 @@ import sqlalchemy as sa
 import yaml
 
 from ocht.errors import InvalidPipeline
-from ocht.executor import execute, execute_stream
-from ocht.testkit import ORDERS_SCHEMA, assert_same_rows, orders
+from ocht.testkit import ORDERS_SCHEMA, assert_same_rows, orders, run_pipeline, stream_pipeline
 from ocht.testkit.broker import FAST_GROUP, create_topic, produce_spread, unique_topic
 
 pytestmark = pytest.mark.kafka
@@ -104,7 +103,7 @@ def test_windowed_aggregate_into_sqlite_survives_a_kill_with_its_state(
     data.write_ndjson(src)
     db = tmp_path / "out.db"
     batch_db = tmp_path / "batch.db"
-    execute(
+    run_pipeline(
         {
             "name": "to_lite",
             "inputs": {"orders": {"type": "ndjson", "path": str(src), "schema": ORDERS_SCHEMA}},
@@ -141,5 +140,5 @@ def test_replace_is_refused_in_stream_mode(kafka_broker: str, tmp_path: Path) ->
         },
     }
     with pytest.raises(InvalidPipeline) as err:
-        execute_stream(doc, home=tmp_path)
+        stream_pipeline(doc, home=tmp_path)
     assert err.value.issues[0].path == "outputs.db.mode"

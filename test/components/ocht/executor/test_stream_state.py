@@ -10,10 +10,16 @@ from typing import Any
 import polars as pl
 import pytest
 
-from ocht.executor import execute, execute_stream
 from ocht.registry import Registry
 from ocht.store import Store
-from ocht.testkit import MEMORY, ORDERS_SCHEMA, assert_same_rows, orders, recorded, reset_memory
+from ocht.testkit import (
+    ORDERS_SCHEMA,
+    MemoryConnector,
+    assert_same_rows,
+    orders,
+    run_pipeline,
+    stream_pipeline,
+)
 from ocht.testkit.broker import (
     FAST_GROUP,
     create_topic,
@@ -71,37 +77,42 @@ def test_restart_resumes_state_and_offsets(kafka_broker: str, tmp_path: Path) ->
     topic_out = create_topic(kafka_broker, unique_topic("out"))
     produce_frame(kafka_broker, topic_in, data)
     doc = stream_doc(kafka_broker, topic_in, topic_out, unique_topic("g"), WINDOWED)
-    first = execute_stream(doc, home=tmp_path, max_batches=4)
+    first = stream_pipeline(doc, home=tmp_path, max_batches=4)
     assert first.stop_reason == "max_batches"
     assert first.state_bytes > 0
     with Store(f"sqlite:///{tmp_path / 'ocht.db'}") as store:
         saved = store.partitions.load("st", doc["inputs"]["orders"]["group"])
         assert sum(cp.offset for cp in saved.values()) == first.rows_read == 800
         assert all(cp.state and cp.cluster_id for cp in saved.values())
-        second = execute_stream(doc, home=tmp_path, idle_stop_s=0.5, store=store)
+        second = stream_pipeline(doc, home=tmp_path, idle_stop_s=0.5, store=store)
         assert second.rows_read == 1200  # resumed where the first stopped: nothing read twice
-        # both runs are runs: manifests in the store, mode stream, ended stopped
-        runs = {r.run_id: r for r in store.runs(pipeline="st")}
-        for result, reason in ((first, "max_batches"), (second, "drained")):
-            manifest = runs[result.run_id]
-            assert (manifest.mode, manifest.status) == ("stream", "stopped")
-            assert manifest.extra["stop_reason"] == reason
-            assert manifest.rows_read == {"orders": result.rows_read}
+        # a stream run is a run: a manifest in the store, mode stream, ended stopped
+        manifest = store.run(second.run_id)
+        assert (manifest.mode, manifest.status) == ("stream", "stopped")
+        assert manifest.extra["stop_reason"] == "drained"
+        assert manifest.rows_read == {"orders": 1200}
+    with Store(f"sqlite:///{tmp_path / 'ocht.db'}") as store:
+        # the first run opened the home's store itself: it wrote its manifest there
+        first_manifest = store.run(first.run_id)
+        assert (first_manifest.status, first_manifest.extra["stop_reason"]) == (
+            "stopped",
+            "max_batches",
+        )
 
-    reset_memory()
+    memory = MemoryConnector()
     src = tmp_path / "orders.ndjson"
     data.write_ndjson(src)
-    execute(
+    run_pipeline(
         {
             "name": "st",
             "inputs": {"orders": {"type": "ndjson", "path": str(src), "schema": SCHEMA}},
             "steps": WINDOWED,
             "outputs": {"out": {"type": "memory", "key": "b"}},
         },
-        registry=Registry(connectors=[MEMORY]),
+        registry=Registry(connectors=[memory.connector]),
         home=tmp_path / "batch",
     )
-    expected = recorded("b")
+    expected = memory.recorded("b")
     assert_same_rows(expected, drain(kafka_broker, topic_out, schema=expected.schema))
 
 
@@ -132,7 +143,7 @@ def test_poison_and_late_records_go_to_dead_letters(kafka_broker: str, tmp_path:
         steps,
         dead_letter={"type": "kafka", "brokers": kafka_broker, "topic": dead_topic},
     )
-    result = execute_stream(doc, home=tmp_path, idle_stop_s=0.5)
+    result = stream_pipeline(doc, home=tmp_path, idle_stop_s=0.5)
     assert result.rows_read == 603
     assert result.dead_letters == 3
     dead = drain(kafka_broker, dead_topic).to_dicts()
@@ -152,7 +163,7 @@ def test_running_state_size_is_reported(kafka_broker: str, tmp_path: Path) -> No
     produce_frame(kafka_broker, topic_in, orders(500))
     steps = [{"kind": "dedupe", "keys": ["customer_id"]}]
     reports: list[Any] = []
-    result = execute_stream(
+    result = stream_pipeline(
         stream_doc(kafka_broker, topic_in, topic_out, unique_topic("g"), steps),
         home=tmp_path,
         idle_stop_s=0.5,
@@ -180,7 +191,7 @@ def test_a_stale_checkpoint_is_detected_and_the_partition_starts_fresh(
     old_topic = create_topic(kafka_broker, unique_topic("old"))
     produce_frame(kafka_broker, old_topic, future)
     out_old = create_topic(kafka_broker, unique_topic("out"))
-    execute_stream(
+    stream_pipeline(
         stream_doc(kafka_broker, old_topic, out_old, group, WINDOWED), home=tmp_path, max_batches=1
     )
     data = orders(600)
@@ -207,7 +218,7 @@ def test_a_stale_checkpoint_is_detected_and_the_partition_starts_fresh(
             dead_letter={"type": "kafka", "brokers": kafka_broker, "topic": dead},
         )
         with capture_logs() as logs:
-            result = execute_stream(doc, home=tmp_path, idle_stop_s=0.5, store=store)
+            result = stream_pipeline(doc, home=tmp_path, idle_stop_s=0.5, store=store)
         manifest = store.run(result.run_id)
     warnings = [e for e in logs if e.get("code") == "stale-checkpoint"]
     assert len(warnings) == 1 and warnings[0]["topic"] == topic_in
@@ -218,17 +229,17 @@ def test_a_stale_checkpoint_is_detected_and_the_partition_starts_fresh(
 
 
 def execute_batch(tmp_path: Path, data: pl.DataFrame) -> pl.DataFrame:
-    reset_memory()
+    memory = MemoryConnector()
     src = tmp_path / "batch.ndjson"
     data.write_ndjson(src)
-    execute(
+    run_pipeline(
         {
             "name": "st",
             "inputs": {"orders": {"type": "ndjson", "path": str(src), "schema": SCHEMA}},
             "steps": WINDOWED,
             "outputs": {"out": {"type": "memory", "key": "b2"}},
         },
-        registry=Registry(connectors=[MEMORY]),
+        registry=Registry(connectors=[memory.connector]),
         home=tmp_path / "batch2",
     )
-    return recorded("b2")
+    return memory.recorded("b2")

@@ -5,8 +5,8 @@ import sqlite3
 import pytest
 
 from ocht.errors import OchtError
-from ocht.executor import execute
 from ocht.store import Store
+from ocht.testkit import run_pipeline
 
 
 @pytest.fixture
@@ -58,13 +58,13 @@ def incremental(db, out):
 def test_incremental_loads_across_three_runs(store, source_db, tmp_path):
     out = tmp_path / "out.db"
     insert(source_db, [(1, 10, "a"), (2, 20, "b"), (3, 20, "c")])
-    first = execute(incremental(source_db, out), store=store)
+    first = run_pipeline(incremental(source_db, out), store=store)
     assert first.inputs == {"events": 3}
     # new rows, two of them at the boundary cursor value 20
     insert(source_db, [(4, 20, "d"), (5, 30, "e")])
-    second = execute(incremental(source_db, out), store=store)
+    second = run_pipeline(incremental(source_db, out), store=store)
     assert second.inputs == {"events": 2}
-    third = execute(incremental(source_db, out), store=store)
+    third = run_pipeline(incremental(source_db, out), store=store)
     assert third.inputs == {"events": 0}
     con = sqlite3.connect(out)
     copied = [r[0] for r in con.execute("SELECT id FROM events_copy ORDER BY id")]
@@ -73,7 +73,7 @@ def test_incremental_loads_across_three_runs(store, source_db, tmp_path):
     runs = store.runs(pipeline="events_load")
     assert [r.status for r in runs] == ["succeeded"] * 3
     assert runs[0].cursors_before and runs[0].cursors_after
-    refreshed = execute(incremental(source_db, out), store=store, full_refresh=True)
+    refreshed = run_pipeline(incremental(source_db, out), store=store, full_refresh=True)
     assert refreshed.inputs == {"events": 5}
 
 
@@ -87,7 +87,7 @@ def test_manifest_has_counts_per_step(store, workspace):
             "outputs": {"o": {"type": "parquet", "path": "o.parquet"}},
         }
     )
-    result = execute(path, store=store)
+    result = run_pipeline(path, store=store)
     record = store.run(result.run_id)
     assert record.status == "succeeded"
     assert record.rows_read == {"i": 3} and record.rows_written == {"o": 2}
@@ -101,7 +101,7 @@ def test_failed_run_is_recorded_and_state_does_not_move(store, source_db, tmp_pa
     spec = incremental(source_db, tmp_path / "out.db")
     spec["steps"] = [{"kind": "cast", "columns": {"v": "int64"}}]  # 'a' does not convert
     with pytest.raises(OchtError) as info:
-        execute(spec, store=store)
+        run_pipeline(spec, store=store)
     (record,) = store.runs(pipeline="events_load")
     assert record.status == "failed"
     assert record.error_code == info.value.code
@@ -125,7 +125,7 @@ def test_password_never_reaches_the_store(store, workspace, monkeypatch):
         }
     )
     with pytest.raises(OchtError) as info:
-        execute(path, store=store)
+        run_pipeline(path, store=store)
     assert "hunter2-secret" not in str(info.value)
     for record in store.runs():
         assert "hunter2-secret" not in str(record.to_dict())

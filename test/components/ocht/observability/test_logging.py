@@ -4,7 +4,6 @@ import json
 import pytest
 import structlog
 
-import ocht.observability
 from ocht.observability import (
     HookGroup,
     LoggingHooks,
@@ -22,21 +21,6 @@ def _restore_logging():
     yield
     structlog.reset_defaults()
     structlog.contextvars.clear_contextvars()
-
-
-def test_public_names_are_pinned():
-    assert sorted(ocht.observability.__all__) == sorted(
-        [
-            "HookGroup",
-            "LoggingHooks",
-            "RunHooks",
-            "add_secrets",
-            "bound",
-            "configure_logging",
-            "get_logger",
-            "redact_processor",
-        ]
-    )
 
 
 def log_lines(stream: io.StringIO) -> list[dict]:

@@ -4,11 +4,10 @@ import json
 import polars as pl
 import pytest
 
-import ocht.quality
 from ocht.errors import InvalidPipeline
-from ocht.executor import DEAD_LETTER_COLUMNS, check_accounting, execute
+from ocht.executor import DEAD_LETTER_COLUMNS, check_accounting
 from ocht.quality import CheckFailed, CheckType, register_check
-from ocht.testkit import was_committed
+from ocht.testkit import run_pipeline
 
 ROWS = [
     {"id": 1, "email": "a@x.io", "country": "DE", "amount": 5.0, "code": " ab "},
@@ -32,39 +31,13 @@ def by_name(result):
     return {c.check: c for c in result.checks}
 
 
-def test_public_names_are_pinned():
-    assert sorted(ocht.quality.__all__) == sorted(
-        [
-            "CHECK_GROUP",
-            "DEAD_LETTER_SCHEMA",
-            "STEP_KINDS",
-            "CheckFailed",
-            "CheckRun",
-            "CheckType",
-            "CompiledCheck",
-            "build_check",
-            "check_type",
-            "check_types",
-            "compile_check",
-            "infer_input",
-            "parse_duration",
-            "record_columns",
-            "register_check",
-            "type_name",
-            "type_names",
-        ]
-    )
-    for name in ocht.quality.__all__:
-        assert hasattr(ocht.quality, name)
-
-
 def test_the_registry_knows_the_check_step(registry):
     kind = registry.step("check")
     assert kind.capabilities == ("batch", "stream")
 
 
 def test_dead_letter_rows_leave_the_main_flow_with_the_standard_record(registry, memory):
-    result = execute(
+    result = run_pipeline(
         pipeline(
             [
                 {"type": "not_null", "columns": ["id", "email"], "action": "dead_letter"},
@@ -96,7 +69,7 @@ def test_dead_letter_rows_leave_the_main_flow_with_the_standard_record(registry,
 
 
 def test_a_row_failing_two_checks_names_both(registry, memory):
-    execute(
+    run_pipeline(
         pipeline(
             [
                 {"type": "regex", "column": "email", "pattern": "@", "action": "dead_letter"},
@@ -113,16 +86,18 @@ def test_a_row_failing_two_checks_names_both(registry, memory):
 
 def test_fail_stops_the_run_names_the_check_and_touches_no_output(registry, memory):
     with pytest.raises(CheckFailed) as info:
-        execute(pipeline([{"type": "unique", "column": "id", "action": "fail"}]), registry=registry)
+        run_pipeline(
+            pipeline([{"type": "unique", "column": "id", "action": "fail"}]), registry=registry
+        )
     err = info.value
     assert err.code == "check-failed" and err.check == "unique_id" and err.failed == 2
     assert err.samples == [2, 2]
     assert "unique_id" in err.message and "2 rows" in err.message
-    assert not was_committed("out") and not was_committed("dead")
+    assert not memory.was_committed("out") and not memory.was_committed("dead")
 
 
 def test_warn_counts_and_lets_rows_through(registry, memory):
-    result = execute(
+    result = run_pipeline(
         pipeline([{"type": "length", "column": "code", "max": 3, "action": "warn"}]),
         registry=registry,
     )
@@ -133,7 +108,7 @@ def test_warn_counts_and_lets_rows_through(registry, memory):
 
 
 def test_fix_clamps_fills_trims_and_records_the_fix(registry, memory):
-    result = execute(
+    result = run_pipeline(
         pipeline(
             [
                 {"type": "range", "column": "amount", "min": 0, "max": 100, "action": "fix"},
@@ -178,7 +153,7 @@ def test_fix_clamps_fills_trims_and_records_the_fix(registry, memory):
 
 def test_dtype_check_dead_letters_what_does_not_convert_and_casts_the_rest(registry, memory):
     rows = [{"n": "1"}, {"n": "x"}, {"n": " 3 "}, {"n": None}]
-    result = execute(
+    result = run_pipeline(
         pipeline(
             [{"type": "dtype", "column": "n", "dtype": "int64", "action": "dead_letter"}], rows=rows
         ),
@@ -192,7 +167,7 @@ def test_dtype_check_dead_letters_what_does_not_convert_and_casts_the_rest(regis
 
 def test_fix_coerce_makes_failing_values_null_or_a_fill(registry, memory):
     rows = [{"d": "2024-01-02"}, {"d": "yesterday"}]
-    execute(
+    run_pipeline(
         pipeline([{"type": "dtype", "column": "d", "dtype": "date", "action": "fix"}], rows=rows),
         registry=registry,
     )
@@ -200,7 +175,7 @@ def test_fix_coerce_makes_failing_values_null_or_a_fill(registry, memory):
 
 
 def test_a_fix_is_seen_by_later_checks(registry, memory):
-    result = execute(
+    result = run_pipeline(
         pipeline(
             [
                 {"type": "range", "column": "amount", "min": 0, "action": "fix"},
@@ -219,7 +194,7 @@ def test_a_fix_is_seen_by_later_checks(registry, memory):
 
 
 def test_expression_check(registry, memory):
-    result = execute(
+    result = run_pipeline(
         pipeline(
             [
                 {
@@ -235,11 +210,11 @@ def test_expression_check(registry, memory):
     assert memory("out").height == 4
     assert by_name(result)["big_only_nl"].failed == 0
     with pytest.raises(CheckFailed):
-        execute(pipeline([{"type": "expression", "expr": "amount >= 0"}]), registry=registry)
+        run_pipeline(pipeline([{"type": "expression", "expr": "amount >= 0"}]), registry=registry)
 
 
 def test_unique_keep_first_dead_letters_only_later_duplicates(registry, memory):
-    execute(
+    run_pipeline(
         pipeline([{"type": "unique", "columns": ["id"], "keep": "first", "action": "dead_letter"}]),
         registry=registry,
     )
@@ -251,7 +226,7 @@ def test_row_count_and_freshness_judge_the_whole_input(registry, memory):
     old = dt.datetime(2020, 1, 1, tzinfo=dt.UTC)
     now = dt.datetime.now(dt.UTC)
     rows = [{"ts": old}, {"ts": now}]
-    result = execute(
+    result = run_pipeline(
         pipeline(
             [
                 {"type": "row_count", "min": 1, "max": 10},
@@ -263,13 +238,13 @@ def test_row_count_and_freshness_judge_the_whole_input(registry, memory):
     )
     assert [c.failed for c in result.checks] == [0, 0]
     with pytest.raises(CheckFailed, match="fewer than 5"):
-        execute(pipeline([{"type": "row_count", "min": 5}], rows=rows), registry=registry)
+        run_pipeline(pipeline([{"type": "row_count", "min": 5}], rows=rows), registry=registry)
     with pytest.raises(CheckFailed, match="older than 1d"):
-        execute(
+        run_pipeline(
             pipeline([{"type": "freshness", "column": "ts", "max_age": "1d"}], rows=[{"ts": old}]),
             registry=registry,
         )
-    warned = execute(
+    warned = run_pipeline(
         pipeline(
             [{"type": "freshness", "column": "ts", "max_age": "1d", "action": "warn"}],
             rows=[{"ts": old}],
@@ -315,7 +290,7 @@ def test_bad_checks_are_refused_at_compile_time_with_their_path(
     registry, memory, check, code, where
 ):
     with pytest.raises(InvalidPipeline) as info:
-        execute(pipeline([check]), registry=registry)
+        run_pipeline(pipeline([check]), registry=registry)
     issue = info.value.issues[0]
     assert (issue.code, issue.path) == (code, where)
 
@@ -327,7 +302,7 @@ def test_custom_checks_are_plugins(registry, memory):
         column: str
 
     register_check(CheckType("even", Even, lambda spec, schema: pl.col(spec.column) % 2 != 0))
-    result = execute(
+    result = run_pipeline(
         pipeline([{"type": "even", "column": "id", "action": "dead_letter"}]), registry=registry
     )
     assert memory("out")["id"].to_list() == [2, 2, None]
@@ -357,7 +332,7 @@ def test_custom_checks_load_from_the_ocht_checks_entry_point_group(tmp_path, reg
         module_source=source,
         entry_points={"ocht.checks": {"ends_with": "ocht_ends_with:CHECK"}},
     ):
-        result = execute(
+        result = run_pipeline(
             pipeline(
                 [{"type": "ends_with", "column": "email", "suffix": ".io", "action": "dead_letter"}]
             ),
@@ -366,7 +341,7 @@ def test_custom_checks_load_from_the_ocht_checks_entry_point_group(tmp_path, reg
     assert memory("out")["email"].to_list() == ["a@x.io", "c@x.io", None]  # null passes
     assert by_name(result)["ends_with_1"].failed == 1
     with pytest.raises(InvalidPipeline) as info:
-        execute(
+        run_pipeline(
             pipeline([{"type": "ends_with", "column": "email", "action": "warn"}]),
             registry=registry,
         )
@@ -375,7 +350,7 @@ def test_custom_checks_load_from_the_ocht_checks_entry_point_group(tmp_path, reg
 
 def test_every_bad_check_of_a_step_is_reported_at_once(registry, memory):
     with pytest.raises(InvalidPipeline) as info:
-        execute(
+        run_pipeline(
             pipeline(
                 [
                     {"type": "not_null", "column": "idd"},
@@ -402,6 +377,6 @@ def test_two_forking_check_steps_in_a_chain_count_each_row_once(registry, memory
             "checks": [{"type": "range", "column": "amount", "min": 0, "action": "dead_letter"}],
         }
     )
-    result = execute(spec, registry=registry)
+    result = run_pipeline(spec, registry=registry)
     assert result.rows_read == 4
     assert by_name(result)["not_null_id"].rows_checked == 4

@@ -13,7 +13,8 @@ import polars as pl
 import pytest
 import yaml
 
-from ocht.executor import DEAD_LETTER_COLUMNS, check_accounting, execute
+from ocht.executor import DEAD_LETTER_COLUMNS, check_accounting
+from ocht.testkit import run_pipeline
 
 CORPUS = Path(__file__).parents[3] / "corpus"
 CASES = sorted(p.name for p in CORPUS.iterdir() if (p / "pipeline.yaml").is_file())
@@ -29,7 +30,7 @@ def test_corpus_case(case, tmp_path):
     shutil.copytree(CORPUS / case, folder)
     expected = yaml.safe_load((folder / "expected.yaml").read_text())
 
-    result = execute(folder / "pipeline.yaml", home=tmp_path / ".ocht")
+    result = run_pipeline(folder / "pipeline.yaml", home=tmp_path / ".ocht")
 
     acc = check_accounting(result)  # read = written + dead letters + dropped
     got = {

@@ -6,15 +6,10 @@ from __future__ import annotations
 import polars as pl
 import pytest
 
-from ocht.executor import execute, execute_stream
-from ocht.registry import Registry
-from ocht.testkit import MEMORY, ORDERS_SCHEMA, assert_same_rows, orders, recorded, reset_memory
-from ocht.testkit.broker import FAST_GROUP, create_topic, drain, produce_frame, unique_topic
+from ocht.testkit import assert_same_rows, both_ways, orders
 
 pytestmark = pytest.mark.kafka
 
-SCHEMA = ORDERS_SCHEMA
-FAST = FAST_GROUP
 CHECKS = [
     {"type": "not_null", "column": "customer_id", "action": "dead_letter"},
     {"type": "range", "column": "amount", "min": 0, "max": 400, "action": "fix"},
@@ -38,48 +33,10 @@ def test_checks_give_the_same_rows_and_counts_in_batch_and_stream(kafka_broker, 
         .otherwise(pl.col("amount"))
         .alias("amount"),
     )
-    src = tmp_path / "orders.ndjson"
-    data.write_ndjson(src)
     steps = [{"kind": "check", "id": "qc", "checks": CHECKS}]
-    reset_memory()
-    batch = execute(
-        {
-            "name": "qs",
-            "inputs": {"orders": {"type": "ndjson", "path": str(src), "schema": SCHEMA}},
-            "steps": steps,
-            "outputs": {"out": {"type": "memory", "key": "qs"}},
-        },
-        registry=Registry(connectors=[MEMORY]),
-        home=tmp_path / "h",
-    )
-    expected = recorded("qs")
-
-    topic_in = create_topic(kafka_broker, unique_topic("in"))
-    topic_out = create_topic(kafka_broker, unique_topic("out"))
-    produce_frame(kafka_broker, topic_in, data)
-    stream = execute_stream(
-        {
-            "name": "qs",
-            "inputs": {
-                "orders": {
-                    "type": "kafka",
-                    "brokers": kafka_broker,
-                    "topic": topic_in,
-                    "group": unique_topic("g"),
-                    "schema": SCHEMA,
-                    "max_rows": 200,
-                    "max_wait_ms": 200,
-                    "options": FAST,
-                }
-            },
-            "steps": steps,
-            "outputs": {"out": {"type": "kafka", "brokers": kafka_broker, "topic": topic_out}},
-        },
-        home=tmp_path / "h",
-        idle_stop_s=0.5,
-    )
+    ran = both_ways(kafka_broker, tmp_path, steps, data, name="qs", max_rows=200)
+    batch, stream, expected, got = ran.batch_result, ran.stream_result, ran.batch, ran.stream
     assert stream.stop_reason == "drained" and stream.batches >= 3
-    got = drain(kafka_broker, topic_out, schema=expected.schema)
     assert expected.height == 900 - 22
     assert_same_rows(expected, got)
     assert batch.dead_letters == stream.dead_letters == 22

