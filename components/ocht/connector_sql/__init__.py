@@ -26,7 +26,7 @@ from ocht.connector_sql.errors import (
 from ocht.connector_sql.incremental import BOUNDARY_CAP
 from ocht.connector_sql.sink import SqlSink
 from ocht.connector_sql.source import SqlSource
-from ocht.connector_sql.stream import SqlStreamSink
+from ocht.connector_sql.stream import SqlOutput, SqlStreamSink
 from ocht.connector_sql.types import dtype_from_sql, sql_type_for
 from ocht.connector_sql.urls import redact_url
 from ocht.pipeline_model import SqlConnector
@@ -36,7 +36,7 @@ SQL = ConnectorType(
     "sql",
     SqlConnector,
     SqlSource,
-    SqlSink,
+    SqlOutput,
     batch=True,
     stream=True,
     summary="SQL tables and queries (SQLAlchemy): chunked, incremental, transactional writes.",
@@ -52,6 +52,7 @@ __all__ = [
     "InvalidSqlSpec",
     "SchemaDriftError",
     "SqlConnector",
+    "SqlOutput",
     "SqlSink",
     "SqlSource",
     "SqlStreamSink",

@@ -43,14 +43,6 @@ class SqlSink(SqlBase, Sink):
     spec: SqlConnector
     atomic: ClassVar[bool] = True
 
-    def __new__(cls, spec: SqlConnector, *, name: str, context: RunContext) -> SqlSink:
-        # stream runs get the per-micro-batch sink (ocht.connector_sql.stream)
-        if cls is SqlSink and context.mode == "stream":
-            from ocht.connector_sql.stream import SqlStreamSink
-
-            return super().__new__(SqlStreamSink)
-        return super().__new__(cls)
-
     def __init__(self, spec: SqlConnector, *, name: str, context: RunContext) -> None:
         super().__init__(spec, name=name, context=context)
         self._setup()

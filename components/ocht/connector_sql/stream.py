@@ -23,7 +23,17 @@ from ocht.pipeline_model import SqlConnector
 from ocht.registry import RunContext
 
 
-class SqlStreamSink(SqlSink):
+class SqlOutput(SqlSink):
+    """The ``sql`` connector's sink: a :class:`SqlSink` in batch runs, a
+    :class:`SqlStreamSink` in stream runs."""
+
+    def __new__(cls, spec: SqlConnector, *, name: str, context: RunContext) -> SqlOutput:
+        if cls is SqlOutput and context.mode == "stream":
+            return super().__new__(SqlStreamSink)
+        return super().__new__(cls)
+
+
+class SqlStreamSink(SqlOutput):
     """A :class:`SqlSink` that keeps its engine between micro-batches and commits with
     the stream's checkpoint in its transaction (see the module docstring)."""
 

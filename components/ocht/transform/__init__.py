@@ -11,7 +11,7 @@ Example:
     1
 """
 
-from ocht.transform.catalog import STEP_KINDS, build_step
+from ocht.transform.catalog import STEP_KINDS, build_step, stream_operator
 from ocht.transform.dtypes import cast_expr, parse_dtype
 from ocht.transform.errors import step_error
 from ocht.transform.expressions import (
@@ -45,7 +45,6 @@ from ocht.transform.stream_state import (
 )
 from ocht.transform.stream_state import pack as pack_state
 from ocht.transform.stream_state import unpack as unpack_state
-from ocht.transform.streaming import stream_operator
 from ocht.transform.windows import Duration, WindowPlan, plan_window
 
 __all__ = [

@@ -22,7 +22,6 @@ mode when the plan is compiled (``not-streamable``).
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
 
 import polars as pl
 
@@ -45,7 +44,6 @@ __all__ = [
     "StreamDedupe",
     "aggregate_operator",
     "dedupe_operator",
-    "stream_operator",
 ]
 
 
@@ -208,28 +206,3 @@ def dedupe_operator(
             )
         ttl = _seconds(d, ctx.step_id, f"{ctx.path}.ttl")
     return lambda: StreamDedupe(ctx.step_id, keys, ttl)
-
-
-def stream_operator(
-    spec: Any, schema: pl.Schema, *, step_id: str, path: str, output: pl.Schema | None = None
-) -> StreamOperator | None:
-    """A fresh stream operator for a built-in step, or ``None`` for a stateless one.
-
-    The step is built in stream mode exactly as the executor builds it; ``output`` is
-    accepted for compatibility and ignored (the step knows its own output schema).
-
-    Raises:
-        InvalidPipeline: ``not-streamable`` for options that cannot run on a stream.
-
-    Example:
-        >>> import polars as pl
-        >>> from ocht.pipeline_model import Aggregate
-        >>> op = stream_operator(Aggregate(kind="aggregate", by=["k"], aggs={"n": "count(*)"}),
-        ...                      pl.Schema({"k": pl.String}), step_id="a", path="steps[0]")
-        >>> op.process(pl.DataFrame({"k": ["x", "x"]}), now=0).rows.to_dicts()
-        [{'k': 'x', 'n': 2}]
-    """
-    from ocht.transform.catalog import build_step
-
-    compiled = build_step(spec, BuildContext(step_id, path, (schema,), "stream"))
-    return compiled.operator() if compiled.operator is not None else None
