@@ -118,7 +118,16 @@ class KafkaSource(Source):
         values = self._value_schema()
         if values is None:
             values = self._infer()
-        return pl.Schema({**values, **metadata_schema(self.spec.metadata_columns)})
+        schema = pl.Schema({**values, **metadata_schema(self.spec.metadata_columns)})
+        missing = [c for c in self.spec.partitioned_by or () if c not in schema]
+        if missing:
+            msg = f"input '{self.name}': partitioned_by names unknown column(s) {', '.join(missing)}"
+            raise InvalidPipeline(
+                msg,
+                issues=[Issue("unknown-column", msg, f"inputs.{self.name}.partitioned_by")],
+                code="unknown-column",
+            )
+        return schema
 
     def _infer(self) -> pl.Schema:
         if self.context.mode == "batch":

@@ -33,7 +33,7 @@ from ocht.executor.checks import check_stats
 from ocht.executor.plan import Plan, PlannedOutput
 from ocht.executor.result import OutputStats, StepStats
 from ocht.executor.services import Clock, SystemClock, raise_if_cancelled
-from ocht.executor.stream_batch import split, transform
+from ocht.executor.stream_batch import copartitioning, split, transform
 from ocht.executor.stream_checkpoints import Checkpointer
 from ocht.executor.stream_dead import DeadLetterWriter, normalize
 from ocht.executor.stream_manifest import Manifest, open_store
@@ -168,6 +168,15 @@ class _StreamRun:
                 run_id=plan.context.run_id,
                 cluster_id=getattr(self.source, "cluster_id", lambda: ""),
                 verify=getattr(self.source, "verify_offsets", None),
+            )
+        loose = copartitioning(plan, self.input, self.ops)
+        if loose:
+            self.log.warning(
+                "state is per partition and merged within one worker: run one worker for "
+                "these steps, or key the input by their group columns and declare it "
+                "(partitioned_by); repartitioning is not built in",
+                steps=loose,
+                code="not-copartitioned",
             )
         self.manifest = Manifest(store, plan, self.input, record=record)
         self.dead = DeadLetterWriter(plan)

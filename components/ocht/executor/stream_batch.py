@@ -138,3 +138,22 @@ def transform(
 
 def _emits_windows(op: Any) -> bool:
     return hasattr(op, "emitted")
+
+
+def copartitioning(plan: Plan, input_name: str, ops: dict[str, StreamOperator]) -> list[str]:
+    """The stateful steps whose groups may span partitions: their keys do not include
+    what the input declares it is ``partitioned_by``.
+
+    State is per source partition and a worker merges the partitions it holds, so these
+    steps give the batch answer on one worker; with several workers in one group, a
+    group split across partitions held by different workers would be emitted in parts.
+    """
+    declared = set(getattr(plan.pipeline.inputs[input_name], "partitioned_by", None) or ())
+    loose = []
+    for step in plan.steps:
+        if step.id not in ops:
+            continue
+        keys = set(getattr(step.spec, "by", None) or getattr(step.spec, "keys", None) or ())
+        if not declared or not declared <= keys:
+            loose.append(step.id)
+    return loose
