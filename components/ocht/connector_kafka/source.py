@@ -121,7 +121,9 @@ class KafkaSource(Source):
         schema = pl.Schema({**values, **metadata_schema(self.spec.metadata_columns)})
         missing = [c for c in self.spec.partitioned_by or () if c not in schema]
         if missing:
-            msg = f"input '{self.name}': partitioned_by names unknown column(s) {', '.join(missing)}"
+            msg = (
+                f"input '{self.name}': partitioned_by names unknown column(s) {', '.join(missing)}"
+            )
             raise InvalidPipeline(
                 msg,
                 issues=[Issue("unknown-column", msg, f"inputs.{self.name}.partitioned_by")],
