@@ -31,12 +31,11 @@ import polars as pl
 from ocht.errors import InvalidPipeline
 from ocht.executor.checks import check_stats
 from ocht.executor.plan import Plan, PlannedOutput
-from ocht.executor.result import OutputStats, StepStats
 from ocht.executor.services import Clock, SystemClock, raise_if_cancelled
 from ocht.executor.stream_batch import copartitioning, split, transform
 from ocht.executor.stream_checkpoints import Checkpointer
 from ocht.executor.stream_dead import DeadLetterWriter, normalize
-from ocht.executor.stream_manifest import Manifest, open_store
+from ocht.executor.stream_manifest import Manifest, counts_of, open_store, stream_result
 from ocht.executor.stream_types import (
     BatchReport,
     Pending,
@@ -277,7 +276,7 @@ class _StreamRun:
             lag = lag_of(self.source)
             self.final_state = self.state_bytes()  # leaving the group drops the state
             self._close()
-        result = self._result(started, reason, lag)
+        result = stream_result(self, started, reason, lag)
         self.manifest.stopped(result)
         return result
 
@@ -429,22 +428,7 @@ class _StreamRun:
             )
 
     def _snapshot(self, lag: int = 0) -> dict[str, Any]:
-        return {
-            "rows_read": {self.input: self.read},
-            "rows_written": dict(self.written),
-            "step_rows": {sid: t[1] for sid, t in self.totals.items()},
-            "dead_letters": self.dead_rows,
-            "extra": {
-                "batches": self.batches,
-                "lag": lag,
-                "state_bytes": self.state_bytes(),
-                "group": getattr(self.source, "group", None),
-                "stale_checkpoints": [
-                    {"topic": k[0], "partition": k[1], "reason": r}
-                    for k, r in (self.checkpointer.stale if self.checkpointer else [])
-                ],
-            },
-        }
+        return counts_of(self, lag)
 
     def state_bytes(self) -> int:
         return sum(op.state_bytes() for op in self.ops.values())
@@ -454,45 +438,3 @@ class _StreamRun:
             quiet(out.sink.close)
         for src in self.plan.sources.values():
             quiet(src.close)
-
-    def _result(self, started: float, reason: str, lag: int) -> StreamResult:
-        plan, ctx = self.plan, self.plan.context
-        steps = [
-            StepStats(s.id, s.kind.name, self.totals[s.id][0], self.totals[s.id][1])
-            for s in plan.steps
-        ]
-        outputs = [
-            OutputStats(o.name, o.sink.describe(), self.written[o.name]) for o in plan.outputs
-        ]
-        for o in outputs:
-            self.hooks.on_output(name=o.name, target=o.target, rows=o.rows)
-        seconds = time.perf_counter() - started
-        result = StreamResult(
-            run_id=ctx.run_id,
-            pipeline=plan.pipeline.name,
-            status="succeeded",
-            mode="stream",
-            content_hash=plan.pipeline.content_hash,
-            profile=plan.profile,
-            inputs={self.input: self.read},
-            steps=steps,
-            outputs=outputs,
-            dead_letters=self.dead_rows,
-            dead_letter_target=self.dead.describe() if self.dead_rows else None,
-            seconds=seconds,
-            checks=check_stats(plan),
-            batches=self.batches,
-            state_bytes=self.final_state,
-            lag=lag,
-            stop_reason=reason,
-        )
-        self.hooks.on_run_end(
-            run_id=ctx.run_id,
-            status="succeeded",
-            seconds=seconds,
-            rows_read=result.rows_read,
-            rows_written=result.rows_written,
-            dead_letters=self.dead_rows,
-            batches=self.batches,
-        )
-        return result

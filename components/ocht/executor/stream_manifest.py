@@ -8,7 +8,10 @@ from pathlib import Path
 from typing import Any
 
 from ocht.errors import OchtError
+from ocht.executor.checks import check_stats
 from ocht.executor.plan import Plan
+from ocht.executor.result import OutputStats, StepStats
+from ocht.executor.stream_types import StreamResult
 from ocht.observability import get_logger
 
 #: the shortest time between two heartbeats written to the store
@@ -98,3 +101,64 @@ class Manifest:
             )
         except OchtError:  # the store is down too: the original error matters more
             self.log.warning("failed run not recorded", exc_info=True)
+
+
+def counts_of(run: Any, lag: int = 0) -> dict[str, Any]:
+    """A stream run's counts so far, as the manifest keeps them."""
+    return {
+        "rows_read": {run.input: run.read},
+        "rows_written": dict(run.written),
+        "step_rows": {sid: t[1] for sid, t in run.totals.items()},
+        "dead_letters": run.dead_rows,
+        "extra": {
+            "batches": run.batches,
+            "lag": lag,
+            "state_bytes": run.state_bytes(),
+            "group": getattr(run.source, "group", None),
+            "stale_checkpoints": [
+                {"topic": k[0], "partition": k[1], "reason": r}
+                for k, r in (run.checkpointer.stale if run.checkpointer else [])
+            ],
+        },
+    }
+
+
+def stream_result(run: Any, started: float, reason: str, lag: int) -> StreamResult:
+    """The result of a stream run that stopped cleanly (and the hooks told)."""
+    plan, ctx = run.plan, run.plan.context
+    steps = [
+        StepStats(s.id, s.kind.name, run.totals[s.id][0], run.totals[s.id][1]) for s in plan.steps
+    ]
+    outputs = [OutputStats(o.name, o.sink.describe(), run.written[o.name]) for o in plan.outputs]
+    for o in outputs:
+        run.hooks.on_output(name=o.name, target=o.target, rows=o.rows)
+    seconds = time.perf_counter() - started
+    result = StreamResult(
+        run_id=ctx.run_id,
+        pipeline=plan.pipeline.name,
+        status="succeeded",
+        mode="stream",
+        content_hash=plan.pipeline.content_hash,
+        profile=plan.profile,
+        inputs={run.input: run.read},
+        steps=steps,
+        outputs=outputs,
+        dead_letters=run.dead_rows,
+        dead_letter_target=run.dead.describe() if run.dead_rows else None,
+        seconds=seconds,
+        checks=check_stats(plan),
+        batches=run.batches,
+        state_bytes=run.final_state,
+        lag=lag,
+        stop_reason=reason,
+    )
+    run.hooks.on_run_end(
+        run_id=ctx.run_id,
+        status="succeeded",
+        seconds=seconds,
+        rows_read=result.rows_read,
+        rows_written=result.rows_written,
+        dead_letters=run.dead_rows,
+        batches=run.batches,
+    )
+    return result
