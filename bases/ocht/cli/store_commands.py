@@ -6,14 +6,17 @@ Definitions only import click; the store is opened when a command runs.
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import TYPE_CHECKING
 
 import click
+
+if TYPE_CHECKING:
+    from ocht.store import Store
 
 STATUSES = ["running", "succeeded", "failed", "partial", "abandoned", "cancelled", "stopped"]
 
 
-def open_store() -> Any:
+def open_store() -> Store:
     """The project's run store (``$OCHT_STORE_URL`` or ``.ocht/ocht.db`` here)."""
     from pathlib import Path
 

@@ -25,7 +25,7 @@ from ocht.config import LoadedPipeline, load_pipeline
 from ocht.errors import InvalidPipeline, Issue, OchtError
 from ocht.executor.plan import Plan, compile_plan, make_context, new_run_id
 from ocht.executor.result import RunResult
-from ocht.executor.resume import ResumeUnsupported, forget_resume_point, resumable_run
+from ocht.executor.resume import ResumeUnsupported, resumable_run
 from ocht.executor.runner import build_frames, run
 from ocht.executor.services import (
     Cancelled,
@@ -173,9 +173,6 @@ class Runner:
                 token,
                 plan,
             )
-        # a run from scratch: an earlier --resume point no longer holds
-        forget_resume_point(store, plan.pipeline.name, list(plan.pipeline.inputs))
-
         start_record(plan, store, limit=request.limit)
 
         def tracked() -> RunResult:

@@ -26,6 +26,7 @@ from ocht.executor.result import OutputStats, RunResult, StepStats
 from ocht.executor.runner import run
 from ocht.executor.services import RunStore
 from ocht.executor.tracking import (
+    checkpoint_key,
     error_fields,
     manifest_extra,
     record_schemas,
@@ -43,16 +44,6 @@ class ResumeUnsupported(OchtError):
     """The pipeline cannot run in resumable chunks (its input or an output does not fit)."""
 
     code = "resume-unsupported"
-
-
-def checkpoint_key(input_name: str) -> str:
-    """The store key under which the files done of ``input_name`` are kept."""
-    return f"input:{input_name}"
-
-
-def forget_resume_point(store: RunStore, pipeline: str, inputs: list[str]) -> int:
-    """Drop the resume points of ``inputs`` (a run from scratch); returns how many."""
-    return sum(store.clear_checkpoints(pipeline, checkpoint_key(name)) for name in inputs)
 
 
 def resumable_run(

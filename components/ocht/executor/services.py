@@ -21,6 +21,7 @@ if TYPE_CHECKING:  # config imports the pipeline model; keep this module light
     from ocht.config import LoadedPipeline
     from ocht.observability import RunHooks
     from ocht.registry import CancelToken, Registry
+    from ocht.store import Store
 
 
 class Cancelled(OchtError):
@@ -68,8 +69,22 @@ class RunStore(Protocol):
     ) -> Any:
         """Write a run's manifest with status ``running``."""
 
-    def finish_run(self, run_id: str, status: Any, **fields: Any) -> Any:
-        """Record how a run ended (status, counts, error, state after)."""
+    def finish_run(
+        self,
+        run_id: str,
+        status: Any,
+        *,
+        rows_read: Mapping[str, int] | None = None,
+        rows_written: Mapping[str, int] | None = None,
+        step_rows: Mapping[str, int] | None = None,
+        dead_letters: int | None = None,
+        error_code: str | None = None,
+        error_message: str | None = None,
+        cursors_after: Mapping[str, Any] | None = None,
+        extra: Mapping[str, Any] | None = None,
+    ) -> Any:
+        """Record how a run ended: status (``succeeded``, ``failed``, ``cancelled``, ...),
+        counts, error, the state after; fields left ``None`` keep their value."""
 
     def get_state(self, pipeline: str) -> dict[str, Any]:
         """The incremental state per input of ``pipeline``."""
@@ -187,3 +202,9 @@ def raise_if_cancelled(token: CancelToken | None) -> None:
     if token.reason == "timeout":
         raise RunTimedOut("the run passed its time limit; no output was changed")
     raise Cancelled("run cancelled; no output was changed")
+
+
+if TYPE_CHECKING:  # mypy proves the store brick implements the protocol
+
+    def _store_is_a_run_store(store: Store) -> RunStore:
+        return store

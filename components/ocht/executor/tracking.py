@@ -70,13 +70,16 @@ def record_commit(
     """Everything a committed run leaves in the store, written in one place.
 
     The sources' new incremental state, the input schemas the contracts keep, the schemas
-    the outputs wrote, then the manifest's counts and final status.
+    the outputs wrote, the end of an earlier ``--resume`` point (batch), then the
+    manifest's counts and final status.
     """
     ctx = plan.context
     after = {n: state for n, src in plan.sources.items() if (state := src.state()) is not None}
     if after:
         store.set_state(plan.pipeline.name, after, run_id=ctx.run_id)
     record_schemas(plan, store)
+    if plan.mode == "batch":  # a whole run committed: an earlier --resume point no longer holds
+        forget_resume_point(store, plan.pipeline.name, list(plan.pipeline.inputs))
     store.finish_run(
         ctx.run_id,
         status,
@@ -84,6 +87,16 @@ def record_commit(
         cursors_after={**ctx.state, **after},
         extra={**manifest_extra(result), **extra},
     )
+
+
+def checkpoint_key(input_name: str) -> str:
+    """The store key under which a resumable run keeps the files done of ``input_name``."""
+    return f"input:{input_name}"
+
+
+def forget_resume_point(store: RunStore, pipeline: str, inputs: list[str]) -> int:
+    """Drop the resume points of ``inputs`` (a run from scratch); returns how many."""
+    return sum(store.clear_checkpoints(pipeline, checkpoint_key(name)) for name in inputs)
 
 
 def record_schemas(plan: Plan, store: RunStore) -> None:

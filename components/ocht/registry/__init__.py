@@ -8,7 +8,7 @@ Example:
 
 from ocht.registry.cancel import CancelToken
 from ocht.registry.registry import (
-    BUILTIN_CONNECTORS,
+    CONNECTOR_BRICKS,
     CONNECTOR_GROUP,
     STEP_GROUP,
     ConnectorInfo,
@@ -16,10 +16,11 @@ from ocht.registry.registry import (
     Registry,
     default_registry,
 )
-from ocht.registry.seams import ConnectorType, Mode, RunContext, Sink, Source
+from ocht.registry.seams import ConnectorType, RunContext, Sink, Source
+from ocht.transform import Mode  # re-exported: the one run-mode type
 
 __all__ = [
-    "BUILTIN_CONNECTORS",
+    "CONNECTOR_BRICKS",
     "CONNECTOR_GROUP",
     "STEP_GROUP",
     "CancelToken",

@@ -24,7 +24,7 @@ STEP_GROUP = "ocht.steps"
 CONNECTOR_GROUP = "ocht.connectors"
 
 #: connector type → (brick module, the artifact that ships it)
-BUILTIN_CONNECTORS: dict[str, tuple[str, str]] = {
+CONNECTOR_BRICKS: dict[str, tuple[str, str]] = {
     "csv": ("ocht.connector_files", "ocht-cli"),
     "parquet": ("ocht.connector_files", "ocht-cli"),
     "ndjson": ("ocht.connector_files", "ocht-cli"),
@@ -125,8 +125,8 @@ class Registry:
         """
         if name in self._connectors:
             return self._connectors[name]
-        if name in BUILTIN_CONNECTORS:
-            module, artifact = BUILTIN_CONNECTORS[name]
+        if name in CONNECTOR_BRICKS:
+            module, artifact = CONNECTOR_BRICKS[name]
             try:
                 found = _connectors_of(module)
             except ModuleNotFoundError as exc:
@@ -158,13 +158,13 @@ class Registry:
 
     def connector_names(self) -> list[str]:
         """Every connector type known, installed or not."""
-        return sorted(set(self._connectors) | set(BUILTIN_CONNECTORS))
+        return sorted(set(self._connectors) | set(CONNECTOR_BRICKS))
 
     def connectors(self) -> list[ConnectorInfo]:
         """Every connector known, with whether this installation has it."""
         out = []
         for name in self.connector_names():
-            artifact = BUILTIN_CONNECTORS.get(name, ("", "plugin"))[1]
+            artifact = CONNECTOR_BRICKS.get(name, ("", "plugin"))[1]
             try:
                 conn = self.connector(name)
             except ConnectorUnavailable:

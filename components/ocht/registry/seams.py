@@ -16,13 +16,12 @@ from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, ClassVar, Literal
+from typing import Any, ClassVar
 
 import polars as pl
 
 from ocht.registry.cancel import CancelToken
-
-Mode = Literal["batch", "stream"]
+from ocht.transform import Mode
 
 
 @dataclass(frozen=True)

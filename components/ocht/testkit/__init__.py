@@ -22,7 +22,7 @@ from ocht.testkit.broker import (
     tansu_binary,
     unique_topic,
 )
-from ocht.testkit.equivalence import BothWays, both_ways, kafka_input
+from ocht.testkit.equivalence import BothWays, batch_rows, both_ways, kafka_input
 from ocht.testkit.flaky import FLAKY, FlakySource, FlakySpec, flaky_attempts, reset_flaky
 from ocht.testkit.frames import ORDERS_SCHEMA, assert_same_rows, frame, orders
 from ocht.testkit.memory import MemoryConnector, MemorySink, MemorySource, MemorySpec
@@ -45,6 +45,7 @@ __all__ = [
     "MemorySpec",
     "Workspace",
     "assert_same_rows",
+    "batch_rows",
     "both_ways",
     "create_topic",
     "drain",

@@ -57,6 +57,36 @@ def kafka_input(
     }
 
 
+def batch_rows(
+    folder: Path,
+    steps: list[dict[str, Any]],
+    data: pl.DataFrame,
+    *,
+    name: str = "eq",
+    lookups: dict[str, dict[str, Any]] | None = None,
+    schema: dict[str, str] | None = None,
+) -> tuple[pl.DataFrame, RunResult]:
+    """The batch half of :func:`both_ways`: ``steps`` over ``data`` (written as NDJSON in
+    ``folder``), and the rows the run wrote."""
+    src = folder / f"{name}-input.ndjson"
+    data.write_ndjson(src)
+    memory = MemoryConnector()
+    result = run_pipeline(
+        {
+            "name": name,
+            "inputs": {
+                "orders": {"type": "ndjson", "path": str(src), "schema": schema or ORDERS_SCHEMA},
+                **copy.deepcopy(lookups or {}),
+            },
+            "steps": copy.deepcopy(steps),
+            "outputs": {"out": {"type": "memory", "key": name}},
+        },
+        registry=Registry(connectors=[memory.connector]),
+        home=folder / "batch-home",
+    )
+    return memory.recorded(name), result
+
+
 def both_ways(
     broker: str,
     folder: Path,
@@ -85,23 +115,9 @@ def both_ways(
         drain_s: how long the stream waits idle at the end before it stops.
     """
     schema = schema or ORDERS_SCHEMA
-    src = folder / f"{name}-input.ndjson"
-    data.write_ndjson(src)
-    memory = MemoryConnector()
-    batch_result = run_pipeline(
-        {
-            "name": name,
-            "inputs": {
-                "orders": {"type": "ndjson", "path": str(src), "schema": schema},
-                **copy.deepcopy(lookups or {}),
-            },
-            "steps": copy.deepcopy(steps),
-            "outputs": {"out": {"type": "memory", "key": name}},
-        },
-        registry=Registry(connectors=[memory.connector]),
-        home=folder / "batch-home",
+    expected, batch_result = batch_rows(
+        folder, steps, data, name=name, lookups=lookups, schema=schema
     )
-    expected = memory.recorded(name)
 
     topic_in = create_topic(broker, unique_topic("in"), partitions=partitions)
     topic_out = create_topic(broker, unique_topic("out"))

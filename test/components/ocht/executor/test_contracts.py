@@ -6,7 +6,7 @@ import polars as pl
 import pytest
 
 from ocht.errors import OchtError
-from ocht.executor import check_accounting
+from ocht.executor import Runner, RunRequest, RunServices, check_accounting
 from ocht.pipeline_model import SchemaContract, validate
 from ocht.store import Store
 from ocht.testkit import run_pipeline, stream_pipeline
@@ -127,6 +127,24 @@ def test_evolve_records_the_new_schema_in_the_store(workspace):
         last = store.last_schema("contracts", "input:i")
     assert last is not None
     assert last.columns == {"id": "int64", "note": "string"}
+
+
+def test_compiling_and_failed_runs_record_no_schema(workspace):
+    path = pipeline(workspace, "evolve", data="id\n1\n")
+    with Store(base_dir=workspace.path(".")) as store:
+        runner = Runner(RunServices(store=store, home=workspace.path(".ocht")))
+        runner.compile(RunRequest(path))
+        runner.validate(RunRequest(path))
+        assert store.last_schema("contracts", "input:i") is None  # compiling writes nothing
+        workspace.write_text("out/o.parquet/blocked", "a folder where the file should go")
+        with pytest.raises(OchtError):
+            runner.run(RunRequest(path))
+        assert store.last_schema("contracts", "input:i") is None  # nor does a failed run
+        workspace.path("out/o.parquet/blocked").unlink()
+        workspace.path("out/o.parquet").rmdir()
+        runner.run(RunRequest(path))
+        last = store.last_schema("contracts", "input:i")
+    assert last is not None and last.columns == {"id": "int64"}
 
 
 @pytest.mark.kafka

@@ -135,3 +135,13 @@ def test_a_step_that_needs_all_rows_is_refused(store, tmp_path):
     assert info.value.code == "resume-unsupported"
     assert "aggregate" in info.value.message
     assert store.runs() == []
+
+
+def test_a_failed_run_from_scratch_keeps_the_resume_point(store, tmp_path):
+    write_inputs(tmp_path / "in", second=BAD_2)
+    loaded = write_pipeline(tmp_path)
+    store.save_checkpoint("load_parts", "input:parts", {"done": ["in/part1.csv"]})
+    with pytest.raises(OchtError):
+        run_pipeline(loaded, store=store, home=tmp_path / ".ocht")
+    saved = store.load_checkpoint("load_parts", "input:parts")
+    assert saved is not None and saved.position == {"done": ["in/part1.csv"]}

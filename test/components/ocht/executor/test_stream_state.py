@@ -10,14 +10,12 @@ from typing import Any
 import polars as pl
 import pytest
 
-from ocht.registry import Registry
 from ocht.store import Store
 from ocht.testkit import (
     ORDERS_SCHEMA,
-    MemoryConnector,
     assert_same_rows,
+    batch_rows,
     orders,
-    run_pipeline,
     stream_pipeline,
 )
 from ocht.testkit.broker import (
@@ -99,20 +97,7 @@ def test_restart_resumes_state_and_offsets(kafka_broker: str, tmp_path: Path) ->
             "max_batches",
         )
 
-    memory = MemoryConnector()
-    src = tmp_path / "orders.ndjson"
-    data.write_ndjson(src)
-    run_pipeline(
-        {
-            "name": "st",
-            "inputs": {"orders": {"type": "ndjson", "path": str(src), "schema": SCHEMA}},
-            "steps": WINDOWED,
-            "outputs": {"out": {"type": "memory", "key": "b"}},
-        },
-        registry=Registry(connectors=[memory.connector]),
-        home=tmp_path / "batch",
-    )
-    expected = memory.recorded("b")
+    expected, _ = batch_rows(tmp_path, WINDOWED, data, name="st")
     assert_same_rows(expected, drain(kafka_broker, topic_out, schema=expected.schema))
 
 
@@ -229,17 +214,5 @@ def test_a_stale_checkpoint_is_detected_and_the_partition_starts_fresh(
 
 
 def execute_batch(tmp_path: Path, data: pl.DataFrame) -> pl.DataFrame:
-    memory = MemoryConnector()
-    src = tmp_path / "batch.ndjson"
-    data.write_ndjson(src)
-    run_pipeline(
-        {
-            "name": "st",
-            "inputs": {"orders": {"type": "ndjson", "path": str(src), "schema": SCHEMA}},
-            "steps": WINDOWED,
-            "outputs": {"out": {"type": "memory", "key": "b2"}},
-        },
-        registry=Registry(connectors=[memory.connector]),
-        home=tmp_path / "batch2",
-    )
-    return memory.recorded("b2")
+    expected, _ = batch_rows(tmp_path, WINDOWED, data, name="st")
+    return expected

@@ -1,7 +1,7 @@
 import pytest
 
 from ocht.errors import ConnectorUnavailable, InvalidPipeline, UnknownName
-from ocht.registry import BUILTIN_CONNECTORS, STEP_GROUP, Registry
+from ocht.registry import CONNECTOR_BRICKS, STEP_GROUP, Registry
 from ocht.testkit import installed_plugin, run_pipeline
 
 PLUGIN = """
@@ -40,7 +40,7 @@ def test_unknown_connector_suggests_nearest():
 
 
 def test_missing_brick_names_the_artifact(monkeypatch):
-    monkeypatch.setitem(BUILTIN_CONNECTORS, "ghost", ("ocht.connector_ghost", "ocht-ghost"))
+    monkeypatch.setitem(CONNECTOR_BRICKS, "ghost", ("ocht.connector_ghost", "ocht-ghost"))
     with pytest.raises(ConnectorUnavailable) as info:
         Registry().connector("ghost")
     assert info.value.code == "connector-unavailable"
