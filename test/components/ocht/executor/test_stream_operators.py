@@ -244,7 +244,7 @@ def run_partitioned(
     return pl.concat([o for o in out if o.width], how="vertical_relaxed"), late
 
 
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=25, deadline=None)
 @given(
     partitioned(),
     st.sampled_from([("1h", None), ("30m", "90m")]),
@@ -267,7 +267,7 @@ def test_windows_over_partitions_equal_batch_in_any_interleaving(
     assert_same_rows(expected, got)
 
 
-@settings(max_examples=30, deadline=None)
+@settings(max_examples=20, deadline=None)
 @given(partitioned(), st.sampled_from([0, 2]))
 def test_running_aggregate_and_dedupe_over_partitions_equal_batch(
     data: Any, restart_every: int
