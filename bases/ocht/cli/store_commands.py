@@ -61,7 +61,6 @@ def runs(
     for col in (
         "run id",
         "pipeline",
-        "mode",
         "status",
         "started (UTC)",
         "seconds",
@@ -85,7 +84,6 @@ def runs(
         table.add_row(
             r.run_id,
             r.pipeline,
-            r.mode,
             f"[{colors.get(r.status, 'white')}]{r.status}[/]",
             f"{r.started_at:%Y-%m-%d %H:%M:%S}",
             secs,

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import os
 import signal
-import sqlite3
 import subprocess
 import sys
 import time
@@ -15,6 +14,7 @@ from pathlib import Path
 
 import polars as pl
 import pytest
+import sqlalchemy as sa
 import yaml
 
 from ocht.registry import Registry
@@ -49,14 +49,17 @@ def worker(pipe: Path, home: Path, *args: str, log: Path | None = None) -> subpr
     )
 
 
-def committed(db: Path) -> int:
+def committed(engine: sa.Engine, pipeline: str) -> int:
     """Records covered by the checkpoints committed with the table's rows."""
     try:
-        with sqlite3.connect(db, timeout=5) as conn:
-            row = conn.execute("SELECT sum(next_offset) FROM ocht_stream_checkpoints").fetchone()
-    except sqlite3.Error:
+        with engine.connect() as conn:
+            value = conn.execute(
+                sa.text("SELECT sum(next_offset) FROM ocht_stream_checkpoints WHERE pipeline = :p"),
+                {"p": pipeline},
+            ).scalar()
+    except sa.exc.SQLAlchemyError:
         return 0
-    return int(row[0] or 0)
+    return int(value or 0)
 
 
 def wait_until(cond: object, timeout: float) -> None:
@@ -69,7 +72,7 @@ def wait_until(cond: object, timeout: float) -> None:
 
 
 def test_two_workers_one_killed_twice_give_the_batch_answer(
-    kafka_broker: str, tmp_path: Path
+    kafka_broker: str, postgres_url: str, tmp_path: Path
 ) -> None:
     data = orders(12_000)
     src = tmp_path / "orders.ndjson"
@@ -90,9 +93,12 @@ def test_two_workers_one_killed_twice_give_the_batch_answer(
     topic = create_topic(kafka_broker, unique_topic("in"), partitions=4)
     # keyed: a country's records all live in one partition (declared below)
     produce_spread(kafka_broker, topic, data, partitions=4, how="keyed", key="country")
-    db = tmp_path / "out.db"
+    # several workers writing one table: PostgreSQL (SQLite takes one writer at a time)
+    table = f"w_{unique_topic('t').replace('-', '_')}"
+    engine = sa.create_engine(postgres_url.replace("postgresql://", "postgresql+psycopg://"))
+    name = f"scale_{table}"
     doc = {
-        "name": "scale",
+        "name": name,
         "inputs": {
             "orders": {
                 "type": "kafka",
@@ -107,7 +113,7 @@ def test_two_workers_one_killed_twice_give_the_batch_answer(
             }
         },
         "steps": [WINDOW],
-        "outputs": {"db": {"type": "sql", "url": f"sqlite:///{db}", "table": "w"}},
+        "outputs": {"db": {"type": "sql", "url": postgres_url, "table": table}},
     }
     pipe = tmp_path / "p.yaml"
     pipe.write_text(yaml.safe_dump(doc))
@@ -118,8 +124,8 @@ def test_two_workers_one_killed_twice_give_the_batch_answer(
         victim = worker(pipe, home, log=log)
         # killed while it holds partitions (and their state) and has committed batches
         wait_until(lambda lg=log: "partitions assigned" in lg.read_text(), 60)
-        before = committed(db)
-        wait_until(lambda b=before: committed(db) >= b + 300, 60)
+        before = committed(engine, name)
+        wait_until(lambda b=before: committed(engine, name) >= b + 300, 60)
         victim.send_signal(signal.SIGKILL)
         victim.wait(10)
         time.sleep(7)  # the group notices the loss after session.timeout.ms
@@ -128,17 +134,10 @@ def test_two_workers_one_killed_twice_give_the_batch_answer(
     _, err_steady = steady.communicate(timeout=180)
     assert last.returncode == 0, err_last[-2000:]
     assert steady.returncode == 0, err_steady[-2000:]
-    with sqlite3.connect(db) as conn:
-        cur = conn.execute("SELECT * FROM w")
-        names = [d[0] for d in cur.description]
-        got = pl.DataFrame(cur.fetchall(), schema=names, orient="row")
-    assert committed(db) == data.height
+    assert committed(engine, name) == data.height
+    with engine.connect() as conn:
+        rows = conn.execute(sa.text(f"SELECT * FROM {table}")).mappings().all()
+    engine.dispose()
+    got = pl.DataFrame([dict(r) for r in rows])
     assert got.height == expected.height  # no window twice
-    assert_same_rows(
-        expected.with_columns(
-            pl.col("window_start", "window_end").cast(pl.String).str.slice(0, 19)
-        ),
-        got.with_columns(
-            pl.col("window_start", "window_end").str.replace("T", " ").str.slice(0, 19)
-        ),
-    )
+    assert_same_rows(expected, got.select(expected.columns))
