@@ -18,6 +18,10 @@ Engines:
   quix      Quix Streams 3 (needs a Python with quixstreams: --quix-python, or it is
             installed into ~/.cache/ocht-bench/quix with uv; skipped if that fails)
 
+Then the stateful part (``--stateful-records``, keyed by country, 1 ms apart): a
+tumbling 10 s window per country (sum, count) in Ocht and in Quix Streams, and the same
+pipeline on a two-partition topic with one Ocht worker against two of one group.
+
 Then latency: an ocht-worker process at ~10k records/s, end to end (produce time in the
 record -> read back from the output topic), p50 and p99.
 """
@@ -217,7 +221,116 @@ def child_quix(bs: str, topic: str, out: str, n: int) -> dict[str, Any]:
     return {"records": seen["n"], "seconds": end - seen["t0"]}
 
 
-CHILDREN = {"raw": child_raw, "hand": child_hand, "ocht": child_ocht, "quix": child_quix}
+WINDOW_S = 10
+
+
+def child_ocht_window(bs: str, topic: str, out: str, n: int) -> dict[str, Any]:
+    """A tumbling 10 s window per country: sum and count (event time from ``ts``)."""
+    from ocht.executor import Runner, RunRequest, RunServices
+
+    doc = {
+        "name": "bench_window",
+        "inputs": {
+            "events": {
+                "type": "kafka",
+                "brokers": bs,
+                "topic": topic,
+                "group": os.environ.get("OCHT_BENCH_GROUP") or f"ocht-{uuid.uuid4()}",
+                "max_rows": 10_000,
+                "schema": {
+                    "id": "int64",
+                    "country": "string",
+                    "amount": "float64",
+                    "ts": "datetime",
+                },
+                "partitioned_by": ["country"],
+                "options": FAST,
+            }
+        },
+        "steps": [
+            {
+                "kind": "aggregate",
+                "by": ["country"],
+                "aggs": {"total": "sum(amount)", "n": "count(*)"},
+                "window": {"column": "ts", "every": f"{WINDOW_S}s"},
+            }
+        ],
+        "outputs": {"out": {"type": "kafka", "brokers": bs, "topic": out}},
+    }
+    marks: list[tuple[float, float]] = []
+    home = tempfile.mkdtemp(prefix="ocht-bench-")
+    result = Runner(RunServices(home=home)).stream(
+        RunRequest(doc, drain=2.0),
+        on_batch=lambda r: marks.append((time.perf_counter(), r.seconds)),
+    )
+    shutil.rmtree(home, ignore_errors=True)
+    busy = [m for m in marks if m[1] > 0]
+    t0 = busy[0][0] - busy[0][1]
+    return {
+        "records": result.rows_read,
+        "written": result.rows_written,
+        "seconds": busy[-1][0] - t0,
+        "batches": result.batches,
+    }
+
+
+def child_quix_window(bs: str, topic: str, out: str, n: int) -> dict[str, Any]:
+    """Quix Streams' tumbling window on the message key (country), sum and count."""
+    from datetime import datetime, timedelta
+
+    from quixstreams import Application
+    from quixstreams.dataframe.windows import Count, Sum
+    from quixstreams.models.topics.manager import TopicManager
+
+    derive = TopicManager.derive_topic_config
+
+    def with_retention(topics: Any) -> Any:
+        # Tansu reports no retention.ms, which Quix reads to configure its state topics
+        for t in topics:
+            if t.broker_config is not None:
+                t.broker_config.extra_config.setdefault("retention.ms", "604800000")
+        return derive(topics)
+
+    TopicManager.derive_topic_config = staticmethod(with_retention)  # type: ignore[method-assign]
+
+    def event_time(value: Any, _headers: Any, _ts: float, _kind: Any) -> int:
+        return int(datetime.fromisoformat(value["ts"]).timestamp() * 1000)
+
+    app = Application(
+        broker_address=bs,
+        consumer_group=f"quix-{uuid.uuid4()}",
+        auto_offset_reset="earliest",
+        consumer_extra_config={"fetch.queue.backoff.ms": 1, **FAST},
+        state_dir=tempfile.mkdtemp(prefix="quix-state-"),
+    )
+    tin = app.topic(topic, value_deserializer="json", timestamp_extractor=event_time)
+    tout = app.topic(out, value_serializer="json")
+    seen = {"n": 0, "t0": 0.0}
+
+    def count(_row: Any) -> None:
+        if seen["n"] == 0:
+            seen["t0"] = time.perf_counter()
+        seen["n"] += 1
+        if seen["n"] >= n:
+            app.stop()
+
+    sdf = app.dataframe(tin).update(count)
+    sdf = (
+        sdf.tumbling_window(timedelta(seconds=WINDOW_S)).agg(total=Sum("amount"), n=Count()).final()
+    )
+    sdf.to_topic(tout)
+    app.run()
+    return {"records": seen["n"], "seconds": time.perf_counter() - seen["t0"]}
+
+
+CHILDREN = {
+    "raw": child_raw,
+    "hand": child_hand,
+    "ocht": child_ocht,
+    "quix": child_quix,
+    "ocht_window": child_ocht_window,
+    "quix_window": child_quix_window,
+}
 
 
 def child_main(argv: list[str]) -> None:
@@ -241,6 +354,103 @@ def make_records(n: int) -> list[bytes]:
         pl.Series("status", ["paid", "paid", "refunded", "pending"] * (n // 4 + 1))[:n],
     )
     return df.write_ndjson().encode().split(b"\n")[:n]
+
+
+def make_events(n: int) -> list[tuple[bytes, bytes]]:
+    """(key, value) records for the windowed runs: keyed by country, 1 ms apart."""
+    import polars as pl
+
+    df = pl.DataFrame({"id": range(n)}).with_columns(
+        pl.Series("country", ["DE", "FR", "NL", "IE", "ES"] * (n // 5 + 1))[:n],
+        ((pl.col("id") * 37 % 50_000) / 100).alias("amount"),
+        (pl.datetime(2024, 1, 1) + pl.duration(milliseconds=pl.col("id")))
+        .dt.strftime("%Y-%m-%dT%H:%M:%S%.3f")
+        .alias("ts"),
+    )
+    values = df.write_ndjson().encode().split(b"\n")[:n]
+    return [(c.encode(), v) for c, v in zip(df["country"].to_list(), values, strict=True)]
+
+
+def produce_keyed(bs: str, topic: str, records: list[tuple[bytes, bytes]]) -> None:
+    from confluent_kafka import Producer
+
+    p = Producer(
+        {
+            "bootstrap.servers": bs,
+            "linger.ms": 20,
+            "batch.num.messages": 100_000,
+            "queue.buffering.max.messages": 2_000_000,
+        }
+    )
+    for k, v in records:
+        while True:
+            try:
+                p.produce(topic, v, key=k)
+                break
+            except BufferError:
+                p.poll(0.01)
+    p.flush(120)
+
+
+def stateful(bs: str, n: int, quix: str | None) -> None:
+    """A windowed aggregate (Ocht vs Quix Streams), and two Ocht workers vs one."""
+    from ocht.testkit import create_topic, unique_topic
+
+    events = make_events(n)
+    topic = create_topic(bs, unique_topic("win-in"))
+    produce_keyed(bs, topic, events)
+    rates: dict[str, float] = {}
+    for kind, python in (("ocht_window", sys.executable), ("quix_window", quix)):
+        if python is None:
+            print(f"{kind}: skipped (no quixstreams)")
+            continue
+        res = run_child(python, kind, bs, topic, n)
+        if res is not None:
+            rates[kind] = res["records"] / res["seconds"]
+            print(f"{kind:11s}: {rates[kind]:>11,.0f} records/s ({res['records']:,} records)")
+    if len(rates) == 2:
+        print(f"ocht / quix (tumbling window): {rates['ocht_window'] / rates['quix_window']:.2f}x")
+    # scale out: the same windowed pipeline, one worker vs two in one group, 2 partitions
+    two = create_topic(bs, unique_topic("win2-in"), partitions=2)
+    produce_keyed(bs, two, events)
+    one = run_child(sys.executable, "ocht_window", bs, two, n)
+    group = f"ocht-{uuid.uuid4()}"
+    env = {**os.environ, "OCHT_BENCH_GROUP": group}
+    procs = [
+        subprocess.Popen(
+            [
+                sys.executable,
+                str(HERE),
+                "--child",
+                "ocht_window",
+                bs,
+                two,
+                create_topic(bs, unique_topic("out-x2")),
+                str(n),
+            ],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=env,
+        )
+        for _ in range(2)
+    ]
+    t0 = time.perf_counter()
+    outs = [p.communicate(timeout=1200)[0] for p in procs]
+    wall = time.perf_counter() - t0
+    got = [
+        json.loads(line[7:]) for o in outs for line in o.splitlines() if line.startswith("RESULT ")
+    ]
+    if one is not None and len(got) == 2:
+        r1 = one["records"] / one["seconds"]
+        # the pair's throughput: all records over the span of the slower worker
+        r2 = sum(g["records"] for g in got) / max(g["seconds"] for g in got)
+        print(f"one worker, 2 partitions : {r1:>11,.0f} records/s")
+        print(
+            f"two workers, 2 partitions: {r2:>11,.0f} records/s ({[g['records'] for g in got]} "
+            f"records each, wall {wall:.1f} s incl. group joins)"
+        )
+        print(f"two / one: {r2 / r1:.2f}x")
 
 
 def produce_all(bs: str, topic: str, values: list[bytes]) -> float:
@@ -417,6 +627,8 @@ def main() -> None:
     ap.add_argument("--latency-rate", type=int, default=10_000)
     ap.add_argument("--latency-seconds", type=float, default=15.0)
     ap.add_argument("--no-latency", action="store_true")
+    ap.add_argument("--stateful-records", type=int, default=500_000)
+    ap.add_argument("--no-stateful", action="store_true")
     args = ap.parse_args()
 
     from ocht.testkit import create_topic, start_broker, unique_topic
@@ -458,6 +670,8 @@ def main() -> None:
                 if ref in results:
                     r = results[ref]["records"] / results[ref]["seconds"]
                     print(f"ocht / {ref}: {o / r:.2f}x")
+        if not args.no_stateful:
+            stateful(bs, args.stateful_records, quix_python(args.quix_python))
         if not args.no_latency:
             lat = latency(bs, args.latency_rate, args.latency_seconds)
             print(

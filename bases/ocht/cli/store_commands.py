@@ -14,7 +14,7 @@ import click
 if TYPE_CHECKING:
     from ocht.store import Store
 
-STATUSES = ["running", "succeeded", "failed", "partial", "abandoned", "cancelled"]
+STATUSES = ["running", "succeeded", "failed", "partial", "abandoned", "cancelled", "stopped"]
 
 
 def open_store(home: Path | None = None) -> Store:
@@ -90,7 +90,13 @@ def runs(
         table.add_column(
             col, justify="right" if col in ("seconds", "read", "written", "dead") else "left"
         )
-    colors = {"succeeded": "green", "failed": "red", "abandoned": "yellow", "running": "cyan"}
+    colors = {
+        "succeeded": "green",
+        "stopped": "green",
+        "failed": "red",
+        "abandoned": "yellow",
+        "running": "cyan",
+    }
     for r in records:
         secs = f"{r.seconds:.2f}" if r.seconds is not None else "-"
         table.add_row(

@@ -68,6 +68,47 @@ def decode_values(
         return pl.DataFrame({"value": texts}, schema={"value": pl.String}), []
     if not values:
         return pl.DataFrame(schema=schema), []
+    if schema is None:  # inferred: the types the same data gets from a file
+        frame, bad = _decode_json(values, None)
+        return file_types(frame), bad
+    return _decode_json(values, schema)
+
+
+#: ISO 8601 dates and date-times, as the file readers recognise them
+_ISO_DATE = r"^\d{4}-\d{2}-\d{2}$"
+_ISO_DATETIME = r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:?\d{2})?$"
+
+
+def file_types(frame: pl.DataFrame) -> pl.DataFrame:
+    """Text columns whose every value is an ISO date or date-time become ``date`` or
+    ``datetime`` (UTC when the values carry an offset), as the CSV reader types them, so
+    a stream infers the types a batch run over the same data in a file does.
+
+    Example:
+        >>> file_types(pl.DataFrame({"ts": ["2024-01-01T10:00:00"], "s": ["x"]})).dtypes
+        [Datetime(time_unit='us', time_zone=None), String]
+    """
+    casts = []
+    for name, dtype in frame.schema.items():
+        if dtype != pl.String:
+            continue
+        col = frame.get_column(name).drop_nulls()
+        if col.len() == 0:
+            continue
+        if col.str.contains(_ISO_DATE).all():
+            casts.append(pl.col(name).str.to_date("%Y-%m-%d", strict=False))
+        elif col.str.contains(_ISO_DATETIME).all():
+            zoned = col.str.contains(r"(Z|[+-]\d{2}:?\d{2})$")
+            if zoned.all():
+                casts.append(pl.col(name).str.to_datetime(time_unit="us", time_zone="UTC"))
+            elif not zoned.any():
+                casts.append(pl.col(name).str.to_datetime(time_unit="us", strict=False))
+    return frame.with_columns(casts) if casts else frame
+
+
+def _decode_json(
+    values: Sequence[bytes | None], schema: pl.Schema | None
+) -> tuple[pl.DataFrame, list[tuple[int, str]]]:
     if all(v is not None for v in values):
         try:
             frame = pl.read_ndjson(

@@ -29,6 +29,7 @@ from ocht.connector_kafka.decode import (
     metadata_schema,
 )
 from ocht.connector_kafka.errors import KafkaFailure
+from ocht.connector_kafka.positions import unreachable
 from ocht.errors import InvalidPipeline, Issue
 from ocht.observability import get_logger
 from ocht.pipeline_model import KafkaConnector
@@ -49,6 +50,11 @@ class KafkaBatch:
         dead_letters: records that could not be decoded (``DEAD_LETTER_SCHEMA``).
         records: how many Kafka records the batch holds (good and bad).
         at_end: every assigned partition was at its end when the batch was cut.
+        parts: per row of ``frame``, its partition as ``"topic:partition"`` (only when
+            the source was asked to track partitions).
+        stale: partitions whose first record came before the offset they were started
+            at: the position was reset (a recreated or truncated topic), so the
+            checkpoint they were started from does not describe this topic.
     """
 
     frame: pl.DataFrame
@@ -56,6 +62,8 @@ class KafkaBatch:
     dead_letters: pl.DataFrame | None = None
     records: int = 0
     at_end: bool = False
+    parts: list[str] | None = None
+    stale: set[PartitionKey] = field(default_factory=set)
 
 
 class KafkaSource(Source):
@@ -80,6 +88,14 @@ class KafkaSource(Source):
         self._joined = False
         #: called before partitions are taken away (set by the stream executor)
         self.before_revoke: Callable[[], None] | None = None
+        #: called with newly assigned partitions; returns where to start them (checkpoints)
+        self.on_assigned: Callable[[list[PartitionKey]], dict[PartitionKey, int]] | None = None
+        #: called with partitions just taken away (their state is dropped)
+        self.on_revoked: Callable[[list[PartitionKey]], None] | None = None
+        #: give each row's partition in :attr:`KafkaBatch.parts` (stateful runs)
+        self.track_partitions = False
+        self._expect: dict[PartitionKey, int] = {}
+        self._cluster: str | None = None
         self.log = get_logger("ocht.kafka")
 
     @property
@@ -103,7 +119,18 @@ class KafkaSource(Source):
         values = self._value_schema()
         if values is None:
             values = self._infer()
-        return pl.Schema({**values, **metadata_schema(self.spec.metadata_columns)})
+        schema = pl.Schema({**values, **metadata_schema(self.spec.metadata_columns)})
+        missing = [c for c in self.spec.partitioned_by or () if c not in schema]
+        if missing:
+            msg = (
+                f"input '{self.name}': partitioned_by names unknown column(s) {', '.join(missing)}"
+            )
+            raise InvalidPipeline(
+                msg,
+                issues=[Issue("unknown-column", msg, f"inputs.{self.name}.partitioned_by")],
+                code="unknown-column",
+            )
+        return schema
 
     def _infer(self) -> pl.Schema:
         if self.context.mode == "batch":
@@ -167,6 +194,10 @@ class KafkaSource(Source):
         from confluent_kafka import TopicPartition as KafkaTP
 
         self._joined = True
+        if self.on_assigned is not None:
+            starts = self.on_assigned([(p.topic, p.partition) for p in parts])
+            self._start.update(starts)
+            self._expect.update(starts)
         wanted = []
         for p in parts:
             tp = (p.topic, p.partition)
@@ -198,10 +229,15 @@ class KafkaSource(Source):
             # the executor confirms and commits the batch in flight while the partitions
             # are still ours, so the next owner does not read it again
             self.before_revoke()
-        for p in parts:
-            self._assigned.discard((p.topic, p.partition))
-            self._eof.discard((p.topic, p.partition))
+        gone = [(p.topic, p.partition) for p in parts]
+        for tp in gone:
+            self._assigned.discard(tp)
+            self._eof.discard(tp)
+            self._expect.pop(tp, None)
+            self._start.pop(tp, None)
         consumer.incremental_unassign(parts)
+        if self.on_revoked is not None:
+            self.on_revoked(gone)
         self.log.info("partitions revoked", count=len(parts))
 
     def _consume(self, consumer: Any, n: int, timeout: float) -> list[Any]:
@@ -230,6 +266,28 @@ class KafkaSource(Source):
     def start_at(self, offsets: dict[PartitionKey, int]) -> None:
         """Resume these partitions at these offsets (from a checkpoint) when assigned."""
         self._start = dict(offsets)
+        self._expect.update(offsets)
+
+    def cluster_id(self) -> str:
+        """The id of the Kafka cluster the consumer talks to (``""`` if it gives none)."""
+        if self._cluster is None:
+            consumer = self._open()
+            try:
+                self._cluster = str(consumer.list_topics(timeout=10).cluster_id or "")
+            except Exception:  # an id is a safety check; metadata may be refused
+                self._cluster = ""
+        return self._cluster
+
+    def verify_offsets(
+        self, offsets: dict[PartitionKey, int], *, timeout_s: float = 5.0
+    ) -> set[PartitionKey]:
+        """The partitions whose log does not reach ``offsets`` (see
+        :func:`ocht.connector_kafka.positions.unreachable`)."""
+        return unreachable(self.spec, self.group, offsets, timeout_s=timeout_s)
+
+    def at_end(self) -> set[str]:
+        """The assigned partitions at their end, as ``"topic:partition"``."""
+        return {f"{t}:{p}" for t, p in self._eof & self._assigned}
 
     def poll_batch(self) -> KafkaBatch:
         """The next micro-batch (bounded by ``max_rows``, ``max_bytes``, ``max_wait_ms``).
@@ -265,6 +323,15 @@ class KafkaSource(Source):
                 offsets[key] = m.offset() + 1
                 if parts is not None and len(offsets) >= parts and self._assigned <= offsets.keys():
                     break
+        stale: set[PartitionKey] = set()
+        if self._expect:  # the first record after a checkpoint must be at its offset
+            for m in msgs:
+                key = (m.topic(), m.partition())
+                want = self._expect.pop(key, None)
+                if want is not None and m.offset() < want:
+                    stale.add(key)
+                if not self._expect:
+                    break
         frame, bad = decode_values(values, self.spec.format, self._value_schema())
         if self.spec.format == "json" and self._schema is None and frame.width:
             self._schema = frame.schema  # later batches keep the first batch's types
@@ -280,7 +347,10 @@ class KafkaSource(Source):
                 [frame, metadata_frame(kept, self.spec.metadata_columns)], how="horizontal"
             )
         at_end = bool(self._assigned) and self._eof >= self._assigned
-        return KafkaBatch(frame, offsets, dead, len(msgs), at_end)
+        row_parts = (
+            [f"{m.topic()}:{m.partition()}" for m in kept] if self.track_partitions else None
+        )
+        return KafkaBatch(frame, offsets, dead, len(msgs), at_end, row_parts, stale)
 
     def commit(self, offsets: dict[PartitionKey, int]) -> None:
         """Commit ``offsets`` synchronously (partitions no longer ours are skipped)."""

@@ -1,6 +1,7 @@
 """SQL databases in and out (SQLAlchemy 2): tables or queries read in chunks, incremental
 loads by a cursor column, and transactional writes (append, replace, upsert) with a
-schema-drift policy. SQLite and PostgreSQL are tested; PostgreSQL uses COPY both ways.
+schema-drift policy; in stream mode one transaction per micro-batch, with the stream's
+offsets and state in it (exactly once). SQLite and PostgreSQL are tested; PostgreSQL uses COPY both ways.
 
 Example:
     >>> import tempfile, polars as pl
@@ -25,6 +26,7 @@ from ocht.connector_sql.errors import (
 from ocht.connector_sql.incremental import BOUNDARY_CAP
 from ocht.connector_sql.sink import SqlSink
 from ocht.connector_sql.source import SqlSource
+from ocht.connector_sql.stream import SqlOutput, SqlStreamSink
 from ocht.connector_sql.types import dtype_from_sql, sql_type_for
 from ocht.connector_sql.urls import redact_url
 from ocht.pipeline_model import SqlConnector
@@ -34,9 +36,9 @@ SQL = ConnectorType(
     "sql",
     SqlConnector,
     SqlSource,
-    SqlSink,
+    SqlOutput,
     batch=True,
-    stream=False,
+    stream=True,
     summary="SQL tables and queries (SQLAlchemy): chunked, incremental, transactional writes.",
 )
 
@@ -50,8 +52,10 @@ __all__ = [
     "InvalidSqlSpec",
     "SchemaDriftError",
     "SqlConnector",
+    "SqlOutput",
     "SqlSink",
     "SqlSource",
+    "SqlStreamSink",
     "SqlUnreachable",
     "SqlWriteError",
     "TableColumn",

@@ -24,7 +24,6 @@ from ocht.executor.accounting import (
     accounting,
     check_accounting,
 )
-from ocht.executor.checkpoint import FileCheckpointStore
 from ocht.executor.contracts import SchemaContractError
 from ocht.executor.dead_letters import DEAD_LETTER_COLUMNS
 from ocht.executor.door import Runner
@@ -53,7 +52,6 @@ __all__ = [
     "Cancelled",
     "CheckStats",
     "Clock",
-    "FileCheckpointStore",
     "OutputStats",
     "Plan",
     "ResumeUnsupported",

@@ -34,6 +34,7 @@ from ocht.executor.services import (
     RunTimedOut,
     SystemClock,
 )
+from ocht.executor.stream_manifest import stream_extra
 from ocht.executor.stream_types import BatchReport, StreamResult
 from ocht.executor.tracking import (
     record_commit,
@@ -236,11 +237,6 @@ class Runner:
         token = cancel or CancelToken()
         _, plan = self._prepared(request, "stream", token)
         store = self.services.store
-        try:
-            _check_operators(plan)
-        except BaseException:
-            close(plan)
-            raise
         if on_ready is not None:
             on_ready(plan)
         if store is not None:
@@ -261,6 +257,7 @@ class Runner:
                 max_in_flight=request.max_in_flight,
                 lookup_refresh_s=request.lookup_refresh,
                 clock=self.clock,
+                store=store,
             )
         except BaseException as exc:
             if store is not None:
@@ -272,7 +269,7 @@ class Runner:
             if timer is not None:
                 timer.cancel()
         if store is not None:
-            record_commit(plan, store, result, stop_reason=result.stop_reason)
+            record_commit(plan, store, result, status="stopped", **stream_extra(result))
         return result
 
     # -- internals -------------------------------------------------------------------------
@@ -384,20 +381,6 @@ class Runner:
 
 #: cancel reasons set by the watchdog, which records the run's end itself
 _WATCHDOG = ("timeout", "interrupt")
-
-
-def _check_operators(plan: Plan) -> None:
-    """Refuse non-mergeable aggregates before any record is read."""
-    from ocht.transform import stream_operator
-
-    for step in plan.steps:
-        stream_operator(
-            step.spec,
-            plan.schemas[step.reads[0]],
-            step_id=step.id,
-            path=step.path,
-            output=plan.schemas.get(step.id),
-        )
 
 
 def close(plan: Plan) -> None:

@@ -1,18 +1,22 @@
 """Run a compiled plan in stream mode: micro-batch after micro-batch, until stopped.
 
-Per batch: poll → the plan's compiled steps (stateless steps exactly as in batch mode,
-lazily; stateful steps through their :func:`~ocht.transform.stream_operator`) → one
-``pl.collect_all`` for every output → each sink ``open``/``write``. Then, oldest batch
-first, once its sinks acknowledged it (``settled``, or ``commit`` for sinks that confirm
-there): the checkpoint (the state right after that batch + offsets) is saved and the
-source offsets are committed. A crash before that commit replays the batch (sinks are
-idempotent by key or position, DESIGN §6); a crash after it loses nothing.
+Per batch: poll → the plan's compiled steps, per source partition when the plan is
+stateful (:mod:`ocht.executor.stream_batch`) → one ``pl.collect_all`` for every output →
+each sink ``open``/``write``. Then, oldest batch first, once its sinks acknowledged it
+(``settled``, or ``commit`` for sinks that confirm there): the per-partition checkpoints
+(state right after that batch + offsets, :mod:`ocht.executor.stream_checkpoints`) are
+saved — inside a SQL output's transaction when there is one, so rows, offsets and state
+commit together — and the source offsets are committed. A crash before that replays the
+batch (sinks are idempotent by key or position, DESIGN §6); a crash after it loses
+nothing.
+
+The run has a manifest in the run store (mode ``stream``): ``running`` with a heartbeat
+of its counts, then ``stopped`` or ``failed`` (``abandoned`` when its process is found
+gone).
 
 Back-pressure: at most ``max_in_flight`` batches wait for acknowledgements; past that the
 loop waits for the oldest before polling again, and the Kafka client's fetch queue is
 bounded, so a slow sink pauses consumption instead of buffering without end.
-
-A stream source implements :class:`StreamSource` (the Kafka connector does).
 """
 
 from __future__ import annotations
@@ -25,21 +29,19 @@ from typing import Any
 import polars as pl
 
 from ocht.errors import InvalidPipeline
-from ocht.executor.checkpoint import Checkpoint, FileCheckpointStore
-from ocht.executor.checks import check_stats, step_reports
-from ocht.executor.contracts import CONTRACT_CODE, contract_of, enforce, rejects_key
-from ocht.executor.counting import Counters
-from ocht.executor.dead_letters import normalize_dead_letters
+from ocht.executor.checks import check_stats
 from ocht.executor.plan import Plan, PlannedOutput
-from ocht.executor.result import OutputStats, StepStats
 from ocht.executor.services import Clock, SystemClock, raise_if_cancelled
-from ocht.executor.stream_dead import DeadLetterWriter, late_letters, normalize, source_letters
+from ocht.executor.stream_batch import copartitioning, split, transform
+from ocht.executor.stream_checkpoints import Checkpointer
+from ocht.executor.stream_dead import DeadLetterWriter, normalize, source_letters
+from ocht.executor.stream_manifest import Manifest, counts_of, open_store, stream_result
 from ocht.executor.stream_types import (
     BatchReport,
-    PartitionKey,
     Pending,
     StreamResult,
     StreamSource,
+    TransactionalSink,
     concat_dead,
     explain,
     lag_of,
@@ -47,7 +49,7 @@ from ocht.executor.stream_types import (
     settled,
 )
 from ocht.observability import RunHooks, bound, get_logger
-from ocht.transform import DEAD_LETTER, StreamOperator, stream_operator
+from ocht.transform import DEAD_LETTER, StreamOperator
 
 
 def run_stream(
@@ -57,7 +59,7 @@ def run_stream(
     stop: threading.Event | None = None,
     max_batches: int | None = None,
     idle_stop_s: float | None = None,
-    checkpoints: FileCheckpointStore | None = None,
+    store: Any = None,
     on_batch: Callable[[BatchReport], None] | None = None,
     max_in_flight: int = 8,
     lookup_refresh_s: float | None = None,
@@ -74,12 +76,12 @@ def run_stream(
         idle_stop_s: drain mode: once every partition is at its end and nothing arrived
             for this long, emit every open window and stop. A drained stream gives the
             same rows as a batch run over the same records.
-        checkpoints: where state and offsets are saved (default: a file under the run
-            home, keyed by pipeline and consumer group).
+        store: the run store (an :class:`ocht.store.Store`): the per-partition
+            checkpoints and the manifest's heartbeat (the caller records the manifest's
+            start and end). Default: ``$OCHT_STORE_URL``, else ``ocht.db`` in the run
+            home, and then this run records its whole manifest there.
         on_batch: called after every committed batch (metrics).
-        max_in_flight: batches handed to the sinks but not yet confirmed, at most. While
-            their records are being acknowledged the next batches are read; past this
-            bound the run waits. A crash re-delivers at most these batches.
+        max_in_flight: batches handed to the sinks but not yet confirmed, at most.
         lookup_refresh_s: re-read the bounded inputs (lookups for joins, read once at
             start) when they are this old; ``None`` never re-reads them.
         clock: where event-time windows read the time (default: the real clock).
@@ -88,7 +90,7 @@ def run_stream(
     cancelled run stops there with :class:`~ocht.executor.Cancelled`.
 
     Raises:
-        InvalidPipeline: the plan has no stream source, or a stateful step cannot stream.
+        InvalidPipeline: the plan has no stream source.
         OchtError: a batch failed; its offsets were not committed.
 
     Example:
@@ -96,15 +98,22 @@ def run_stream(
         >>> plan = compile_plan(loaded, mode="stream")           # doctest: +SKIP
         >>> run_stream(plan, idle_stop_s=2).rows_written          # doctest: +SKIP
     """
-    return _StreamRun(
-        plan,
-        hooks or RunHooks(),
-        stop or threading.Event(),
-        checkpoints,
-        on_batch,
-        max(1, max_in_flight),
-        clock or SystemClock(),
-    ).run(max_batches, idle_stop_s, lookup_refresh_s)
+    owned = store is None
+    store = store if store is not None else open_store(plan.context.run_dir.parent.parent)
+    try:
+        return _StreamRun(
+            plan,
+            hooks or RunHooks(),
+            stop or threading.Event(),
+            store,
+            on_batch,
+            max(1, max_in_flight),
+            clock or SystemClock(),
+            record=owned,
+        ).run(max_batches, idle_stop_s, lookup_refresh_s)
+    finally:
+        if owned:
+            store.close()
 
 
 class _StreamRun:
@@ -113,10 +122,12 @@ class _StreamRun:
         plan: Plan,
         hooks: RunHooks,
         stop: threading.Event,
-        checkpoints: FileCheckpointStore | None,
+        store: Any,
         on_batch: Callable[[BatchReport], None] | None,
         max_in_flight: int = 8,
         clock: Clock | None = None,
+        *,
+        record: bool = True,
     ) -> None:
         self.plan = plan
         self.clock = clock or SystemClock()
@@ -134,23 +145,39 @@ class _StreamRun:
             )
         self.input = streams[0]
         self.source: Any = plan.sources[self.input]
-        self.ops: dict[str, StreamOperator] = {}
-        for step in plan.steps:
-            op = stream_operator(
-                step.spec,
-                plan.schemas[step.reads[0]],
-                step_id=step.id,
-                path=step.path,
-                output=plan.schemas.get(step.id),
+        self.ops: dict[str, StreamOperator] = {
+            s.id: s.compiled.operator() for s in plan.steps if s.compiled.operator is not None
+        }
+        # a SQL output holds the checkpoints, written in its own transaction
+        exact = [o for o in plan.outputs if isinstance(o.sink, TransactionalSink)]
+        self.exact: PlannedOutput | None = exact[0] if exact else None
+        if len(exact) > 1:
+            self.log.warning(
+                "several SQL outputs: offsets commit with the first; the others are "
+                "effectively once (use upsert)",
+                output=exact[0].name,
             )
-            if op is None and isinstance(step.compiled.state, StreamOperator):
-                op = step.compiled.state  # a step kind that builds its own operator
-            if op is not None:
-                self.ops[step.id] = op
-        home = plan.context.run_dir.parent.parent
-        group = str(getattr(self.source, "group", "default"))
-        self.store = checkpoints or FileCheckpointStore.for_run(home, plan.pipeline.name, group)
-        self.offsets: dict[PartitionKey, int] = {}
+        self.checkpointer: Checkpointer | None = None
+        if self.ops or self.exact is not None:
+            self.checkpointer = Checkpointer(
+                self.ops,
+                self._checkpoints(store),
+                pipeline=plan.pipeline.name,
+                group=str(getattr(self.source, "group", "default")),
+                run_id=plan.context.run_id,
+                cluster_id=getattr(self.source, "cluster_id", lambda: ""),
+                verify=getattr(self.source, "verify_offsets", None),
+            )
+        loose = copartitioning(plan, self.input, self.ops)
+        if loose:
+            self.log.warning(
+                "state is per partition and merged within one worker: run one worker for "
+                "these steps, or key the input by their group columns and declare it "
+                "(partitioned_by); repartitioning is not built in",
+                steps=loose,
+                code="not-copartitioned",
+            )
+        self.manifest = Manifest(store, plan, self.input, record=record)
         self.dead = DeadLetterWriter(plan)
         self.totals: dict[str, list[int]] = {s.id: [0, 0] for s in plan.steps}
         self.written: dict[str, int] = {o.name: 0 for o in plan.outputs}
@@ -158,7 +185,18 @@ class _StreamRun:
         self.dead_rows = 0
         self.batches = 0
         self.pending: list[Pending] = []
-        self.resumed_batches = 0
+        self.final_state = 0
+
+    def _checkpoints(self, store: Any) -> Any:
+        if self.exact is None:
+            return store.partitions
+        from ocht.store import PartitionCheckpoints
+
+        sink = self.exact.sink
+        assert isinstance(sink, TransactionalSink)
+        cps = PartitionCheckpoints(sink.checkpoint_engine())
+        cps.ensure()
+        return cps
 
     # -- the loop ------------------------------------------------------------------------
     def run(
@@ -179,12 +217,12 @@ class _StreamRun:
                 inputs=list(plan.sources),
                 outputs=[o.name for o in plan.outputs],
             )
+            self.manifest.start()
             try:
-                self._resume()
+                self._wire()
                 lookups = self._lookups()
                 loaded_at = time.monotonic()
                 idle_since: float | None = None
-                self.source.before_revoke = self._finish_pending
                 while not self.stop.is_set():
                     raise_if_cancelled(ctx.cancel)
                     done = self.batches + len(self.pending)
@@ -209,6 +247,7 @@ class _StreamRun:
                     self._finish_pending(wait=False)
                     if batch.at_end and idle_since is None:
                         idle_since = time.monotonic()
+                    self._positions()
                     if any(op.idle_due(now=now) for op in self.ops.values()):
                         self.pending.append(self._write(batch, lookups, now, "idle", t0))
                         self._finish_pending()
@@ -230,13 +269,33 @@ class _StreamRun:
                     seconds=time.perf_counter() - started,
                     error=error.to_dict(),
                 )
+                self.manifest.failed(error, self._snapshot())
                 self._close()
                 if error is exc:
                     raise
                 raise error from exc
             lag = lag_of(self.source)
+            self.final_state = self.state_bytes()  # leaving the group drops the state
             self._close()
-        return self._result(started, reason, lag)
+        result = stream_result(self, started, reason, lag)
+        self.manifest.stopped(result)
+        return result
+
+    def _wire(self) -> None:
+        self.source.before_revoke = self._finish_pending
+        cp = self.checkpointer
+        if cp is None:
+            return
+        cp.start()
+        self.source.on_assigned = cp.assigned
+        self.source.on_revoked = cp.revoked
+        self.source.track_partitions = bool(self.ops)
+
+    def _positions(self) -> None:
+        at_end = getattr(self.source, "at_end", None)
+        ends = at_end() if callable(at_end) else None
+        for op in self.ops.values():
+            op.positions(ends)
 
     def _lookups(self) -> dict[str, pl.LazyFrame]:
         # bounded inputs (a join's other side) are read whole, once per (re)load
@@ -244,103 +303,27 @@ class _StreamRun:
             n: s.scan().collect().lazy() for n, s in self.plan.sources.items() if n != self.input
         }
 
-    def _resume(self) -> None:
-        if not self.ops:
-            return
-        cp = self.store.load()
-        if cp is None:
-            return
-        for sid, data in cp.states.items():
-            if sid in self.ops:
-                self.ops[sid].restore(data)
-        self.offsets = dict(cp.offsets)
-        self.resumed_batches = cp.batches
-        self.source.start_at(cp.offsets)
-        self.log.info(
-            "resumed from checkpoint",
-            path=str(self.store.path),
-            partitions=len(cp.offsets),
-            batches=cp.batches,
-        )
-
     # -- one batch -----------------------------------------------------------------------
     def _write(
         self, batch: Any, lookups: dict[str, pl.LazyFrame], now: float, phase: str, t0: float
     ) -> Pending:
         """Transform one batch and hand it to the sinks (not yet confirmed)."""
         plan = self.plan
-        counts: dict[str, int] = {}
-        counters = Counters()  # rows through the lazily fused stateless steps
-        source_frame = (
-            batch.frame if batch.frame.width else pl.DataFrame(schema=plan.schemas[self.input])
-        )
-        frames: dict[str, pl.LazyFrame] = {self.input: source_frame.lazy(), **lookups}
-        counts[self.input] = source_frame.height
-        dead_parts: list[pl.LazyFrame] = []
+        cp = self.checkpointer
+        for key in getattr(batch, "stale", ()) or ():
+            if cp is not None:
+                cp.discard(key, "its first record came before the checkpoint's offset")
+        self._positions()
+        frame = batch.frame if batch.frame.width else pl.DataFrame(schema=plan.schemas[self.input])
+        pieces = split(frame, getattr(batch, "parts", None) if self.ops else None)
+        done = transform(plan, self.input, pieces, lookups, self.ops, now=now, phase=phase)
+        dead_parts = list(done.dead_parts)
         if batch.dead_letters is not None and batch.dead_letters.height:
-            dead_parts.append(
-                source_letters(
-                    batch.dead_letters.lazy(), run_id=plan.context.run_id, source=self.input
-                )
-            )
-        contract = contract_of(plan.pipeline.inputs[self.input])
-        if contract is not None:  # checked per micro-batch: a stream's schema can drift
-            shaped, rejects = enforce(
-                frames[self.input], self.input, contract, plan.schemas[self.input]
-            )
-            frames[self.input] = shaped
-            if rejects is not None:
-                dead_parts.append(
-                    normalize_dead_letters(
-                        rejects,
-                        run_id=plan.context.run_id,
-                        step=rejects_key(self.input),
-                        source=self.input,
-                        code=CONTRACT_CODE,
-                    )
-                )
-        for step in plan.steps:
-            inputs = [frames[r] for r in step.reads]
-            op = self.ops.get(step.id)
-            if op is None:
-                for branch, name in step.frame_names().items():
-                    branch_frame = step.compiled.apply(inputs, branch)
-                    if branch == DEAD_LETTER:
-                        dead_parts.append(
-                            normalize_dead_letters(
-                                branch_frame,
-                                run_id=plan.context.run_id,
-                                step=step.id,
-                                source=self.input,
-                            )
-                        )
-                    else:
-                        frames[name] = counters.wrap(name, branch_frame)
-                continue
-            df = inputs[0].collect()
-            parts = []
-            if df.height:
-                result = op.process(df, now=now)
-                parts.append(result.rows)
-                if result.late is not None and result.late.height:
-                    dead_parts.append(late_letters(result.late, step.id).lazy())
-            extra = (
-                op.on_idle(now=now) if phase == "idle" else op.flush() if phase == "flush" else None
-            )
-            if extra is not None:
-                parts.append(extra)
-            parts = [p for p in parts if p.width]
-            rows = (
-                pl.concat(parts, how="vertical_relaxed")
-                if parts
-                else pl.DataFrame(schema=plan.schemas[step.id])
-            )
-            frames[step.id] = rows.lazy()
-            counts[step.id] = rows.height
-        targets = [frames[o.reads] for o in plan.outputs]
+            raw = batch.dead_letters.lazy()
+            dead_parts.insert(0, source_letters(raw, run_id=plan.context.run_id, source=self.input))
         dead = concat_dead([normalize(p, run_id=plan.context.run_id) for p in dead_parts])
-        collected = pl.collect_all(targets + ([dead] if dead is not None else []))
-        outs, dead_df = collected[: len(targets)], collected[len(targets) :]
+        collected = pl.collect_all(done.targets + ([dead] if dead is not None else []))
+        outs, dead_df = collected[: len(done.targets)], collected[len(done.targets) :]
         written: list[PlannedOutput] = []
         tickets: list[Any] = []
         for out, df in zip(plan.outputs, outs, strict=True):
@@ -355,16 +338,13 @@ class _StreamRun:
                     quiet(o.sink.abort)
                 raise
             tickets.append(out.sink.mark())
-
-        def rows_of(name: str) -> int:
-            return counts[name] if name in counts else counters.get(name)
-
         per_step: dict[str, tuple[int, int]] = {}
         for step in plan.steps:
-            rin = rows_of(step.reads[0])
-            rout = sum(rows_of(n) for b, n in step.frame_names().items() if b != DEAD_LETTER)
+            rin = done.rows_of(step.reads[0])
+            rout = sum(done.rows_of(n) for b, n in step.frame_names().items() if b != DEAD_LETTER)
             per_step[step.id] = (rin, rout)
-        states = {sid: op.snapshot() for sid, op in self.ops.items()}
+        # the checkpoint is the state right after this batch, taken now
+        rows = cp.rows(dict(batch.offsets), done.dirty) if cp is not None else []
         return Pending(
             batch,
             written,
@@ -372,7 +352,7 @@ class _StreamRun:
             {o.name: d.height for o, d in zip(plan.outputs, outs, strict=True)},
             dead_df[0] if dead_df else None,
             per_step,
-            states,
+            rows,
             t0,
         )
 
@@ -395,20 +375,27 @@ class _StreamRun:
 
     def _finish(self, p: Pending) -> None:
         raise_if_cancelled(self.plan.context.cancel)  # a cancelled run commits nothing more
+        # dead letters first: a crash after them re-sends them, never loses them
+        dead_rows = self.dead.write(p.dead) if p.dead is not None else 0
+        cp = self.checkpointer
+        saved = False
         for i, (out, ticket) in enumerate(zip(p.written, p.tickets, strict=True)):
             if ticket is not None:
                 continue
             try:
-                out.sink.commit()  # a transaction, or a sink that confirms on commit
+                if cp is not None and out is self.exact:
+                    # rows, offsets and state in one database transaction: exactly once
+                    assert isinstance(out.sink, TransactionalSink)
+                    out.sink.commit_with(lambda conn: cp.save(p.states, conn))
+                    saved = True
+                else:
+                    out.sink.commit()  # a transaction, or a sink that confirms on commit
             except BaseException:
                 for o in p.written[i:]:
                     quiet(o.sink.abort)
                 raise
-        dead_rows = self.dead.write(p.dead) if p.dead is not None else 0
-        if self.ops:
-            self.offsets.update(p.batch.offsets)
-            total = self.resumed_batches + self.batches + 1  # across restarts
-            self.store.save(Checkpoint(self.offsets, p.states, total))
+        if cp is not None and not saved:
+            cp.save(p.states)
         if p.batch.offsets:
             self.source.commit(p.batch.offsets)
         # bookkeeping after the commit: only committed batches count
@@ -425,6 +412,8 @@ class _StreamRun:
         for sid, (rin, rout) in pending.steps.items():
             self.totals[sid][0] += rin
             self.totals[sid][1] += rout
+        lag = lag_of(self.source)
+        self.manifest.beat(self._snapshot(lag))
         if self.on_batch is not None:
             self.on_batch(
                 BatchReport(
@@ -434,11 +423,14 @@ class _StreamRun:
                     outputs=pending.outputs,
                     dead_letters=dead_rows,
                     seconds=time.perf_counter() - pending.t0,
-                    lag=lag_of(self.source),
+                    lag=lag,
                     state_bytes=self.state_bytes(),
                     checks=check_stats(self.plan),
                 )
             )
+
+    def _snapshot(self, lag: int = 0) -> dict[str, Any]:
+        return counts_of(self, lag)
 
     def state_bytes(self) -> int:
         return sum(op.state_bytes() for op in self.ops.values())
@@ -448,46 +440,3 @@ class _StreamRun:
             quiet(out.sink.close)
         for src in self.plan.sources.values():
             quiet(src.close)
-
-    def _result(self, started: float, reason: str, lag: int) -> StreamResult:
-        plan, ctx = self.plan, self.plan.context
-        steps = [
-            StepStats(s.id, s.kind.name, self.totals[s.id][0], self.totals[s.id][1])
-            for s in plan.steps
-        ]
-        outputs = [
-            OutputStats(o.name, o.sink.describe(), self.written[o.name]) for o in plan.outputs
-        ]
-        for o in outputs:
-            self.hooks.on_output(name=o.name, target=o.target, rows=o.rows)
-        seconds = time.perf_counter() - started
-        result = StreamResult(
-            run_id=ctx.run_id,
-            pipeline=plan.pipeline.name,
-            status="succeeded",
-            mode="stream",
-            content_hash=plan.pipeline.content_hash,
-            profile=plan.profile,
-            inputs={self.input: self.read},
-            steps=steps,
-            outputs=outputs,
-            dead_letters=self.dead_rows,
-            dead_letter_target=self.dead.describe() if self.dead_rows else None,
-            seconds=seconds,
-            checks=check_stats(plan),
-            reports=step_reports(plan),
-            batches=self.batches,
-            state_bytes=self.state_bytes(),
-            lag=lag,
-            stop_reason=reason,
-        )
-        self.hooks.on_run_end(
-            run_id=ctx.run_id,
-            status="succeeded",
-            seconds=seconds,
-            rows_read=result.rows_read,
-            rows_written=result.rows_written,
-            dead_letters=self.dead_rows,
-            batches=self.batches,
-        )
-        return result

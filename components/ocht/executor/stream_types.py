@@ -29,11 +29,19 @@ class StreamSource(Protocol):
     def commit(self, offsets: dict[PartitionKey, int]) -> None:
         """Commit the position after a batch."""
 
-    def start_at(self, offsets: dict[PartitionKey, int]) -> None:
-        """Resume at these positions (from a checkpoint)."""
-
     def close(self) -> None:
         """Release the consumer (leave the group)."""
+
+
+@runtime_checkable
+class TransactionalSink(Protocol):
+    """A sink whose per-batch transaction can carry the stream's checkpoint (SQL)."""
+
+    def checkpoint_engine(self) -> Any:
+        """The engine of the database the checkpoints live in."""
+
+    def commit_with(self, write: Callable[[Any], None]) -> None:
+        """Call ``write(connection)`` inside the batch's transaction, then commit."""
 
 
 @dataclass(frozen=True)
@@ -85,7 +93,8 @@ class Pending:
     """A batch handed to the sinks whose delivery is not confirmed yet.
 
     ``tickets`` hold, per sink written, what :meth:`settled` is asked about (``None``:
-    the sink confirms in ``commit()``); ``states`` is the state right after this batch.
+    the sink confirms in ``commit()``); ``states`` are the per-partition checkpoint rows
+    (offsets and state right after this batch).
     """
 
     batch: Any
@@ -94,7 +103,7 @@ class Pending:
     outputs: dict[str, int]
     dead: pl.DataFrame | None
     steps: dict[str, tuple[int, int]]
-    states: dict[str, bytes]
+    states: list[Any]
     t0: float
 
 

@@ -304,23 +304,42 @@ def _replace(old: pl.DataFrame | None, new: pl.DataFrame, keys: list[str]) -> pl
 
 
 class AnomalyOperator(StreamOperator):
-    """The ``anomaly`` step in stream mode: :class:`AnomalyState` over micro-batches."""
+    """The ``anomaly`` step in stream mode: one :class:`AnomalyState` per source partition.
+
+    The statistics of a key live with the partition its records arrive on (as Kafka
+    Streams keeps state), so the stream equals the batch when the input is keyed by ``by``
+    (declare ``partitioned_by``), or read by one worker.
+    """
 
     def __init__(self, step_id: str, config: AnomalyConfig) -> None:
         super().__init__(step_id)
-        self.state = AnomalyState(config)
+        self.config = config
+        self.states: dict[str, AnomalyState] = {}
 
-    def process(self, batch: pl.DataFrame, *, now: float) -> OperatorOutput:
-        """Score one micro-batch and fold it into the statistics."""
-        return OperatorOutput(self.state.update(batch))
+    def _state(self, part: str) -> AnomalyState:
+        if part not in self.states:
+            self.states[part] = AnomalyState(self.config)
+        return self.states[part]
 
-    def frames(self) -> dict[str, pl.DataFrame]:
-        """The statistics as frames."""
-        return self.state.snapshot()
+    def process(self, batch: pl.DataFrame, *, now: float, part: str = "") -> OperatorOutput:
+        """Score one partition's rows of a micro-batch and fold them into its statistics."""
+        return OperatorOutput(self._state(part).update(batch))
 
-    def load_frames(self, frames: dict[str, pl.DataFrame]) -> None:
-        """Restore the statistics."""
-        self.state.restore(frames)
+    def part_frames(self, part: str) -> dict[str, pl.DataFrame]:
+        """One partition's statistics as frames."""
+        return self._state(part).snapshot()
+
+    def load_part(self, part: str, frames: dict[str, pl.DataFrame]) -> None:
+        """Restore one partition's statistics."""
+        self._state(part).restore(frames)
+
+    def drop_part(self, part: str) -> None:
+        """Forget one partition's statistics (they are in its checkpoint)."""
+        self.states.pop(part, None)
+
+    def parts(self) -> set[str]:
+        """The partitions with statistics."""
+        return set(self.states)
 
 
 def build_anomaly(spec: Anomaly, ctx: BuildContext) -> CompiledStep:
@@ -348,5 +367,5 @@ def build_anomaly(spec: Anomaly, ctx: BuildContext) -> CompiledStep:
     def apply(frames: Sequence[pl.LazyFrame]) -> pl.LazyFrame:
         return frames[0].map_batches(score_all, streamable=False, schema=config.schema)
 
-    operator = AnomalyOperator(ctx.step_id, config) if ctx.mode == "stream" else None
-    return CompiledStep.single(ctx.step_id, apply, state=operator)
+    operator = (lambda: AnomalyOperator(ctx.step_id, config)) if ctx.mode == "stream" else None
+    return CompiledStep.single(ctx.step_id, apply, operator=operator)

@@ -55,6 +55,13 @@ class KafkaConnector(ConnectorBase):
         description="Inputs (json): every column's type; without it, types are inferred from "
         "the first batch. A record whose value does not fit goes to the dead letters.",
     )
+    partitioned_by: list[str] | None = Field(
+        default=None,
+        min_length=1,
+        description="Inputs: the columns the producer keys records by (records with the same "
+        "values are in the same partition). Stateful steps grouped by these columns (or more) "
+        "then scale out across the workers of the group; see docs/streaming.md.",
+    )
     metadata_columns: list[MetadataColumn] = Field(
         default_factory=list,
         description="Inputs: add `_key`, `_headers`, `_timestamp`, `_partition`, `_offset`, "

@@ -33,6 +33,7 @@ from ocht.store.errors import (
     StoreUnavailable,
 )
 from ocht.store.keys import ROLES, ApiKey, ApiKeys, NewApiKey, Role, check_role, check_tenant
+from ocht.store.partitions import PartitionCheckpoint, PartitionCheckpoints
 from ocht.store.records import (
     FINAL_STATUSES,
     RUN_STATUSES,
@@ -76,6 +77,8 @@ __all__ = [
     "JobStatus",
     "KeyNotFound",
     "NewApiKey",
+    "PartitionCheckpoint",
+    "PartitionCheckpoints",
     "PipelineConflict",
     "PipelineNotFound",
     "PipelineRecord",

@@ -6,7 +6,9 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any, Literal
 
-RunStatus = Literal["running", "succeeded", "failed", "partial", "abandoned", "cancelled"]
+RunStatus = Literal[
+    "running", "succeeded", "failed", "partial", "abandoned", "cancelled", "stopped"
+]
 RUN_STATUSES: tuple[str, ...] = (
     "running",
     "succeeded",
@@ -14,8 +16,17 @@ RUN_STATUSES: tuple[str, ...] = (
     "partial",
     "abandoned",
     "cancelled",
+    "stopped",
 )
-FINAL_STATUSES: tuple[str, ...] = ("succeeded", "failed", "partial", "abandoned", "cancelled")
+#: ``stopped``: a stream run that ended cleanly (drained, max batches, a signal).
+FINAL_STATUSES: tuple[str, ...] = (
+    "succeeded",
+    "failed",
+    "partial",
+    "abandoned",
+    "cancelled",
+    "stopped",
+)
 
 
 def _iso(value: datetime | None) -> str | None:

@@ -17,9 +17,10 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.exc import SQLAlchemyError
 
-from ocht.store import migrate, tables
+from ocht.store import migrate, stream_runs, tables
 from ocht.store.engine import create_engine, redact_text, resolve_url
 from ocht.store.errors import InvalidStoreValue, RunNotFound, StoreError, StoreUnavailable
+from ocht.store.partitions import PartitionCheckpoints
 from ocht.store.records import (
     FINAL_STATUSES,
     RUN_STATUSES,
@@ -258,6 +259,28 @@ class Store:
                 raise RunNotFound(f"no run with id '{run_id}'")
         return self.run(run_id)
 
+    def heartbeat(
+        self,
+        run_id: str,
+        *,
+        rows_read: Mapping[str, int],
+        rows_written: Mapping[str, int],
+        step_rows: Mapping[str, Any],
+        dead_letters: int,
+        extra: Mapping[str, Any],
+    ) -> bool:
+        """A running (stream) run's counts so far; see :mod:`ocht.store.stream_runs`."""
+        with self._tx() as conn:
+            return stream_runs.heartbeat(
+                conn,
+                run_id,
+                rows_read=rows_read,
+                rows_written=rows_written,
+                step_rows=step_rows,
+                dead_letters=dead_letters,
+                extra=extra,
+            )
+
     def mark_abandoned(self) -> list[str]:
         """Runs still ``running`` whose process is gone from this host become ``abandoned``.
 
@@ -390,6 +413,11 @@ class Store:
         return int(removed)
 
     # -- checkpoints -----------------------------------------------------------------------
+    @property
+    def partitions(self) -> PartitionCheckpoints:
+        """Per-partition checkpoints of stream runs (offsets and state)."""
+        return PartitionCheckpoints(self.engine)
+
     def save_checkpoint(
         self, pipeline: str, key: str, position: Any, *, run_id: str | None = None
     ) -> Checkpoint:

@@ -254,6 +254,49 @@ def produce_frame(
     return produce(bootstrap, topic, frame.iter_rows(named=True), key=key)
 
 
+def produce_spread(
+    bootstrap: str,
+    topic: str,
+    frame: pl.DataFrame,
+    *,
+    partitions: int,
+    how: Literal["round_robin", "keyed", "skewed"] = "round_robin",
+    key: str | None = None,
+) -> list[int]:
+    """Send every row of ``frame`` (in order) spread over ``partitions``; returns how many
+    records each partition got.
+
+    ``round_robin`` deals rows out in turn; ``keyed`` sends all rows of one ``key`` value
+    to one partition; ``skewed`` sends most rows to partition 0 and the rest round robin,
+    so a consumer catching up reads the partitions at very different event times.
+    """
+    from confluent_kafka import Producer
+
+    producer = Producer({"bootstrap.servers": bootstrap, "linger.ms": 5})
+    counts = [0] * partitions
+    seen: dict[Any, int] = {}
+    for i, row in enumerate(frame.iter_rows(named=True)):
+        if how == "keyed":
+            assert key is not None, "keyed needs a key column"
+            part = seen.setdefault(row[key], len(seen) % partitions)
+        elif how == "skewed" and partitions > 1:
+            part = 0 if i % 5 else 1 + (i // 5) % (partitions - 1)
+        else:
+            part = i % partitions
+        value = json.dumps(row, default=str).encode()
+        k = str(row[key]).encode() if key is not None else None
+        while True:
+            try:
+                producer.produce(topic, value, key=k, partition=part)
+                break
+            except BufferError:
+                producer.poll(0.05)
+        counts[part] += 1
+    if producer.flush(30):
+        raise RuntimeError("delivery failed")
+    return counts
+
+
 def drain_values(bootstrap: str, topic: str, *, timeout_s: float = 60.0) -> list[bytes]:
     """Every message value of ``topic``, from the start to the end of each partition.
 

@@ -11,7 +11,7 @@ Example:
     1
 """
 
-from ocht.transform.catalog import STEP_KINDS, build_step
+from ocht.transform.catalog import STEP_KINDS, build_step, stream_operator
 from ocht.transform.dtypes import cast_expr, dtype_name, parse_dtype, parse_dtype_format
 from ocht.transform.errors import step_error
 from ocht.transform.expressions import (
@@ -36,19 +36,30 @@ from ocht.transform.kinds import (
     StepFn,
     StepKind,
 )
-from ocht.transform.streaming import OperatorOutput, StreamOperator, stream_operator
+from ocht.transform.partials import Partials
+from ocht.transform.stream_state import (
+    NOT_STREAMABLE,
+    UNPARTITIONED,
+    OperatorOutput,
+    StreamOperator,
+)
+from ocht.transform.stream_state import pack as pack_state
+from ocht.transform.stream_state import unpack as unpack_state
 from ocht.transform.windows import Duration, WindowPlan, plan_window
 
 __all__ = [
     "DEAD_LETTER",
     "DEAD_LETTER_SCHEMA",
     "MAIN",
+    "NOT_STREAMABLE",
     "STEP_KINDS",
+    "UNPARTITIONED",
     "BuildContext",
     "CompiledStep",
     "Duration",
     "Mode",
     "OperatorOutput",
+    "Partials",
     "SqlColumn",
     "StepFn",
     "StepKind",
@@ -65,10 +76,12 @@ __all__ = [
     "dtype_name",
     "invalid_expression",
     "nearest",
+    "pack_state",
     "parse_dtype",
     "parse_dtype_format",
     "plan_window",
     "step_error",
     "stream_operator",
     "unknown_column",
+    "unpack_state",
 ]

@@ -14,7 +14,7 @@ from ocht.transform.expressions import (
     compile_expr,
     invalid_expression,
 )
-from ocht.transform.kinds import BuildContext, CompiledStep
+from ocht.transform.kinds import BuildContext, CompiledStep, StepFn
 from ocht.transform.windows import WindowPlan, plan_window
 
 _PROBE_KEY = "__ocht_group"
@@ -36,13 +36,25 @@ def build_aggregate(spec: Aggregate, ctx: BuildContext) -> CompiledStep:
         for name, field in ((window.start, "start_column"), (window.end, "end_column")):
             _claim(taken, name, f"{ctx.path}.window.{field}", ctx)
     aggs: list[pl.Expr] = []
+    compiled: list[tuple[str, pl.Expr]] = []
     for name, text in spec.aggs.items():
         path = f"{ctx.path}.aggs.{name}"
         _claim(taken, name, path, ctx)
         expr = compile_expr(text, ctx.schema, step=ctx.step_id, path=path)
         _check_aggregate(expr, text, ctx, path)
         aggs.append(expr.alias(name))
+        compiled.append((name, expr))
     names = list(spec.aggs)
+
+    def stateful(fn: StepFn) -> CompiledStep:
+        if ctx.mode != "stream":
+            return CompiledStep.single(ctx.step_id, fn)
+        # the stream operator is built from the same compiled expressions
+        from ocht.transform.streaming import aggregate_operator
+
+        output = fn([pl.LazyFrame(schema=ctx.schema)]).collect_schema()
+        operator = aggregate_operator(spec, ctx, compiled, window, output)
+        return CompiledStep.single(ctx.step_id, fn, operator=operator)
 
     if window is None:
 
@@ -51,7 +63,7 @@ def build_aggregate(spec: Aggregate, ctx: BuildContext) -> CompiledStep:
                 return frames[0].select(aggs)
             return frames[0].group_by(by).agg(aggs)
 
-        return CompiledStep.single(ctx.step_id, totals)
+        return stateful(totals)
 
     plan: WindowPlan = window
     columns = [*by, plan.start, plan.end, *names]
@@ -65,7 +77,7 @@ def build_aggregate(spec: Aggregate, ctx: BuildContext) -> CompiledStep:
             .select(columns)
         )
 
-    return CompiledStep.single(ctx.step_id, windowed)
+    return stateful(windowed)
 
 
 def _claim(taken: dict[str, str], name: str, path: str, ctx: BuildContext) -> None:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import polars as pl
+
 from ocht.pipeline_model import (
     Aggregate,
     Cast,
@@ -39,6 +41,7 @@ from ocht.transform.ordering import (
 )
 from ocht.transform.query import build_sql
 from ocht.transform.routing import build_route
+from ocht.transform.stream_state import StreamOperator
 
 STEP_KINDS: tuple[StepKind, ...] = (
     StepKind("filter", Filter, build_filter, "Keep rows where a SQL condition holds."),
@@ -98,3 +101,26 @@ def build_step(spec: Any, ctx: BuildContext) -> CompiledStep:
         InvalidPipeline: the step does not fit its input schemas.
     """
     return _BY_NAME[spec.kind].build(spec, ctx)
+
+
+def stream_operator(
+    spec: Any, schema: pl.Schema, *, step_id: str, path: str, output: pl.Schema | None = None
+) -> StreamOperator | None:
+    """A fresh stream operator for a built-in step, or ``None`` for a stateless one.
+
+    The step is built in stream mode exactly as the executor builds it; ``output`` is
+    accepted for compatibility and ignored (the step knows its own output schema).
+
+    Raises:
+        InvalidPipeline: ``not-streamable`` for options that cannot run on a stream.
+
+    Example:
+        >>> import polars as pl
+        >>> from ocht.pipeline_model import Aggregate
+        >>> op = stream_operator(Aggregate(kind="aggregate", by=["k"], aggs={"n": "count(*)"}),
+        ...                      pl.Schema({"k": pl.String}), step_id="a", path="steps[0]")
+        >>> op.process(pl.DataFrame({"k": ["x", "x"]}), now=0).rows.to_dicts()
+        [{'k': 'x', 'n': 2}]
+    """
+    compiled = build_step(spec, BuildContext(step_id, path, (schema,), "stream"))
+    return compiled.operator() if compiled.operator is not None else None

@@ -71,18 +71,29 @@ class CompiledStep:
     Attributes:
         step_id: the step's id.
         outputs: ``{branch: fn}``; ``MAIN`` for an ordinary step's output.
-        state: for stateful steps in stream mode, the object that carries state
-            across micro-batches (``None`` for stateless steps).
+        state: an object the step keeps for the run (a check's counters), or ``None``.
+        operator: for a stateful step built in stream mode, a factory of its
+            :class:`~ocht.transform.StreamOperator` (one per run), built from the same
+            compiled expressions as the batch form; ``None`` for stateless steps. A plugin
+            step becomes stateful by setting it.
     """
 
     step_id: str
     outputs: Mapping[str, StepFn]
     state: Any = None
+    operator: Callable[[], Any] | None = None
 
     @classmethod
-    def single(cls, step_id: str, fn: StepFn, *, state: Any = None) -> CompiledStep:
+    def single(
+        cls,
+        step_id: str,
+        fn: StepFn,
+        *,
+        state: Any = None,
+        operator: Callable[[], Any] | None = None,
+    ) -> CompiledStep:
         """A step with one (main) output."""
-        return cls(step_id, {MAIN: fn}, state)
+        return cls(step_id, {MAIN: fn}, state, operator)
 
     def apply(self, frames: Sequence[pl.LazyFrame], branch: str = MAIN) -> pl.LazyFrame:
         """Run one branch over input frames."""

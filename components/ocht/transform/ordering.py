@@ -71,6 +71,11 @@ def build_dedupe(spec: Dedupe, ctx: BuildContext) -> CompiledStep:
     for i, name in enumerate(order_by):
         check_columns([name], ctx.schema, step=ctx.step_id, path=f"{ctx.path}.order_by[{i}]")
     keep = spec.keep
+    operator = None
+    if ctx.mode == "stream":  # the state across micro-batches, from the same keys
+        from ocht.transform.streaming import dedupe_operator
+
+        operator = dedupe_operator(spec, ctx, keys)
 
     if not order_by:
 
@@ -81,7 +86,7 @@ def build_dedupe(spec: Dedupe, ctx: BuildContext) -> CompiledStep:
                 return frames[0].unique(keys, keep="first", maintain_order=True)
             return frames[0].filter(pl.struct(keys).is_last_distinct())
 
-        return CompiledStep.single(ctx.step_id, in_order)
+        return CompiledStep.single(ctx.step_id, in_order, operator=operator)
 
     others = [c for c in columns if c not in keys]
     # the row number breaks ties, so the sort needs no maintain_order (which would run
@@ -98,4 +103,4 @@ def build_dedupe(spec: Dedupe, ctx: BuildContext) -> CompiledStep:
             .select(columns)
         )
 
-    return CompiledStep.single(ctx.step_id, by_order)
+    return CompiledStep.single(ctx.step_id, by_order, operator=operator)

@@ -11,7 +11,8 @@ from __future__ import annotations
 
 from alembic import context
 
-from ocht.store import catalog_tables  # noqa: F401  (registers the catalog tables)
+# the modules below register their tables on the shared metadata
+from ocht.store import catalog_tables, partitions, scheduling_tables  # noqa: F401
 from ocht.store.tables import metadata
 
 VERSION_TABLE = "ocht_alembic_version"

@@ -60,3 +60,29 @@ def test_type_names() -> None:
     with pytest.raises(InvalidPipeline) as err:
         parse_dtype("intt")
     assert err.value.code == "invalid-type"
+
+
+def test_inferred_json_gets_the_types_a_csv_file_gets() -> None:
+    import io
+
+    import polars as pl
+
+    from ocht.connector_kafka import decode_values
+
+    rows = [
+        b'{"ts": "2024-01-01T10:00:00.123", "d": "2024-01-02", "z": "2024-01-01T10:00:00Z",'
+        b' "s": "2024-13", "n": 1}',
+        b'{"ts": "2024-01-01 11:30:00", "d": null, "z": "2024-01-01T11:00:00+02:00",'
+        b' "s": "x", "n": 2}',
+    ]
+    frame, bad = decode_values(rows, "json", None)
+    assert bad == []
+    csv = pl.read_csv(
+        io.StringIO(
+            "ts,d,z,s,n\n2024-01-01T10:00:00.123,2024-01-02,2024-01-01T10:00:00Z,2024-13,1\n"
+            "2024-01-01 11:30:00,,2024-01-01T11:00:00+02:00,x,2\n"
+        ),
+        try_parse_dates=True,
+    )
+    assert frame.schema == csv.schema
+    assert frame["z"][1] == csv["z"][1]  # offsets normalised to UTC, as the file reader does

@@ -2,19 +2,36 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
-from ocht.connector_sql import CONNECTORS, SqlSink, SqlSource, redact_url
+from ocht.connector_sql import (
+    CONNECTORS,
+    SqlOutput,
+    SqlSink,
+    SqlSource,
+    SqlStreamSink,
+    redact_url,
+)
 from ocht.errors import InvalidPipeline
-from ocht.pipeline_model import validate
-from ocht.registry import Registry
+from ocht.pipeline_model import SqlConnector, validate
+from ocht.registry import Registry, RunContext
 
 
-def test_registered_as_sql_read_write_batch() -> None:
+def test_registered_as_sql_read_write_batch_and_stream() -> None:
     assert [c.name for c in CONNECTORS] == ["sql"]
     conn = Registry(plugins=False).connector("sql")
-    assert conn.source is SqlSource and conn.sink is SqlSink
-    assert conn.capabilities == ("read", "write", "batch")
+    assert conn.source is SqlSource and conn.sink is SqlOutput
+    assert conn.capabilities == ("read", "write", "batch", "stream")
+
+
+def test_the_sink_is_per_micro_batch_in_stream_mode(tmp_path: Path) -> None:
+    spec = SqlConnector(type="sql", url=f"sqlite:///{tmp_path}/x.db", table="t")
+    batch = SqlOutput(spec, name="o", context=RunContext("r", "p", mode="batch"))
+    stream = SqlOutput(spec, name="o", context=RunContext("r", "p", mode="stream"))
+    assert isinstance(batch, SqlSink) and not isinstance(batch, SqlStreamSink)
+    assert isinstance(stream, SqlStreamSink)
 
 
 def _pipeline(inp: dict, out: dict | None = None) -> dict:

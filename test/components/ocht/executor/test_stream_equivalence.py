@@ -122,4 +122,5 @@ def test_unmergeable_aggregate_is_refused_for_streams(kafka_broker: str, tmp_pat
         stream_pipeline(doc, home=tmp_path)
     assert err.value.code == "not-streamable"
     assert "median" in err.value.message
-    assert err.value.hint
+    assert err.value.issues[0].path == "steps[0].aggs.m"
+    assert "sum(x) / count(x)" in (err.value.issues[0].hint or "")
