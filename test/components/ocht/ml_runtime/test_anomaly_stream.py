@@ -11,7 +11,7 @@ import numpy as np
 import polars as pl
 import pytest
 
-from ocht.executor import FileCheckpointStore
+from ocht.store import Store
 from ocht.testkit import assert_same_rows, run_pipeline, stream_pipeline
 from ocht.testkit.broker import FAST_GROUP, create_topic, drain, produce_frame, unique_topic
 
@@ -81,8 +81,10 @@ def test_stream_with_a_restart_equals_batch(kafka_broker: str, tmp_path: Path, m
         max_batches=rnd.randint(2, 5),
     )
     assert 0 < first.rows_read < 900
-    saved = FileCheckpointStore.for_run(tmp_path, "sensors", group).load()
-    assert saved is not None and "anomaly_1" in saved.states
+    with Store(f"sqlite:///{tmp_path / 'ocht.db'}") as store:  # the stream run's store
+        saved = store.partitions.load("sensors", group)
+    # a checkpoint per partition read, each with the anomaly statistics of its sensors
+    assert saved and all(cp.state for cp in saved.values())
     # the restart reads with another micro-batch size: the state carries over
     second = stream_pipeline(
         stream_doc(kafka_broker, topic_in, topic_out, group, method, rnd.randint(50, 200)),
