@@ -17,7 +17,7 @@ from typing import Any
 import polars as pl
 
 from ocht.config import LoadedPipeline
-from ocht.errors import InvalidPipeline, Issue
+from ocht.errors import InvalidPipeline, Issue, OchtError
 from ocht.executor.contracts import contract_of, planned_schema
 from ocht.executor.resolve import (
     check_targets,
@@ -153,6 +153,10 @@ class _Compiling:
     issues: list[Issue] = field(default_factory=list)
     schemas: dict[str, pl.Schema] = field(default_factory=dict)
     to_record: dict[str, dict[str, str]] = field(default_factory=dict)
+    #: inputs whose schema could not be read (an unreachable source): raised as they are
+    #: when the document has no other problem, else listed beside those problems
+    unreachable: list[OchtError] = field(default_factory=list)
+    issues_only_if_others: list[Issue] = field(default_factory=list)
 
 
 def compile_plan(
@@ -195,9 +199,16 @@ def compile_plan(
     outputs, dead_output = _outputs(c, connectors)
     _targets(c, sources, connectors)
     if c.issues:
+        for source in sources.values():
+            source.close()
         raise InvalidPipeline.from_issues(
-            locate(c.issues, document), file=document.file if document else None
+            locate([*c.issues, *c.issues_only_if_others], document),
+            file=document.file if document else None,
         )
+    if c.unreachable:
+        for source in sources.values():
+            source.close()
+        raise c.unreachable[0]
     return Plan(
         pipeline,
         c.ctx,
@@ -251,6 +262,11 @@ def _sources(c: _Compiling, connectors: dict[str, tuple[ConnectorType, Any]]) ->
                     c.to_record[f"input:{name}"] = record
         except InvalidPipeline as exc:
             c.issues.extend(exc.issues)
+        except OchtError as exc:
+            c.unreachable.append(exc)
+            c.issues_only_if_others.append(
+                Issue(exc.code, exc.message, f"inputs.{name}", hint=exc.hint)
+            )
     return sources
 
 

@@ -44,7 +44,9 @@ class Predict(StepBase):
         description="Columns fed to the model: a list for its only input tensor, or "
         "``{tensor: [columns]}``."
     )
-    outputs: PredictOutputs
+    outputs: PredictOutputs = Field(
+        description="Result columns: `label`, `probabilities`, `score`, `flag`."
+    )
     threshold: float | None = Field(default=None, description="Cut-off for `outputs.flag`.")
     positive_class: int = Field(
         default=-1, description="Which probability is the score (index; -1: the last)."
@@ -70,9 +72,11 @@ class Predict(StepBase):
 class AnomalyOutputs(Spec):
     """Column names of an ``anomaly`` step's results."""
 
-    score: str = "anomaly_score"
-    threshold: str = "anomaly_threshold"
-    is_anomaly: str = "is_anomaly"
+    score: str = Field(default="anomaly_score", description="Column of the score.")
+    threshold: str = Field(
+        default="anomaly_threshold", description="Column of the threshold in force."
+    )
+    is_anomaly: str = Field(default="is_anomaly", description="Column of the flag.")
 
 
 class Anomaly(StepBase):
@@ -86,7 +90,11 @@ class Anomaly(StepBase):
     value: str = Field(description="The numeric column scored.")
     by: list[str] = Field(default_factory=list, description="Key columns: statistics per key.")
     time: str | None = Field(default=None, description="Event-time column rows are ordered by.")
-    method: Literal["zscore", "robust", "quantile"] = "zscore"
+    method: Literal["zscore", "robust", "quantile"] = Field(
+        default="zscore",
+        description="`zscore` (EW mean and variance), `robust` (rolling median and MAD) or "
+        "`quantile` (rolling quantile).",
+    )
     half_life: float = Field(
         default=20.0, gt=0, description="zscore: rows after which an old value weighs half."
     )
@@ -98,7 +106,9 @@ class Anomaly(StepBase):
     min_history: int = Field(
         default=10, ge=1, description="Values a key needs before anything is flagged."
     )
-    outputs: AnomalyOutputs = Field(default_factory=AnomalyOutputs)
+    outputs: AnomalyOutputs = Field(
+        default_factory=AnomalyOutputs, description="Names of the result columns."
+    )
     _v = field_validator("by", mode="before")(_as_list)
 
 
@@ -106,15 +116,22 @@ class Endpoint(StepBase):
     """What ``llm`` and ``embed`` share: an OpenAI-compatible endpoint and its limits."""
 
     base_url: str = Field(min_length=1, description="e.g. `http://127.0.0.1:8080/v1`.")
-    model: str = Field(min_length=1)
+    model: str = Field(min_length=1, description="The model name the endpoint serves.")
     api_key: SecretStr | None = Field(
         default=None, description="Use `${env:NAME}`; never logged or stored."
     )
     concurrency: int = Field(default=4, ge=1, le=256, description="Requests at once.")
-    requests_per_minute: int | None = Field(default=None, ge=1)
-    tokens_per_minute: int | None = Field(default=None, ge=1)
+    requests_per_minute: int | None = Field(
+        default=None, ge=1, description="Requests a minute, at most."
+    )
+    tokens_per_minute: int | None = Field(
+        default=None, ge=1, description="Tokens a minute, at most (estimated before sending)."
+    )
     timeout: float = Field(default=60.0, gt=0, description="Seconds per request.")
-    retry: Retry = Field(default_factory=lambda: Retry(attempts=4, initial=0.5, timeout=300))
+    retry: Retry = Field(
+        default_factory=lambda: Retry(attempts=4, initial=0.5, timeout=300),
+        description="Retries for 429, 5xx and timeouts (`Retry-After` honoured).",
+    )
     cache: bool = Field(default=True, description="Reuse answers to identical requests.")
 
 
@@ -123,7 +140,7 @@ class Llm(Endpoint):
 
     kind: Literal["llm"]
     prompt: str = Field(min_length=1, description="Template: `{column}` is the row's value.")
-    system: str | None = None
+    system: str | None = Field(default=None, description="A system prompt.")
     prompt_version: str = Field(
         default="1", description="Change it to re-ask everything (part of the cache key)."
     )
@@ -133,8 +150,8 @@ class Llm(Endpoint):
         description="JSON schema of the answer (an object): its properties become columns.",
     )
     output: str = Field(default="answer", description="Column of the text answer (no schema).")
-    temperature: float = Field(default=0.0, ge=0)
-    max_tokens: int | None = Field(default=256, ge=1)
+    temperature: float = Field(default=0.0, ge=0, description="Sampling temperature.")
+    max_tokens: int | None = Field(default=256, ge=1, description="Longest answer, in tokens.")
     params: dict[str, Any] = Field(default_factory=dict, description="More request fields.")
 
 
@@ -143,7 +160,7 @@ class Embed(Endpoint):
 
     kind: Literal["embed"]
     column: str = Field(description="The text column embedded.")
-    output: str = "embedding"
+    output: str = Field(default="embedding", description="Column of the vectors.")
     batch_size: int = Field(default=32, ge=1, le=2048, description="Texts per request.")
     dimensions: int | None = Field(default=None, ge=1, description="Expected vector length.")
     params: dict[str, Any] = Field(default_factory=dict, description="More request fields.")

@@ -47,7 +47,7 @@ def json_schema(
     Example:
         >>> s = json_schema()
         >>> s["$defs"]["Step"]["properties"]["kind"]["enum"][:3]
-        ['aggregate', 'cast', 'check']
+        ['aggregate', 'anomaly', 'cast']
     """
     schema = Pipeline.model_json_schema(by_alias=True, mode="validation")
     defs: dict[str, Any] = schema["$defs"]

@@ -3,9 +3,9 @@
 Example:
     >>> from ocht.testkit import S3Server
     >>> with S3Server() as s3:
-    ...     s3.create_bucket("lake")
-    ...     s3.put("lake", "raw/a.csv", b"x\\n1\\n")
-    ...     s3.keys("lake")
+    ...     s3.create_bucket("doctest-lake")
+    ...     s3.put("doctest-lake", "raw/a.csv", b"x\\n1\\n")
+    ...     s3.keys("doctest-lake")
     ['raw/a.csv']
 """
 
@@ -19,6 +19,9 @@ from typing import Any
 
 class S3Server:
     """moto's S3 server on a free loopback port, with helpers to seed and read buckets.
+
+    moto keeps its buckets per process, not per server: tests name their own buckets
+    (:func:`~ocht.testkit.unique_name`).
 
     Attributes:
         endpoint: ``http://127.0.0.1:PORT``.

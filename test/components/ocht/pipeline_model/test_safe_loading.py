@@ -30,9 +30,11 @@ def _load(path: Path) -> None:
     )
 
 
-def test_every_corpus_file_is_listed():
+def test_every_listed_case_has_its_file():
+    # the loader's cases are listed with their codes; the other documents of the corpus
+    # fail later (compile or run) and are checked by the fuzzing harness (test/fuzz)
     files = {p.name for p in CORPUS.iterdir() if p.name != "expected.yaml"}
-    assert files == set(EXPECTED)
+    assert set(EXPECTED) <= files
 
 
 @pytest.mark.parametrize("name", sorted(EXPECTED))
