@@ -10,6 +10,7 @@ from typing import Any, ClassVar
 
 import polars as pl
 
+from ocht.connector_kafka.avro import RegistryCodec
 from ocht.connector_kafka.config import check_reachable, producer_config
 from ocht.connector_kafka.errors import DeliveryFailed
 from ocht.observability import get_logger
@@ -52,6 +53,7 @@ class KafkaSink(Sink):
     def __init__(self, spec: KafkaConnector, *, name: str, context: Any) -> None:
         super().__init__(spec, name=name, context=context)
         self._producer: Any = None
+        self._avro_schema: tuple[int, Any] | None = None
         self._errors: list[str] = []
         self._deliveries: deque[_Deliveries] = deque()
         self._base = 0  # how many writes are settled (tickets below it are done)
@@ -99,6 +101,8 @@ class KafkaSink(Sink):
             return
         if self.spec.format == "json":
             values: list[Any] = batch.write_ndjson().encode().split(b"\n")[: batch.height]
+        elif self.spec.format == "avro":
+            values = self._avro(batch)
         else:
             values = batch.to_series(0).to_list()
         keys = self._keys(batch)
@@ -115,6 +119,16 @@ class KafkaSink(Sink):
                 except BufferError:  # the local queue is full: wait for acknowledgements
                     producer.poll(0.05)
         producer.poll(0)
+
+    def _avro(self, batch: pl.DataFrame) -> list[bytes]:
+        """Confluent-framed Avro; the schema is registered (and checked) on first use."""
+        if self._avro_schema is None:
+            registry = self.spec.schema_registry
+            assert registry is not None
+            codec = RegistryCodec(registry.url, subject=self.spec.subject(), auth=registry.auth)
+            self._avro_schema = codec.register(batch.schema, name=self.name)
+        schema_id, parsed = self._avro_schema
+        return RegistryCodec.encode(batch, schema_id, parsed)
 
     def mark(self) -> int | None:
         """A ticket for everything written so far (``None`` when transactional: then only

@@ -19,6 +19,7 @@ from typing import Any
 
 import polars as pl
 
+from ocht.connector_kafka.avro import RegistryCodec
 from ocht.connector_kafka.config import check_reachable, consumer_config
 from ocht.connector_kafka.decode import (
     DEAD_LETTER_SCHEMA,
@@ -96,6 +97,7 @@ class KafkaSource(Source):
         self.track_partitions = False
         self._expect: dict[PartitionKey, int] = {}
         self._cluster: str | None = None
+        self._codec: RegistryCodec | None = None
         self.log = get_logger("ocht.kafka")
 
     @property
@@ -107,7 +109,20 @@ class KafkaSource(Source):
         return f"kafka:{','.join(self.spec.topic_list())} (group {self.group})"
 
     # -- schema --------------------------------------------------------------------------
+    @property
+    def codec(self) -> RegistryCodec:
+        """The Avro codec of ``format: avro`` (the registry is asked on first use)."""
+        if self._codec is None:
+            registry = self.spec.schema_registry
+            assert registry is not None
+            self._codec = RegistryCodec(
+                registry.url, subject=self.spec.subject(), auth=registry.auth
+            )
+        return self._codec
+
     def _value_schema(self) -> pl.Schema | None:
+        if self.spec.format == "avro":  # the subject's latest schema, resolved per record
+            return self.codec.schema()
         if self.spec.format == "raw":
             return pl.Schema({"value": pl.Binary})
         if self.spec.format == "string":
@@ -332,7 +347,10 @@ class KafkaSource(Source):
                     stale.add(key)
                 if not self._expect:
                     break
-        frame, bad = decode_values(values, self.spec.format, self._value_schema())
+        if self.spec.format == "avro":
+            frame, bad = self.codec.decode(values)
+        else:
+            frame, bad = decode_values(values, self.spec.format, self._value_schema())
         if self.spec.format == "json" and self._schema is None and frame.width:
             self._schema = frame.schema  # later batches keep the first batch's types
         dead = None

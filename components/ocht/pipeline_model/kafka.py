@@ -14,8 +14,19 @@ from typing import Any, Literal
 from pydantic import Field, field_validator, model_validator
 
 from ocht.pipeline_model.connectors import ConnectorBase
+from ocht.pipeline_model.steps import Spec
 
 MetadataColumn = Literal["key", "headers", "timestamp", "partition", "offset", "topic"]
+
+
+class SchemaRegistry(Spec):
+    """A Confluent-compatible schema registry."""
+
+    url: str = Field(min_length=1, description="The registry (`http://registry:8081`).")
+    subject: str | None = Field(default=None, description="The subject (default: `<topic>-value`).")
+    auth: str | None = Field(
+        default=None, description="`user:password` for basic auth (use `${env:NAME}`)."
+    )
 
 
 class KafkaConnector(ConnectorBase):
@@ -44,10 +55,15 @@ class KafkaConnector(ConnectorBase):
         description="Inputs: the consumer group (default: `ocht-<pipeline>`). Workers with the "
         "same group share the partitions.",
     )
-    format: Literal["json", "string", "raw"] = Field(
+    format: Literal["json", "string", "raw", "avro"] = Field(
         default="json",
         description="`json`: one object per record; `string`: the value as text in column "
-        "`value`; `raw`: the value as bytes in column `value`.",
+        "`value`; `raw`: the value as bytes in column `value`; `avro`: Confluent-framed Avro "
+        "with a `schema_registry`.",
+    )
+    schema_registry: SchemaRegistry | None = Field(
+        default=None,
+        description="`format: avro`: the Confluent-compatible registry holding the schemas.",
     )
     schema_: dict[str, str] | None = Field(
         default=None,
@@ -107,7 +123,14 @@ class KafkaConnector(ConnectorBase):
             raise ValueError("give exactly one of `topic`, `topics` or `pattern`")
         if self.schema_ is not None and self.format != "json":
             raise ValueError("`schema` applies to `format: json` only")
+        if (self.format == "avro") != (self.schema_registry is not None):
+            raise ValueError("`format: avro` and `schema_registry` go together")
         return self
+
+    def subject(self) -> str:
+        """The registry subject of the values (``<topic>-value`` unless given)."""
+        assert self.schema_registry is not None
+        return self.schema_registry.subject or f"{self.topic_list()[0].lstrip('^')}-value"
 
     def topic_list(self) -> list[str]:
         """The topics to subscribe to (a pattern as librdkafka's ``^regex``)."""

@@ -92,3 +92,61 @@ def test_an_unreachable_registry_has_a_stable_code() -> None:
     with pytest.raises(SchemaRegistryError) as err:
         codec.schema()
     assert err.value.code == "schema-registry-error"
+
+
+# -- through a real broker: `format: avro` in and out -----------------------------------
+@pytest.mark.kafka
+def test_avro_topic_in_and_out_through_the_broker(
+    kafka_broker: str, registry: SchemaRegistry, tmp_path
+) -> None:
+    from ocht.testkit import run_pipeline
+    from ocht.testkit.broker import FAST_CONSUMER, create_topic, produce, unique_topic
+
+    topic_in = create_topic(kafka_broker, unique_topic("avro-in"), partitions=2)
+    topic_out = create_topic(kafka_broker, unique_topic("avro-out"))
+    id1, _ = registry.register(f"{topic_in}-value", json.dumps(V1))
+    id2, _ = registry.register(f"{topic_in}-value", json.dumps(V2))
+    at = 1_709_294_400_000
+    messages = [_framed(id1, V1, {"sensor": f"s{i}", "value": i, "at": at}) for i in range(50)]
+    messages += [_framed(id2, V2, {"sensor": "new", "value": 99, "at": at, "unit": "F"})]
+    messages += [b"\x00\x00\x00\x00\x63garbage"]  # an unknown schema id: a dead letter
+    produce(kafka_broker, topic_in, messages)
+    options = {k: v for k, v in FAST_CONSUMER.items() if k != "fetch.queue.backoff.ms"}
+    reg = {"url": registry.url}
+    result = run_pipeline(
+        {
+            "name": "avro_copy",
+            "inputs": {
+                "readings": {
+                    "type": "kafka",
+                    "brokers": kafka_broker,
+                    "topic": topic_in,
+                    "group": unique_topic("g"),
+                    "format": "avro",
+                    "schema_registry": reg,
+                    "options": options,
+                }
+            },
+            "steps": [{"kind": "filter", "where": "value >= 10"}],
+            "outputs": {
+                "out": {
+                    "type": "kafka",
+                    "brokers": kafka_broker,
+                    "topic": topic_out,
+                    "format": "avro",
+                    "schema_registry": reg,
+                }
+            },
+            "dead_letter": {"type": "ndjson", "path": str(tmp_path / "dead.ndjson")},
+        },
+        home=tmp_path / ".ocht",
+    )
+    assert result.inputs["readings"] == 51 and result.dead_letters == 1
+    assert result.outputs[0].rows == 41
+    # the output subject got a schema, and its records decode with it
+    reader = RegistryCodec(registry.url, subject=f"{topic_out}-value")
+    from ocht.testkit.broker import drain_values  # raw values, decoded by hand below
+
+    frame, bad = reader.decode(drain_values(kafka_broker, topic_out))
+    assert bad == [] and frame.height == 41
+    assert set(frame["unit"].to_list()) == {"C", "F"}  # V1 records got V2's default
