@@ -18,7 +18,7 @@ from ocht.executor import (
     RunServices,
     StreamResult,
 )
-from ocht.observability import LoggingHooks, get_logger
+from ocht.observability import HookGroup, LoggingHooks, get_logger
 from ocht.registry import Registry
 from ocht.worker.metrics import WorkerMetrics, serve_http
 
@@ -93,7 +93,11 @@ def serve(
         drain=idle_stop_s,
         lookup_refresh=lookup_refresh_s,
     )
-    runner = Runner(RunServices(registry=registry, hooks=LoggingHooks(), home=home))
+    from ocht.lineage import LineageHooks
+
+    lineage = LineageHooks.from_settings()
+    hooks = HookGroup([LoggingHooks(), lineage]) if lineage is not None else LoggingHooks()
+    runner = Runner(RunServices(registry=registry, hooks=hooks, home=home))
     try:
         return runner.stream(request, cancel=cancel, on_batch=observe, stop=stop, on_ready=ready)
     finally:

@@ -400,6 +400,8 @@ class _StreamRun:
             self.source.commit(p.batch.offsets)
         # bookkeeping after the commit: only committed batches count
         self._account(p, dead_rows)
+        if p.batch.records:
+            self.hooks.on_checkpoint(run_id=self.plan.context.run_id, batches=self.batches)
 
     def _account(self, pending: Pending, dead_rows: int) -> None:
         batch = pending.batch

@@ -7,6 +7,7 @@ the lineage graph from it (datasets, schema facets) and sends the events through
 
 from __future__ import annotations
 
+import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, Protocol
@@ -66,15 +67,23 @@ class LineageHooks(RunHooks):
         True
     """
 
-    def __init__(self, emitter: LineageEmitter) -> None:
+    def __init__(self, emitter: LineageEmitter, *, running_every_s: float = 60.0) -> None:
         self.emitter = emitter
+        self.running_every_s = running_every_s
         self._graphs: dict[str, LineageGraph] = {}
+        self._last_running: dict[str, float] = {}
 
     @classmethod
-    def from_settings(cls, env: dict[str, str] | None = None) -> LineageHooks | None:
-        """The hook ``OCHT_LINEAGE_FILE`` / ``OCHT_LINEAGE_URL`` ask for, or ``None``."""
+    def from_settings(cls, env: Mapping[str, str] | None = None) -> LineageHooks | None:
+        """The hook ``OCHT_LINEAGE_FILE`` / ``OCHT_LINEAGE_URL`` ask for, or ``None``
+        (``OCHT_LINEAGE_RUNNING_EVERY``: seconds between a stream's RUNNING events)."""
+        import os
+
+        env = os.environ if env is None else env
         emitter = LineageEmitter.from_settings(env)
-        return cls(emitter) if emitter is not None else None
+        if emitter is None:
+            return None
+        return cls(emitter, running_every_s=float(env.get("OCHT_LINEAGE_RUNNING_EVERY", "60")))
 
     def on_plan(self, *, run_id: str, plan: Any, **future: Any) -> None:
         self._graphs[run_id] = graph_of(plan)
@@ -85,13 +94,18 @@ class LineageHooks(RunHooks):
             self.emitter.emit(data, run_id=run_id, event_type="START")
 
     def on_checkpoint(self, *, run_id: str, **future: Any) -> None:
-        """A stream run checkpointed: a RUNNING event."""
+        """A stream run checkpointed: a RUNNING event (at most one per ``running_every_s``:
+        a stream checkpoints every micro-batch, a lineage consumer needs far fewer)."""
         data = self._graphs.get(run_id)
-        if data is not None:
-            self.emitter.emit(data, run_id=run_id, event_type="RUNNING")
+        now = time.monotonic()
+        if data is None or now - self._last_running.get(run_id, -1e18) < self.running_every_s:
+            return
+        self._last_running[run_id] = now
+        self.emitter.emit(data, run_id=run_id, event_type="RUNNING")
 
     def on_run_end(self, *, run_id: str, status: str, seconds: float, **future: Any) -> None:
         data = self._graphs.pop(run_id, None)
+        self._last_running.pop(run_id, None)
         if data is None:
             return
         if status == "succeeded" or status == "stopped":

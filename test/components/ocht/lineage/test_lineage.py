@@ -101,3 +101,39 @@ def test_a_consumer_that_is_away_never_fails_the_run(tmp_path: Path) -> None:
 
 def test_no_settings_no_emitter() -> None:
     assert LineageEmitter.from_settings({}) is None
+
+
+@pytest.mark.kafka
+def test_a_stream_run_sends_start_running_and_complete(kafka_broker: str, tmp_path: Path) -> None:
+    from ocht.lineage import LineageHooks
+    from ocht.testkit import stream_pipeline
+    from ocht.testkit.broker import FAST_GROUP, create_topic, produce, unique_topic
+
+    topic = create_topic(kafka_broker, unique_topic("lin"))
+    produce(kafka_broker, topic, [{"id": i} for i in range(30)])
+    target = tmp_path / "lineage.ndjson"
+    hooks = LineageHooks.from_settings(
+        {"OCHT_LINEAGE_FILE": str(target), "OCHT_LINEAGE_RUNNING_EVERY": "0"}
+    )
+    spec = {
+        "name": "lin_stream",
+        "inputs": {
+            "e": {
+                "type": "kafka",
+                "brokers": kafka_broker,
+                "topic": topic,
+                "group": unique_topic("g"),
+                "schema": {"id": "int64"},
+                "max_rows": 10,
+                "options": FAST_GROUP,
+            }
+        },
+        "outputs": {"o": {"type": "kafka", "brokers": kafka_broker, "topic": unique_topic("o")}},
+    }
+    result = stream_pipeline(spec, hooks=hooks, home=tmp_path / ".ocht", idle_stop_s=0.5)
+    assert result.rows_read == 30
+    kinds = [json.loads(line)["eventType"] for line in target.read_text().splitlines()]
+    assert kinds[0] == "START" and kinds[-1] == "COMPLETE"
+    assert kinds.count("RUNNING") == result.batches >= 3
+    names = [json.loads(line)["inputs"][0]["name"] for line in target.read_text().splitlines()]
+    assert set(names) == {topic}
