@@ -26,10 +26,11 @@ import time
 from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from types import TracebackType
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
+
+from ocht.testkit.loopback import LoopbackServer
 
 
 @dataclass(frozen=True)
@@ -42,7 +43,7 @@ class Fault:
     body: str = '{"error": "scripted fault"}'
 
 
-class RestApi:
+class RestApi(LoopbackServer):
     """The server; :attr:`received` holds the batches POSTed to ``/ingest``."""
 
     def __init__(self, records: Sequence[dict[str, Any]] = (), *, page_size: int = 2) -> None:
@@ -53,27 +54,7 @@ class RestApi:
         self.requests: list[tuple[str, str, dict[str, str]]] = []
         self._faults: dict[str, deque[Fault]] = {}
         self._lock = threading.Lock()
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(self))
-        self._server.daemon_threads = True
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
-        self._thread.start()
-        self.port = self._server.server_address[1]
-
-    def __enter__(self) -> RestApi:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
-
-    def stop(self) -> None:
-        """Stop serving."""
-        self._server.shutdown()
-        self._server.server_close()
+        super().__init__(_handler(self))
 
     def url(self, path: str) -> str:
         """``http://127.0.0.1:PORT{path}``."""

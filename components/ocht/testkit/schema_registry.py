@@ -19,10 +19,11 @@ from __future__ import annotations
 
 import json
 import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from types import TracebackType
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import unquote, urlsplit
+
+from ocht.testkit.loopback import LoopbackServer
 
 _PROMOTIONS = {
     "int": {"int", "long", "float", "double"},
@@ -62,33 +63,15 @@ def _base(schema: Any) -> str:
     return str(schema)
 
 
-class SchemaRegistry:
+class SchemaRegistry(LoopbackServer):
     """The registry server; :attr:`url` is ``http://127.0.0.1:PORT``."""
 
     def __init__(self) -> None:
         self.schemas: list[str] = []  # id - 1 → schema text
         self.subjects: dict[str, list[int]] = {}  # subject → ids by version
         self._lock = threading.Lock()
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(self))
-        self._server.daemon_threads = True
-        threading.Thread(target=self._server.serve_forever, daemon=True).start()
-        self.url = f"http://127.0.0.1:{self._server.server_address[1]}"
-
-    def __enter__(self) -> SchemaRegistry:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
-
-    def stop(self) -> None:
-        """Stop serving."""
-        self._server.shutdown()
-        self._server.server_close()
+        super().__init__(_handler(self))
+        self.url = f"http://127.0.0.1:{self.port}"
 
     def register(self, subject: str, schema: str) -> tuple[int, int]:
         """(id, http status) of registering ``schema`` under ``subject``."""
