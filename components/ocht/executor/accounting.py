@@ -11,13 +11,14 @@ input, each step branch, each output and each dead-letter producer):
   themselves (unparseable lines: dead letters from ``input:NAME`` producers);
 - **written**: rows written to the main outputs (``RunResult.outputs``);
 - **dead-lettered**: every dead letter (``RunResult.dead_letters``), sources' included;
-- **dropped by steps**: per step, ``rows_in - rows out of every branch`` (a filter or a
-  dedupe drops rows; an explode or a join can *add* rows: that counts negative).
+- **dropped by steps**: per step, ``rows of every input - rows out of every branch`` (a
+  filter or a dedupe drops rows, a join consumes its lookup side; an explode or a
+  one-to-many join can *add* rows: that counts negative).
 
-This holds exactly for pipelines where every frame is consumed once (each input read by
-one step or output, each step's main output read by one step or output, each branch of
-a route written once): the shape of nearly every ETL flow. Frames read twice (two outputs
-of one step) or never are reported in ``unbalanced`` terms instead of being guessed.
+Pipelines are graphs, not only chains: a frame read by two consumers (two outputs of one
+step) counts its rows twice, and a frame nobody reads (a route branch with no output)
+takes its rows out. ``RunResult.fanout`` carries that correction (Σ rows × (readers − 1)),
+added to the read side, so the equation holds for joins, unions, routes and fan-outs.
 """
 
 from __future__ import annotations
@@ -72,9 +73,9 @@ def accounting(result: RunResult) -> Accounting:
     step_dead = {p: n for p, n in result.rejected.items() if not p.startswith("input:")}
     dropped = 0
     for s in result.steps:
-        dropped += s.rows_in - s.rows_out - step_dead.get(s.step, 0)
+        dropped += s.rows_in + s.rows_other - s.rows_out - step_dead.get(s.step, 0)
     return Accounting(
-        read=result.rows_read + source_rejected,
+        read=result.rows_read + source_rejected + result.fanout,
         written=result.rows_written,
         dead_lettered=result.dead_letters,
         dropped=dropped,

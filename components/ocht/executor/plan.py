@@ -17,7 +17,7 @@ from typing import Any
 import polars as pl
 
 from ocht.config import LoadedPipeline
-from ocht.errors import InvalidPipeline, Issue, OchtError
+from ocht.errors import ConnectorError, InvalidPipeline, Issue, OchtError
 from ocht.executor.contracts import contract_of, planned_schema
 from ocht.executor.resolve import (
     check_targets,
@@ -266,6 +266,20 @@ def _sources(c: _Compiling, connectors: dict[str, tuple[ConnectorType, Any]]) ->
             c.unreachable.append(exc)
             c.issues_only_if_others.append(
                 Issue(exc.code, exc.message, f"inputs.{name}", hint=exc.hint)
+            )
+        except (pl.exceptions.PolarsError, OverflowError, RecursionError, ValueError) as exc:
+            # the engine could not make sense of the data (not Parquet, a truncated file,
+            # JSON too deep or with a number too large): a stable answer naming the input
+            text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            err = ConnectorError(
+                f"input '{name}' ({source.describe()}) cannot be read: {text}",
+                code="unreadable-input",
+                hint=f"check that it holds valid {spec.type} data",
+                input=name,
+            )
+            c.unreachable.append(err)
+            c.issues_only_if_others.append(
+                Issue(err.code, err.message, f"inputs.{name}", hint=err.hint)
             )
     return sources
 

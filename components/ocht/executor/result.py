@@ -8,13 +8,18 @@ from typing import Any
 
 @dataclass(frozen=True)
 class StepStats:
-    """Rows through one step (``rows_out`` sums every branch of a route)."""
+    """Rows through one step (``rows_out`` sums every branch of a route).
+
+    ``rows_in`` counts the step's main input; ``rows_other`` the rows of its other inputs
+    (a join's lookup side, a union's further inputs).
+    """
 
     step: str
     kind: str
     rows_in: int
     rows_out: int
     branches: dict[str, int] = field(default_factory=dict)
+    rows_other: int = 0
 
 
 @dataclass(frozen=True)
@@ -66,6 +71,10 @@ class RunResult:
         reports: what steps tell about themselves, by step id (a ``predict`` step's
             model path, sha256, opset and signature; an ``llm`` step's token usage).
         files: ``(new, skipped)`` files per ``incremental: files`` input.
+        fanout: rows counted again because a frame is read by several consumers (two
+            outputs of one step), less the rows of frames nobody reads (a route branch
+            with no output): the accounting invariant's correction for pipeline shapes
+            that are not a chain.
     """
 
     run_id: str
@@ -86,6 +95,7 @@ class RunResult:
     rejected: dict[str, int] = field(default_factory=dict)
     reports: dict[str, dict[str, Any]] = field(default_factory=dict)
     files: dict[str, tuple[int, int]] = field(default_factory=dict)
+    fanout: int = 0
 
     @property
     def ok(self) -> bool:

@@ -143,6 +143,7 @@ def run(plan: Plan, *, hooks: RunHooks | None = None, limit: int | None = None) 
             checks=check_stats(plan),
             rejected={p: counters.get(f"dead:{p}") for p in producers},
             reports=step_reports(plan),
+            fanout=_fanout(plan, counters),
             files={
                 n: counts
                 for n, src in plan.sources.items()
@@ -272,9 +273,29 @@ def _step_stats(plan: Plan, counters: Counters) -> list[StepStats]:
                 rows_of(step.reads[0]),
                 rows_out,
                 branches if len(branches) > 1 else {},
+                rows_other=sum(rows_of(r) for r in step.reads[1:]),
             )
         )
     return out
+
+
+def _fanout(plan: Plan, counters: Counters) -> int:
+    """Σ rows × (readers − 1) over every frame but dead-letter branches: rows a second
+    reader counts again, minus rows no reader takes."""
+    readers: dict[str, int] = {}
+    for step in plan.steps:
+        for r in step.reads:
+            readers[r] = readers.get(r, 0) + 1
+    for o in plan.outputs:
+        readers[o.reads] = readers.get(o.reads, 0) + 1
+    total = 0
+    for name in plan.sources:
+        total += counters.get(f"input:{name}") * (readers.get(name, 0) - 1)
+    for step in plan.steps:
+        for branch, frame in step.frame_names().items():
+            if branch != DEAD_LETTER:
+                total += counters.get(frame) * (readers.get(frame, 0) - 1)
+    return total
 
 
 def _quiet_abort(out: PlannedOutput) -> None:

@@ -304,6 +304,8 @@ def _step_tag(value: Any) -> str | None:
     kind = value.get("kind") if isinstance(value, dict) else getattr(value, "kind", None)
     if kind is None:
         return None
+    if not isinstance(kind, str):  # a list or a mapping: the plugin model says "a string"
+        return "plugin"
     return kind if kind in BUILTIN_STEPS else "plugin"
 
 
