@@ -17,7 +17,7 @@ input, each step branch, each output and each dead-letter producer):
 
 Pipelines are graphs, not only chains: a frame read by two consumers (two outputs of one
 step) counts its rows twice, and a frame nobody reads (a route branch with no output)
-takes its rows out. ``RunResult.fanout`` carries that correction (Σ rows × (readers − 1)),
+takes its rows out. ``RunResult.fanout`` carries that correction (the sum of rows * (readers - 1)),
 added to the read side, so the equation holds for joins, unions, routes and fan-outs.
 """
 

@@ -280,7 +280,7 @@ def _step_stats(plan: Plan, counters: Counters) -> list[StepStats]:
 
 
 def _fanout(plan: Plan, counters: Counters) -> int:
-    """Σ rows × (readers − 1) over every frame but dead-letter branches: rows a second
+    """The sum of rows * (readers - 1) over every frame but dead-letter branches: rows a second
     reader counts again, minus rows no reader takes."""
     readers: dict[str, int] = {}
     for step in plan.steps:
