@@ -239,6 +239,9 @@ class CsvSource(FileSource):
             names = frame.columns
         frame.columns = names
         dtypes = dict(zip(names, frame.dtypes, strict=True))
+        for column, dtype in list(dtypes.items()):
+            if dtype == pl.String:
+                dtypes[column] = _mostly_numeric(frame.get_column(column)) or dtype
         formats: dict[str, str] = {}
         if spec.try_parse_dates and length != 0:
             for column, (dtype, fmt) in detect_dates(frame.head(10_000)).items():
@@ -272,3 +275,19 @@ class CsvSource(FileSource):
         except OSError:
             self._workdir = Path(tempfile.mkdtemp(prefix=f"ocht-{safe}-"))
         return self._workdir
+
+
+def _mostly_numeric(values: pl.Series) -> pl.DataType | None:
+    """``Int64`` or ``Float64`` when all but a stray few of a text column's sampled values
+    are numbers (at most one in a hundred, and at least twenty values seen): the strays
+    are then bad values under ``on_bad_lines``, instead of turning the column into text
+    and failing later on a comparison."""
+    seen = values.drop_nulls()
+    if seen.len() < 20:
+        return None
+    allowed = max(1, seen.len() // 100)
+    for dtype in (pl.Int64(), pl.Float64()):
+        strays = seen.cast(dtype, strict=False).null_count()
+        if 0 < strays <= allowed:
+            return dtype
+    return None
