@@ -55,3 +55,30 @@ def test_test_pipeline_picks_a_route_branch():
 def test_reload_pipeline():
     loaded = ocht_repl.reload_pipeline(EXAMPLES / "route_orders.yaml")
     assert loaded.pipeline.step_ids() == ["split"]
+
+
+def test_test_pipeline_behaves_like_a_real_run():
+    import pytest
+
+    from ocht.errors import OchtError
+
+    pipeline = {
+        "name": "repl_dead",
+        "inputs": {
+            "orders": {
+                "type": "csv",
+                "path": "orders.csv",
+                "schema": {"id": "int64", "amount": "float64"},
+                "on_bad_lines": "dead_letter",
+            }
+        },
+        "outputs": {"out": {"type": "parquet", "path": "out.parquet"}},
+    }
+    rows = [{"id": 1, "amount": "2.5"}, {"id": 2, "amount": "not a number"}]
+    # the bad value is a dead letter, as in a real run (not a null)
+    assert ocht_repl.test_pipeline(pipeline, rows)["id"].to_list() == [1]
+    dead = ocht_repl.test_pipeline(pipeline, rows, dead_letters=True)
+    assert dead.height == 1 and "amount" in dead["reason"][0]
+    with pytest.raises(OchtError) as err:
+        ocht_repl.test_pipeline(pipeline, {"order": rows})
+    assert err.value.code == "unknown-input"

@@ -19,9 +19,11 @@ from ocht.scenarios.harness import (
     Case,
     InvalidScenario,
     Outcome,
+    Played,
     cases,
     discover,
     load_file,
+    play,
     run_case,
 )
 from ocht.scenarios.model import (
@@ -55,6 +57,7 @@ __all__ = [
     "Given",
     "InvalidScenario",
     "Outcome",
+    "Played",
     "Run",
     "Scenario",
     "ScenarioFile",
@@ -65,6 +68,7 @@ __all__ = [
     "exit_code",
     "failure_text",
     "load_file",
+    "play",
     "run_case",
     "summary_line",
     "write_junit",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -15,10 +15,10 @@ from pydantic import ValidationError
 
 from ocht.config import LoadedPipeline, load_pipeline
 from ocht.errors import InvalidPipeline, Issue, OchtError
-from ocht.executor import Runner, RunRequest, RunServices
+from ocht.executor import Runner, RunRequest, RunResult, RunServices
 from ocht.pipeline_model import format_path, validate
 from ocht.scenarios.compare import compare_dead_letters, compare_rows
-from ocht.scenarios.model import Expect, Mode, Run, Scenario, ScenarioFile
+from ocht.scenarios.model import Expect, Given, Mode, Run, Scenario, ScenarioFile
 from ocht.scenarios.rewrite import dead_letter_path, output_path, rewrite
 
 SUFFIX = ".ocht-test.yaml"
@@ -158,23 +158,17 @@ def _run_once(
 ) -> list[str]:
     variables = {**case.scenario.vars, **run.vars}
     try:
-        loaded = load_pipeline(pipeline_file, profile=case.scenario.profile, variables=variables)
-        doc = loaded.pipeline.model_dump(by_alias=True, exclude_unset=True, mode="json")
-        rewritten = rewrite(
-            doc, run.given, scratch=scratch, scenario_dir=case.file.parent, run=number
+        result, rewritten = _play(
+            pipeline_file,
+            run.given,
+            scratch=scratch,
+            scenario_dir=case.file.parent,
+            store=store,
+            number=number,
+            variables=variables,
+            profile=case.scenario.profile,
+            full_refresh=run.full_refresh,
         )
-        for path in scratch.glob("outputs/*"):
-            path.unlink(missing_ok=True)
-        pipeline = validate(rewritten)
-        test_loaded = LoadedPipeline(
-            pipeline=pipeline,
-            document=None,
-            base_dir=loaded.base_dir,
-            profile=loaded.profile,
-            secrets=loaded.secrets,
-        )
-        runner = Runner(RunServices(store=store, home=scratch / ".ocht"))
-        result = runner.run(RunRequest(test_loaded, full_refresh=run.full_refresh))
     except KeyError as exc:
         return [f"given: the pipeline has no input {exc}"]
     except OchtError as exc:
@@ -202,6 +196,94 @@ def _run_once(
             )
         )
     return problems
+
+
+def _play(
+    pipeline: str | Path | Mapping[str, Any],
+    given: Mapping[str, Given],
+    *,
+    scratch: Path,
+    scenario_dir: Path,
+    store: Any,
+    number: int,
+    variables: Mapping[str, Any],
+    profile: str | None,
+    full_refresh: bool = False,
+) -> tuple[RunResult, dict[str, Any]]:
+    """One run of ``pipeline`` rewritten onto ``given`` data in ``scratch``."""
+    loaded = load_pipeline(pipeline, profile=profile, variables=variables)
+    doc = loaded.pipeline.model_dump(by_alias=True, exclude_unset=True, mode="json")
+    rewritten = rewrite(doc, dict(given), scratch=scratch, scenario_dir=scenario_dir, run=number)
+    for path in scratch.glob("outputs/*"):
+        path.unlink(missing_ok=True)
+    test_loaded = LoadedPipeline(
+        pipeline=validate(rewritten),
+        document=None,
+        base_dir=loaded.base_dir,
+        profile=loaded.profile,
+        secrets=loaded.secrets,
+    )
+    runner = Runner(RunServices(store=store, home=scratch / ".ocht"))
+    return runner.run(RunRequest(test_loaded, full_refresh=full_refresh)), rewritten
+
+
+@dataclass
+class Played:
+    """What a pipeline produced from given rows: every output, the dead letters, the run."""
+
+    outputs: dict[str, pl.DataFrame]
+    dead_letters: list[dict[str, Any]]
+    result: RunResult
+
+
+def play(
+    pipeline: str | Path | Mapping[str, Any],
+    given: Mapping[str, Given | list[dict[str, Any]]],
+    *,
+    variables: Mapping[str, Any] | None = None,
+    profile: str | None = None,
+) -> Played:
+    """Run ``pipeline`` once on ``given`` rows, as a scenario does (test connectors in place
+    of the real ones), and return what it produced.
+
+    Raises:
+        OchtError: ``unknown-input`` for a given input the pipeline does not have; the
+            run's own error when it fails.
+
+    Example:
+        >>> out = play({"name": "p", "inputs": {"i": {"type": "ndjson", "path": "x.ndjson"}},
+        ...             "steps": [{"kind": "filter", "where": "a > 1"}],
+        ...             "outputs": {"o": {"type": "parquet", "path": "o.parquet"}}},
+        ...            {"i": [{"a": 1}, {"a": 2}]})
+        >>> out.outputs["o"]["a"].to_list()
+        [2]
+    """
+    rows = {
+        name: value if isinstance(value, Given) else Given(rows=list(value))
+        for name, value in given.items()
+    }
+    with tempfile.TemporaryDirectory(prefix="ocht-play-") as tmp:
+        scratch = Path(tmp)
+        try:
+            result, rewritten = _play(
+                pipeline,
+                rows,
+                scratch=scratch,
+                scenario_dir=Path.cwd(),
+                store=None,
+                number=1,
+                variables=variables or {},
+                profile=profile,
+            )
+        except KeyError as exc:
+            raise OchtError(
+                f"the pipeline has no input {exc}", code="unknown-input", hint="check its name"
+            ) from None
+        outputs = {}
+        for name in rewritten["outputs"]:
+            target = output_path(scratch, name)
+            outputs[name] = pl.read_parquet(target) if target.exists() else pl.DataFrame()
+        return Played(outputs, _dead_letters(scratch), result)
 
 
 def _check_output(
