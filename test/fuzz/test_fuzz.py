@@ -41,8 +41,9 @@ def test_the_corpus_covers_the_reported_cases() -> None:
         assert want in names
 
 
-@settings(
+@settings(  # the same 8 cases every run (CI stays reproducible); bench/ explores widely
     max_examples=8,
+    derandomize=True,
     deadline=None,
     database=None,
     phases=[Phase.generate],

@@ -214,6 +214,8 @@ def _check_tag(value: Any) -> str | None:
     kind = value.get("type") if isinstance(value, dict) else getattr(value, "type", None)
     if kind is None:
         return None
+    if not isinstance(kind, str):  # a list or a mapping: the plugin model says "a string"
+        return "plugin"
     return kind if kind in BUILTIN_CHECKS else "plugin"
 
 
