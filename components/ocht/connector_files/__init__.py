@@ -31,6 +31,7 @@ from ocht.connector_files.sinks import (
     FileSink,
     NdjsonSink,
     ParquetSink,
+    csv_write_options,
     sweep_temporary,
 )
 from ocht.connector_files.sources import (
@@ -54,6 +55,7 @@ __all__ = [
     "NdjsonSource",
     "ParquetSink",
     "ParquetSource",
+    "csv_write_options",
     "explain_csv_error",
     "explain_error",
     "explain_json_error",

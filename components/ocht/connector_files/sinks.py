@@ -193,16 +193,7 @@ class CsvSink(FileSink):
                 "write ndjson or parquet, or flatten them first (unnest, or cast to str)",
             )
         spec = self.spec
-        node = frame.sink_csv(
-            path,
-            separator=spec.delimiter,
-            include_header=spec.header,
-            quote_char=spec.quote_char or '"',
-            quote_style="never" if spec.quote_char is None else None,
-            null_value=spec.null_values[0] if spec.null_values else None,
-            check_extension=False,
-            lazy=True,
-        )
+        node = frame.sink_csv(path, **csv_write_options(spec), check_extension=False, lazy=True)
         assert node is not None
         return node
 
@@ -215,6 +206,18 @@ class CsvSink(FileSink):
         finally:
             temp.unlink(missing_ok=True)
         return encoded
+
+
+def csv_write_options(spec: CsvConnector) -> dict[str, Any]:
+    """``sink_csv`` keywords for a CSV output's delimiter, header, quoting and nulls
+    (shared by local and object-store outputs)."""
+    return {
+        "separator": spec.delimiter,
+        "include_header": spec.header,
+        "quote_char": spec.quote_char or '"',
+        "quote_style": "never" if spec.quote_char is None else None,
+        "null_value": spec.null_values[0] if spec.null_values else None,
+    }
 
 
 class ParquetSink(FileSink):

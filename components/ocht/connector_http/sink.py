@@ -49,16 +49,11 @@ class HttpSink(Sink):
             return
         client = HttpClient(self.spec, name=self.name)
         try:
-            rows: list[dict[str, Any]] = []
-            with self._spool.open(encoding="utf-8") as spool:
-                for line in spool:
-                    if line.strip():
-                        rows.append(json.loads(line))
-                    if len(rows) >= self.spec.batch_size:
-                        self._send(client, rows)
-                        rows = []
-            if rows:
-                self._send(client, rows)
+            if self._spool.stat().st_size:
+                spooled = pl.read_ndjson(self._spool)
+                size = self.spec.batch_size
+                for offset in range(0, spooled.height, size):
+                    self._send(client, spooled.slice(offset, size).to_dicts())
         finally:
             client.close()
             self.abort()

@@ -25,6 +25,7 @@ from typing import Any, ClassVar
 
 import polars as pl
 
+from ocht.connector_files import csv_write_options
 from ocht.connector_s3.objects import Location, guarded, open_store
 from ocht.errors import OutputWriteError
 from ocht.registry import RunContext, Sink
@@ -180,15 +181,10 @@ class CsvObjectSink(ObjectSink):
             )
 
     def sink(self, frame: pl.LazyFrame, url: str) -> pl.LazyFrame:
-        spec = self.spec
         node = frame.sink_csv(
             url,
-            separator=spec.delimiter,
-            include_header=spec.header,
-            quote_char=spec.quote_char or '"',
-            quote_style="never" if spec.quote_char is None else None,
-            null_value=spec.null_values[0] if spec.null_values else None,
-            storage_options=spec.storage_options,
+            **csv_write_options(self.spec),
+            storage_options=self.spec.storage_options,
             check_extension=False,
             lazy=True,
         )

@@ -13,11 +13,12 @@ from __future__ import annotations
 
 import logging
 import urllib.request
-from types import TracebackType
 from typing import Any
 
+from ocht.testkit.loopback import Server
 
-class S3Server:
+
+class S3Server(Server):
     """moto's S3 server on a free loopback port, with helpers to seed and read buckets.
 
     moto keeps its buckets per process, not per server: tests name their own buckets
@@ -43,17 +44,6 @@ class S3Server:
             "region": "us-east-1",
             "allow_http": "true",
         }
-
-    def __enter__(self) -> S3Server:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
 
     def stop(self) -> None:
         """Stop the server (its buckets are gone)."""

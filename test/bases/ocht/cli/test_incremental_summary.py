@@ -1,0 +1,35 @@
+"""The run summary says how many files an `incremental: files` input found new."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+
+def test_the_summary_counts_new_and_known_files(tmp_path: Path) -> None:
+    (tmp_path / "in").mkdir()
+    (tmp_path / "in" / "a.csv").write_text("id\n1\n")
+    (tmp_path / "p.yaml").write_text(
+        "name: inc\n"
+        "inputs: {i: {type: csv, path: in, incremental: files}}\n"
+        "outputs: {o: {type: parquet, path: o.parquet}}\n"
+    )
+    env = {**os.environ, "OCHT_HOME": str(tmp_path / ".ocht"), "COLUMNS": "200"}
+
+    def run() -> str:
+        done = subprocess.run(
+            [sys.executable, "-m", "ocht.cli.main", "run", "p.yaml"],
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            env=env,
+        )
+        assert done.returncode == 0, done.stderr
+        return done.stdout
+
+    assert "1 new files, 0 loaded before" in run()
+    (tmp_path / "in" / "b.csv").write_text("id\n2\n")
+    assert "1 new files, 1 loaded before" in run()
