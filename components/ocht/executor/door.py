@@ -1,17 +1,6 @@
 """The front door: one object every base calls to validate, explain and run pipelines.
 
-Example:
-    >>> from ocht.executor import Runner, RunRequest, RunServices
-    >>> from ocht.registry import Registry
-    >>> from ocht.testkit import MemoryConnector
-    >>> memory = MemoryConnector()
-    >>> runner = Runner(RunServices(registry=Registry(connectors=[memory.connector])))
-    >>> result = runner.run(RunRequest({"name": "demo",
-    ...     "inputs": {"i": {"type": "memory", "rows": [{"a": 1}, {"a": 5}]}},
-    ...     "steps": [{"kind": "filter", "where": "a > 2"}],
-    ...     "outputs": {"o": {"type": "memory", "key": "demo"}}}))
-    >>> result.status, memory.recorded("demo")["a"].to_list()
-    ('succeeded', [5])
+The example of its use is the package's own (:mod:`ocht.executor`).
 """
 
 from __future__ import annotations
