@@ -6,7 +6,7 @@ import threading
 from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, date, datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, cast
 
 import polars as pl
 import sqlalchemy as sa
@@ -209,18 +209,18 @@ class SqlSource(SqlBase, Source):
         if self.dialect == "postgresql":
             raw = conn.connection.driver_connection
             assert raw is not None
-            with raw.cursor() as cur:
-                cur.execute(probe)
-                out = []
-                for d in cur.description or []:
-                    kind = pg_type_name(raw, d.type_code)
-                    dtype = dtype_from_sql(
-                        kind, dialect="postgresql", precision=d.precision, scale=d.scale
-                    )
-                    out.append(SqlColumn(d.name, kind, dtype))
+            # the DBAPI cursor's description carries PostgreSQL's type oids
+            result = self._execute(conn, probe)
+            out = []
+            # DBAPI's description: (name, type_code, display_size, size, precision, scale, ...)
+            for name, type_code, _, _, precision, scale, *_ in result.cursor.description or []:
+                kind = pg_type_name(raw, cast(int, type_code))
+                dtype = dtype_from_sql(kind, dialect="postgresql", precision=precision, scale=scale)
+                out.append(SqlColumn(name, kind, dtype))
+            result.close()
             return out
         declared = self._declared_types(conn)
-        names = list(conn.exec_driver_sql(probe).keys())
+        names = list(self._execute(conn, probe).keys())
         unknown = [n for n in names if not declared.get(n)]
         sampled = self._sample_types(conn, unknown) if unknown else {}
         return [
@@ -237,6 +237,8 @@ class SqlSource(SqlBase, Source):
             target = self.table_sql() if self.table else None
             trans = conn.begin()
             try:
+                if target is None and self.spec.params:
+                    return {}  # a view takes no bound values: the types come from a sample
                 if target is None:  # a query: its temporary view knows the declared types
                     conn.exec_driver_sql(f"CREATE TEMP VIEW _ocht_probe AS {self.spec.query or ''}")
                     target = "_ocht_probe"
@@ -254,7 +256,7 @@ class SqlSource(SqlBase, Source):
         return {c["name"]: str(c["type"].compile(dialect=conn.dialect)) for c in cols}
 
     def _sample_types(self, conn: sa.Connection, names: Sequence[str]) -> dict[str, pl.DataType]:
-        rows = conn.exec_driver_sql(f"SELECT * FROM {self.from_sql()} LIMIT {_SAMPLE}")
+        rows = self._execute(conn, f"SELECT * FROM {self.from_sql()} LIMIT {_SAMPLE}")
         keys = list(rows.keys())
         data = rows.fetchall()
         out: dict[str, pl.DataType] = {}
@@ -264,6 +266,13 @@ class SqlSource(SqlBase, Source):
             dtype = series.dtype
             out[name] = pl.String() if dtype in (pl.Null, pl.Object) else dtype
         return out
+
+    def _execute(self, conn: sa.Connection, sql: str) -> sa.CursorResult[Any]:
+        """``sql`` run with the spec's ``params`` bound (as driver SQL when there are none)."""
+        if not self.spec.params:
+            return conn.exec_driver_sql(sql)
+        values = {k: self._bind(v) for k, v in self.spec.params.items()}
+        return conn.execute(sa.text(sql), values)
 
     # -- reading ---------------------------------------------------------------------------
     def _prior_state(self) -> dict[str, Any] | None:
@@ -334,23 +343,25 @@ class SqlSource(SqlBase, Source):
     def _frames(
         self, columns: list[SqlColumn], low: Any, limit: int | None, chunk: int
     ) -> Iterator[pl.DataFrame]:
-        pg_copy = self.dialect == "postgresql" and self.spec.fast_path
+        # COPY takes no bound values: a query with params reads through the cursor
+        pg_copy = self.dialect == "postgresql" and self.spec.fast_path and not self.spec.params
         if self.dialect == "postgresql":
             select = select_list(columns, self.quote, copy=pg_copy)
         else:
             select = ", ".join(f"q.{self.quote(c.name)}" for c in columns)
         conn = self.connect(SqlUnreachable)
         try:
-            where, params = "", {}
+            params = {k: self._bind(v) for k, v in (self.spec.params or {}).items()}
+            where = ""
             if low is not None:
                 assert self.spec.cursor is not None
-                bound = ":low"
+                bound = ":_ocht_low"
                 if pg_copy:  # COPY takes no parameters: a literal, quoted by psycopg
                     from psycopg import sql as pgsql
 
                     bound = pgsql.Literal(low).as_string(conn.connection.driver_connection)
                 else:
-                    params["low"] = self._bind(low)
+                    params["_ocht_low"] = self._bind(low)
                 where = f" WHERE q.{self.quote(self.spec.cursor)} >= {bound}"
             tail = f" LIMIT {int(limit)}" if limit is not None else ""
             sql = f"SELECT {select} FROM {self.from_sql()}{where}{tail}"

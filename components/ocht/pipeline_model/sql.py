@@ -39,7 +39,18 @@ class SqlConnector(ConnectorBase):
     query: str | None = Field(
         default=None,
         min_length=1,
-        description="Inputs only: a SELECT whose rows are the input (instead of `table`).",
+        description="Inputs only: a SELECT whose rows are the input (instead of `table`). "
+        "Put values in `params` and write `:name` where they go, rather than `${...}` in "
+        "the text.",
+    )
+    params: dict[str, str | int | float | bool | None] | None = Field(
+        default=None,
+        description="Inputs with `query`: values bound to its `:name` placeholders. They go "
+        "to the database apart from the SQL text (never spliced into it), so a value from "
+        "`${env:...}` cannot change the statement, and the database's logs show no value: "
+        "`query: SELECT * FROM orders WHERE tenant = :tenant` with "
+        "`params: {tenant: '${env:TENANT}'}`. A query with params reads through the "
+        "driver's cursor (PostgreSQL's COPY takes no bound values).",
     )
     schema_: str | None = Field(
         default=None,
@@ -117,4 +128,19 @@ class SqlConnector(ConnectorBase):
             raise ValueError("mode `upsert` needs `primary_key`")
         if self.lookback is not None and self.cursor is None:
             raise ValueError("`lookback` needs a `cursor` column")
+        if self.params is not None:
+            if self.query is None:
+                raise ValueError("`params` are bound to a `query`: give a `query`")
+            bad = [k for k in self.params if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", k)]
+            if bad:
+                raise ValueError(
+                    f"param name(s) {', '.join(map(repr, bad))} are not placeholders: use "
+                    "letters, digits and `_`, as in `:tenant`"
+                )
+            missing = [k for k in self.params if not re.search(rf"(?<![:\w]):{k}\b", self.query)]
+            if missing:
+                raise ValueError(
+                    f"param(s) {', '.join(missing)} do not appear in the query "
+                    f"(write :{missing[0]} where the value goes)"
+                )
         return self

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import polars as pl
 import pytest
+from pydantic import ValidationError
 
 from ocht.connector_sql import SqlUnreachable
 from ocht.errors import ConnectorError, InvalidPipeline, SourceUnreachable
+from ocht.pipeline_model import SqlConnector
 from ocht.testkit import assert_same_rows, orders
 
 
@@ -44,6 +46,48 @@ def test_query_input(sql, orders_table: str) -> None:
     assert got["country"].to_list() == want["country"].to_list()
     assert got["n"].to_list() == want["n"].to_list()
     assert src.schema()["n"].is_integer()
+
+
+def test_query_params_are_bound_not_spliced(sql, orders_table: str) -> None:
+    query = f"SELECT order_id, country, amount FROM {orders_table} WHERE country = :country"
+    src = sql.source(query=query, params={"country": "DE"})
+    got = src.scan().collect()
+    want = orders(500).filter(pl.col("country") == "DE").select("order_id", "country", "amount")
+    assert got.height > 0
+    assert_same_rows(got, want)
+    assert src.schema()["amount"].is_float()
+    # spliced into the text, this value would turn the WHERE into `... OR '1'='1'`
+    hostile = sql.source(query=query, params={"country": "DE' OR '1'='1"})
+    assert hostile.scan().collect().height == 0
+
+
+def test_query_params_with_an_incremental_cursor(sql, orders_table: str, tmp_path) -> None:
+    query = (
+        f"SELECT order_id, country, amount FROM {orders_table} "
+        "WHERE amount >= :floor AND country <> :skip"
+    )
+    src = sql.source(
+        query=query, params={"floor": 10.5, "skip": "FR"}, cursor="order_id", chunk_size=40
+    )
+    got = src.scan().collect()
+    want = orders(500).filter((pl.col("amount") >= 10.5) & (pl.col("country") != "FR"))
+    assert_same_rows(got, want.select("order_id", "country", "amount"))
+    assert src.state() is not None and src.state()["value"] == want["order_id"].max()
+
+
+@pytest.mark.parametrize(
+    ("fields", "message"),
+    [
+        ({"table": "t", "params": {"a": 1}}, "give a `query`"),
+        ({"query": "SELECT 1 WHERE 1 = :a", "params": {"b": 1}}, "do not appear in the query"),
+        ({"query": "SELECT 1 WHERE 1 = :a", "params": {"a-b": 1}}, "are not placeholders"),
+        ({"query": "SELECT 1 WHERE x = '::ab'", "params": {"ab": 1}}, "do not appear"),
+    ],
+)
+def test_query_params_are_checked(fields: dict[str, object], message: str) -> None:
+    with pytest.raises(ValidationError) as info:
+        SqlConnector.model_validate({"type": "sql", "url": "sqlite://", **fields})
+    assert message in str(info.value)
 
 
 def test_schema_known_without_reading_rows(sql, orders_table: str) -> None:
