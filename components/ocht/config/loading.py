@@ -194,6 +194,7 @@ def load_pipeline(
     merged_vars = {**(own_vars if isinstance(own_vars, Mapping) else {}), **(variables or {})}
     data["vars"] = merged_vars
     profiles = data.pop("profiles", None)
+    spliced = _env_in_queries(data, document, file)
     result = interpolate(data, merged_vars, env, file=file)
     issues = [
         Issue(
@@ -216,14 +217,17 @@ def load_pipeline(
         known_steps=known_steps,
         known_connectors=known_connectors,
     )
-    warnings = tuple(
-        Issue(
-            "unused-variable",
-            f"--set {name}=... is not used: no ${{{name}}} in the pipeline",
-            file=file,
-            hint=did_you_mean(name, result.used) or "check the spelling of the name",
+    warnings = (
+        tuple(
+            Issue(
+                "unused-variable",
+                f"--set {name}=... is not used: no ${{{name}}} in the pipeline",
+                file=file,
+                hint=did_you_mean(name, result.used) or "check the spelling of the name",
+            )
+            for name in sorted(set(variables or {}) - result.used)
         )
-        for name in sorted(set(variables or {}) - result.used)
+        + spliced
     )
     return LoadedPipeline(
         pipeline, document, base_dir, profile, frozenset(result.secrets), warnings
@@ -235,4 +239,30 @@ def _path(text: str) -> tuple[str | int, ...]:
     for part in text.replace("[", ".[").split("."):
         if part:
             out.append(int(part[1:-1]) if part.startswith("[") else part)
+    return tuple(out)
+
+
+def _env_in_queries(
+    data: Mapping[str, Any], document: Document | None, file: str | None
+) -> tuple[Issue, ...]:
+    """A warning per SQL ``query`` whose text holds ``${env:...}`` (spliced, not bound)."""
+    inputs = data.get("inputs")
+    if not isinstance(inputs, Mapping):
+        return ()
+    out = []
+    for name, spec in inputs.items():
+        query = spec.get("query") if isinstance(spec, Mapping) else None
+        if isinstance(query, str) and "${env:" in query:
+            path = f"inputs.{name}.query"
+            out.append(
+                Issue(
+                    "env-in-query",
+                    f"input '{name}': an ${{env:...}} value is spliced into the query's text",
+                    path,
+                    file,
+                    document.line_of(_path(path)) if document else None,
+                    "bind it instead: write :name where it goes and "
+                    "`params: {name: '${env:NAME}'}`",
+                )
+            )
     return tuple(out)

@@ -123,3 +123,27 @@ def test_settings_come_from_the_environment(monkeypatch):
     monkeypatch.setenv("OCHT_LOG_FORMAT", "xml")
     with pytest.raises(ValueError, match="log_format"):
         Settings()
+
+
+def test_env_spliced_into_a_query_is_warned_about_with_its_line(tmp_path) -> None:
+    pipeline = tmp_path / "p.yaml"
+    pipeline.write_text(
+        "name: p\n"
+        "inputs:\n"
+        "  a:\n"
+        "    type: sql\n"
+        "    url: sqlite:///x.db\n"
+        "    query: SELECT * FROM t WHERE tenant = '${env:TENANT}'\n"
+        "  b:\n"
+        "    type: sql\n"
+        "    url: sqlite:///x.db\n"
+        "    query: SELECT * FROM t WHERE tenant = :tenant\n"
+        "    params: {tenant: '${env:TENANT}'}\n"
+        "steps:\n  - {kind: union, input: a, with: [b]}\n"
+        "outputs:\n  o: {type: console}\n"
+    )
+    loaded = load_pipeline(pipeline, env={"TENANT": "acme"})
+    [warning] = [w for w in loaded.warnings if w.code == "env-in-query"]
+    assert warning.path == "inputs.a.query" and warning.line == 6
+    assert "params" in (warning.hint or "")
+    assert loaded.pipeline.inputs["b"].params == {"tenant": "acme"}  # type: ignore[union-attr]
