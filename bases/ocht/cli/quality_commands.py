@@ -15,7 +15,8 @@ if TYPE_CHECKING:
 
 def render_checks(result: RunResult) -> None:
     """Print one line per data-quality check (rows checked, failed, action) and the
-    accounting line (read = written + dead letters + dropped); nothing without checks."""
+    accounting line (read = written + dead letters + dropped + skipped) when any of
+    them is not zero."""
     from rich.table import Table
 
     from ocht.cli.consoles import out_console, print_table
@@ -34,7 +35,7 @@ def render_checks(result: RunResult) -> None:
                 c.step, c.check, c.action, f"{c.rows_checked:,}", f"[{style}]{c.failed:,}[/]", shown
             )
         print_table(table)
-    if result.checks or result.dead_letters:
+    if result.checks or result.dead_letters or result.skipped:
         acc = accounting(result)
         colour = "dim" if acc.balanced else "red"
         out_console.print(f"[{colour}]{acc.describe()}[/]")

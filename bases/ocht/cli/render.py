@@ -59,7 +59,10 @@ def render_summary(result: RunResult) -> None:
     table.add_column("rows out", justify="right")
     for name, rows in result.inputs.items():
         new_files = result.files.get(name)
-        note = f"{new_files[0]:,} new files, {new_files[1]:,} loaded before" if new_files else ""
+        notes = [f"{new_files[0]:,} new files, {new_files[1]:,} loaded before"] if new_files else []
+        if skipped := result.skipped.get(name):
+            notes.append(f"{skipped:,} bad lines skipped")
+        note = "; ".join(notes)
         table.add_row("input", name, note, "", f"{rows:,}")
     for s in result.steps:
         detail = ", ".join(f"{b}={n:,}" for b, n in s.branches.items())

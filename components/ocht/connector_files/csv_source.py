@@ -148,6 +148,10 @@ class CsvSource(FileSource):
     def _count(self, rows: pl.DataFrame) -> None:
         self.skipped += rows.height
 
+    def skipped_rows(self) -> int:
+        """Bad rows dropped under ``on_bad_lines: skip`` (known once the input was read)."""
+        return self.skipped
+
     def _read(self) -> list[tuple[Path, Path, CheckedCsv | pl.LazyFrame]]:
         """Per file: the file read, the file named, and its reader (a checked frame from
         Polars' own parser when that sees every bad row, see :mod:`.csv_fast`)."""

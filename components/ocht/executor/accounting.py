@@ -3,6 +3,7 @@
 For every run, per pipeline::
 
     records read = records written + records dead-lettered + records dropped by steps
+                   + records skipped by inputs
 
 precisely, with every count taken where the rows really flowed (a row counter at each
 input, each step branch, each output and each dead-letter producer):
@@ -11,6 +12,8 @@ input, each step branch, each output and each dead-letter producer):
   themselves (unparseable lines: dead letters from ``input:NAME`` producers);
 - **written**: rows written to the main outputs (``RunResult.outputs``);
 - **dead-lettered**: every dead letter (``RunResult.dead_letters``), sources' included;
+- **skipped by inputs**: bad records an input dropped and counted (``on_bad_lines:
+  skip``), also counted as read;
 - **dropped by steps**: per step, ``rows of every input - rows out of every branch`` (a
   filter or a dedupe drops rows, a join consumes its lookup side; an explode or a
   one-to-many join can *add* rows: that counts negative).
@@ -43,18 +46,20 @@ class Accounting:
     written: int
     dead_lettered: int
     dropped: int
+    skipped: int = 0
 
     @property
     def balanced(self) -> bool:
-        """Whether read = written + dead-lettered + dropped."""
-        return self.read == self.written + self.dead_lettered + self.dropped
+        """Whether read = written + dead-lettered + dropped + skipped."""
+        return self.read == self.written + self.dead_lettered + self.dropped + self.skipped
 
     def describe(self) -> str:
-        """One line: the equation with its numbers."""
+        """One line: the equation with its numbers (skipped bad lines when there were any)."""
         sign = "=" if self.balanced else "≠"
+        skipped = f" + skipped bad lines {self.skipped:,}" if self.skipped else ""
         return (
             f"read {self.read:,} {sign} written {self.written:,} + dead letters "
-            f"{self.dead_lettered:,} + dropped by steps {self.dropped:,}"
+            f"{self.dead_lettered:,} + dropped by steps {self.dropped:,}{skipped}"
         )
 
 
@@ -74,11 +79,13 @@ def accounting(result: RunResult) -> Accounting:
     dropped = 0
     for s in result.steps:
         dropped += s.rows_in + s.rows_other - s.rows_out - step_dead.get(s.step, 0)
+    skipped = sum(result.skipped.values())
     return Accounting(
-        read=result.rows_read + source_rejected + result.fanout,
+        read=result.rows_read + source_rejected + skipped + result.fanout,
         written=result.rows_written,
         dead_lettered=result.dead_letters,
         dropped=dropped,
+        skipped=skipped,
     )
 
 
@@ -86,7 +93,7 @@ def check_accounting(result: RunResult) -> Accounting:
     """The invariant's terms, raising if they do not balance.
 
     Raises:
-        AccountingMismatch: read ≠ written + dead-lettered + dropped.
+        AccountingMismatch: read ≠ written + dead-lettered + dropped + skipped.
     """
     acc = accounting(result)
     if not acc.balanced:

@@ -71,6 +71,8 @@ class RunResult:
         reports: what steps tell about themselves, by step id (a ``predict`` step's
             model path, sha256, opset and signature; an ``llm`` step's token usage).
         files: ``(new, skipped)`` files per ``incremental: files`` input.
+        skipped: bad records each input dropped under ``on_bad_lines: skip`` (inputs
+            that dropped none are absent).
         fanout: rows counted again because a frame is read by several consumers (two
             outputs of one step), less the rows of frames nobody reads (a route branch
             with no output): the accounting invariant's correction for pipeline shapes
@@ -96,6 +98,7 @@ class RunResult:
     reports: dict[str, dict[str, Any]] = field(default_factory=dict)
     files: dict[str, tuple[int, int]] = field(default_factory=dict)
     fanout: int = 0
+    skipped: dict[str, int] = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:

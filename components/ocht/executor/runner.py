@@ -149,6 +149,7 @@ def run(plan: Plan, *, hooks: RunHooks | None = None, limit: int | None = None) 
                 for n, src in plan.sources.items()
                 if (counts := src.file_counts()) is not None
             },
+            skipped={n: k for n, src in plan.sources.items() if (k := src.skipped_rows())},
         )
         write_trace(plan, result)
         hooks.on_run_end(

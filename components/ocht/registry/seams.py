@@ -103,6 +103,10 @@ class Source(ABC):
         """Records behind the end of the input (stream sources; a metric)."""
         return 0
 
+    def skipped_rows(self) -> int:
+        """Bad records this input dropped and counted (``on_bad_lines: skip``), once read."""
+        return 0
+
     def files(self) -> list[Path] | None:
         """The files this input reads, in order (file inputs); ``None`` for anything else."""
         return None

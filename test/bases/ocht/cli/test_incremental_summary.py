@@ -1,4 +1,4 @@
-"""The run summary says how many files an `incremental: files` input found new."""
+"""What the run summary says about an input: new files, skipped bad lines."""
 
 from __future__ import annotations
 
@@ -33,3 +33,27 @@ def test_the_summary_counts_new_and_known_files(tmp_path: Path) -> None:
     assert "1 new files, 0 loaded before" in run()
     (tmp_path / "in" / "b.csv").write_text("id\n2\n")
     assert "1 new files, 1 loaded before" in run()
+
+
+def test_the_summary_counts_skipped_bad_lines(tmp_path: Path) -> None:
+    (tmp_path / "a.csv").write_text("id,amount\n1,5\n2,x\n3\n4,8\n")
+    (tmp_path / "p.yaml").write_text(
+        "name: skip\n"
+        "inputs: {i: {type: csv, path: a.csv, on_bad_lines: skip,"
+        " schema_overrides: {amount: int64}}}\n"
+        "outputs: {o: {type: parquet, path: o.parquet}}\n"
+    )
+    env = {**os.environ, "OCHT_HOME": str(tmp_path / ".ocht"), "COLUMNS": "200"}
+    done = subprocess.run(
+        [sys.executable, "-m", "ocht.cli.main", "run", "p.yaml"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=env,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "2 bad lines skipped" in done.stdout
+    assert "read 4 = written 2 + dead letters 0 + dropped by steps 0 + skipped bad lines 2" in (
+        done.stdout
+    )

@@ -57,3 +57,29 @@ def test_fan_out_and_an_unwritten_route_branch(tmp_path: Path) -> None:
     # `low` is counted again for its second reader; `rest`, read by nobody, is never
     # computed: its rows are the route's dropped rows
     assert acc.written == 8 and result.fanout == 4 and acc.dropped == 6
+
+
+def test_bad_lines_skipped_by_an_input_are_counted_and_balance(tmp_path: Path) -> None:
+    (tmp_path / "a.csv").write_text(
+        "id,amount\n1,5\n2,x\n3\n4,8,extra\n5,9\n6,10\n", encoding="utf-8"
+    )
+    result = run_pipeline(
+        {
+            "name": "skip",
+            "inputs": {
+                "a": {
+                    "type": "csv",
+                    "path": str(tmp_path / "a.csv"),
+                    "on_bad_lines": "skip",
+                    "schema_overrides": {"amount": "int64"},
+                }
+            },
+            "steps": [{"kind": "filter", "where": "amount > 5"}],
+            "outputs": {"o": {"type": "parquet", "path": str(tmp_path / "o.parquet")}},
+        },
+        home=tmp_path / ".ocht",
+    )
+    assert result.skipped == {"a": 3}  # a value that is not a number, a short and a long row
+    acc = check_accounting(result)
+    assert (acc.read, acc.written, acc.dropped, acc.skipped) == (6, 2, 1, 3)
+    assert "skipped bad lines 3" in acc.describe()
