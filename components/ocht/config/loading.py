@@ -143,6 +143,7 @@ def load_pipeline(
     env: Mapping[str, str] | None = None,
     known_steps: Collection[str] | None = None,
     known_connectors: Collection[str] | None = None,
+    known_checks: Collection[str] | None = None,
 ) -> LoadedPipeline:
     """Load, overlay, interpolate and validate a pipeline.
 
@@ -155,6 +156,7 @@ def load_pipeline(
         known_steps: every installed step kind; given, unknown kinds are reported with
             the other problems in one answer (``Registry.step_names()``).
         known_connectors: every installed connector type, likewise.
+        known_checks: every installed check type, likewise.
 
     Raises:
         InvalidPipeline: every problem found, with file, line and field path.
@@ -216,6 +218,7 @@ def load_pipeline(
         document=document,
         known_steps=known_steps,
         known_connectors=known_connectors,
+        known_checks=known_checks,
     )
     warnings = (
         tuple(

@@ -59,6 +59,8 @@ class Runner:
             return load_pipeline(source, profile=request.profile, variables=request.variables)
         except InvalidPipeline:
             # the document itself is wrong: its unknown kinds and types join that answer
+            from ocht.quality import check_types
+
             registry = self._registry()
             load_pipeline(
                 source,
@@ -66,6 +68,7 @@ class Runner:
                 variables=request.variables,
                 known_steps=registry.step_names(),
                 known_connectors=registry.connector_names(),
+                known_checks=check_types(),
             )
             raise
 

@@ -17,6 +17,7 @@ from ocht.errors import InvalidPipeline, Issue
 from ocht.pipeline_model.connectors import BUILTIN_CONNECTORS
 from ocht.pipeline_model.document import Document, PathKey
 from ocht.pipeline_model.model import Pipeline, Profile
+from ocht.pipeline_model.quality import BUILTIN_CHECKS, Check
 from ocht.pipeline_model.steps import BUILTIN_STEPS, Join, Route, Union, Window
 
 _CODES = {
@@ -50,6 +51,7 @@ def validate(
     document: Document | None = None,
     known_steps: Collection[str] | None = None,
     known_connectors: Collection[str] | None = None,
+    known_checks: Collection[str] | None = None,
 ) -> Pipeline:
     """Validate a plain dict into a frozen :class:`Pipeline`.
 
@@ -60,6 +62,7 @@ def validate(
             unknown ``kind`` is reported with the key errors, in the same answer;
             otherwise kinds that are not built in are left to the registry.
         known_connectors: likewise for connector ``type`` values.
+        known_checks: likewise for the ``type`` of each check of a ``check`` step.
 
     Raises:
         InvalidPipeline: with every issue found (model errors and unknown names, in
@@ -71,7 +74,10 @@ def validate(
             "invalid-pipeline", "a pipeline must be a mapping (keys and values)", file=file, line=1
         )
         raise InvalidPipeline.from_issues([issue], file=file)
-    names = [_locate(i, document) for i in unknown_names(data, known_steps, known_connectors)]
+    names = [
+        _locate(i, document)
+        for i in unknown_names(data, known_steps, known_connectors, known_checks)
+    ]
     try:
         pipeline = Pipeline.model_validate(data)
     except ValidationError as exc:
@@ -91,10 +97,13 @@ def unknown_names(
     data: Mapping[str, Any],
     known_steps: Collection[str] | None,
     known_connectors: Collection[str] | None,
+    known_checks: Collection[str] | None = None,
 ) -> list[Issue]:
     """``kind`` and ``type`` values that nothing installed provides (``unknown-step``,
-    ``unknown-connector``), each with the nearest known name."""
+    ``unknown-connector``, ``unknown-check``), each with the nearest known name."""
     issues: list[Issue] = []
+    if known_checks is not None:
+        issues.extend(_unknown_checks(data, sorted(set(known_checks) | set(BUILTIN_CHECKS))))
     if known_steps is not None:
         kinds = sorted(set(known_steps) | set(BUILTIN_STEPS))
         steps = data.get("steps")
@@ -127,6 +136,27 @@ def unknown_names(
                         f"unknown connector type '{kind}'",
                         f"{path}.type",
                         hint=did_you_mean(kind, types) or "see `ocht list connectors`",
+                    )
+                )
+    return issues
+
+
+def _unknown_checks(data: Mapping[str, Any], known: list[str]) -> list[Issue]:
+    issues = []
+    steps = data.get("steps")
+    for i, step in enumerate(steps if isinstance(steps, list) else []):
+        if not isinstance(step, Mapping) or step.get("kind") != "check":
+            continue
+        checks = step.get("checks")
+        for j, check in enumerate(checks if isinstance(checks, list) else []):
+            kind = check.get("type") if isinstance(check, Mapping) else None
+            if isinstance(kind, str) and kind not in known:
+                issues.append(
+                    Issue(
+                        "unknown-check",
+                        f"unknown check type '{kind}'",
+                        f"steps[{i}].checks[{j}].type",
+                        hint=did_you_mean(kind, known) or "built-in: " + ", ".join(known),
                     )
                 )
     return issues
@@ -178,6 +208,8 @@ def _data_path(loc: tuple[Any, ...], data: Any) -> PathKey:
     path: list[str | int] = []
     node = data
     for seg in loc:
+        if isinstance(node, Mapping) and seg not in node and seg in _tags(node):
+            continue  # the union's tag (a step's kind, a check's or connector's type)
         if (isinstance(node, Mapping) and seg in node) or (
             isinstance(node, list) and isinstance(seg, int) and seg < len(node)
         ):
@@ -194,6 +226,10 @@ def _data_path(loc: tuple[Any, ...], data: Any) -> PathKey:
             path.append(seg)  # a missing field: keep its name
             node = None
     return tuple(path)
+
+
+def _tags(node: Mapping[str, Any]) -> set[str]:
+    return {v for k in ("kind", "type") if isinstance(v := node.get(k), str)} | {"plugin"}
 
 
 def issues_from_error(
@@ -297,6 +333,11 @@ def model_at(path: PathKey, data: Any) -> type[BaseModel] | None:
             node = node[index] if isinstance(index, int) else None
             kind = node.get("kind") if isinstance(node, Mapping) else None
             cls = BUILTIN_STEPS.get(str(kind))
+        elif cls is Check and seg == "checks" and segs:
+            index = segs.pop(0)
+            node = node[index] if isinstance(node, list) and isinstance(index, int) else None
+            kind = node.get("type") if isinstance(node, Mapping) else None
+            cls = BUILTIN_CHECKS.get(str(kind))
         elif cls is Pipeline and seg == "dead_letter":
             cls = connector_cls(node)
         elif seg == "window":

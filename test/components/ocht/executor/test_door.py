@@ -167,6 +167,17 @@ def test_validate_lists_every_problem_at_once(runner):
     assert runner.validate(RunRequest(doc())) == []
 
 
+def test_validate_names_unknown_check_types_beside_key_errors(runner):
+    bad = doc(
+        steps=[
+            {"kind": "check", "checks": [{"type": "not_nul", "column": "x"}]},
+            {"kind": "filter", "wher": "x"},
+        ]
+    )
+    codes = sorted(i.code for i in runner.validate(RunRequest(bad)))
+    assert codes == ["missing-field", "unknown-check", "unknown-key"]
+
+
 def test_compile_and_explain_touch_no_data_and_write_nothing(runner, store, memory):
     plan = runner.compile(RunRequest(doc()))
     assert [s.kind.name for s in plan.steps] == ["filter"]

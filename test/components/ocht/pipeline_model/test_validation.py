@@ -205,6 +205,25 @@ def test_unknown_kinds_and_key_errors_in_one_answer():
     assert [i.line for i in info.value.issues] == sorted(i.line for i in info.value.issues)
 
 
+def test_check_key_errors_and_unknown_check_types_in_one_answer():
+    doc = parse_document(
+        "name: p\ninputs:\n  i: {type: csv, path: a.csv}\n"
+        "steps:\n  - kind: check\n    checks:\n"
+        "      - {type: range, column: amount, min: 6, on_fail: dead_letter}\n"
+        "      - {type: not_nul, column: amount}\n"
+        "      - {type: my_check, column: amount}\n"
+        "outputs:\n  o: {type: console}\n",
+        file="p.yaml",
+    )
+    with pytest.raises(InvalidPipeline) as info:
+        validate(doc.data, document=doc, known_checks=["my_check"])
+    found = {(i.code, i.path, i.line): i.hint for i in info.value.issues}
+    # the key the check does not know is named, not the check's type tag
+    assert "allowed keys: action" in found[("unknown-key", "steps[0].checks[0].on_fail", 7)]
+    assert found[("unknown-check", "steps[0].checks[1].type", 8)] == "did you mean 'not_null'?"
+    assert len(found) == 2  # an installed plugin check type is not a problem
+
+
 def test_plugin_kinds_pass_when_installed_or_when_not_checked():
     data = {
         "name": "p",
