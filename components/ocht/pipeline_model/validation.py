@@ -101,65 +101,53 @@ def unknown_names(
 ) -> list[Issue]:
     """``kind`` and ``type`` values that nothing installed provides (``unknown-step``,
     ``unknown-connector``, ``unknown-check``), each with the nearest known name."""
+    steps = [s for s in _items(data.get("steps")) if isinstance(s[1], Mapping)]
+    connectors: list[tuple[str, Any]] = [
+        (f"{section}.{name}", spec)
+        for section in ("inputs", "outputs")
+        if isinstance(data.get(section), Mapping)
+        for name, spec in data[section].items()
+    ]
+    connectors.append(("dead_letter", data.get("dead_letter")))
+    checks = [
+        (f"steps[{i}].checks[{j}]", check)
+        for i, step in steps
+        if step.get("kind") == "check"
+        for j, check in _items(step.get("checks"))
+    ]
+    kinds: list[_Kind] = [
+        # (code, what, the key naming it, where it is, what is installed, fallback hint)
+        ("unknown-step", "step kind", "kind", [(f"steps[{i}]", s) for i, s in steps],
+         known_steps, BUILTIN_STEPS, "see `ocht list steps`"),
+        ("unknown-connector", "connector type", "type", connectors,
+         known_connectors, BUILTIN_CONNECTORS, "see `ocht list connectors`"),
+        ("unknown-check", "check type", "type", checks,
+         known_checks, BUILTIN_CHECKS, "built-in: " + ", ".join(sorted(BUILTIN_CHECKS))),
+    ]  # fmt: skip
     issues: list[Issue] = []
-    if known_checks is not None:
-        issues.extend(_unknown_checks(data, sorted(set(known_checks) | set(BUILTIN_CHECKS))))
-    if known_steps is not None:
-        kinds = sorted(set(known_steps) | set(BUILTIN_STEPS))
-        steps = data.get("steps")
-        for i, step in enumerate(steps if isinstance(steps, list) else []):
-            kind = step.get("kind") if isinstance(step, Mapping) else None
-            if isinstance(kind, str) and kind not in kinds:
-                issues.append(
-                    Issue(
-                        "unknown-step",
-                        f"unknown step kind '{kind}'",
-                        f"steps[{i}].kind",
-                        hint=did_you_mean(kind, kinds) or "see `ocht list steps`",
-                    )
-                )
-    if known_connectors is not None:
-        types = sorted(set(known_connectors) | set(BUILTIN_CONNECTORS))
-        places: list[tuple[str, Any]] = [
-            (f"{section}.{name}", spec)
-            for section in ("inputs", "outputs")
-            if isinstance(data.get(section), Mapping)
-            for name, spec in data[section].items()
-        ]
-        places.append(("dead_letter", data.get("dead_letter")))
-        for path, spec in places:
-            kind = spec.get("type") if isinstance(spec, Mapping) else None
-            if isinstance(kind, str) and kind not in types:
-                issues.append(
-                    Issue(
-                        "unknown-connector",
-                        f"unknown connector type '{kind}'",
-                        f"{path}.type",
-                        hint=did_you_mean(kind, types) or "see `ocht list connectors`",
-                    )
-                )
-    return issues
-
-
-def _unknown_checks(data: Mapping[str, Any], known: list[str]) -> list[Issue]:
-    issues = []
-    steps = data.get("steps")
-    for i, step in enumerate(steps if isinstance(steps, list) else []):
-        if not isinstance(step, Mapping) or step.get("kind") != "check":
+    for code, what, key, places, installed, builtin, fallback in kinds:
+        if installed is None:
             continue
-        checks = step.get("checks")
-        for j, check in enumerate(checks if isinstance(checks, list) else []):
-            kind = check.get("type") if isinstance(check, Mapping) else None
+        known = sorted(set(installed) | set(builtin))
+        for path, spec in places:
+            kind = spec.get(key) if isinstance(spec, Mapping) else None
             if isinstance(kind, str) and kind not in known:
                 issues.append(
                     Issue(
-                        "unknown-check",
-                        f"unknown check type '{kind}'",
-                        f"steps[{i}].checks[{j}].type",
-                        hint=did_you_mean(kind, known) or "built-in: " + ", ".join(known),
+                        code,
+                        f"unknown {what} '{kind}'",
+                        f"{path}.{key}",
+                        hint=did_you_mean(kind, known) or fallback,
                     )
                 )
     return issues
+
+
+_Kind = tuple[str, str, str, list[tuple[str, Any]], Collection[str] | None, Collection[str], str]
+
+
+def _items(value: Any) -> list[tuple[int, Any]]:
+    return list(enumerate(value)) if isinstance(value, list) else []
 
 
 def _dedupe(issues: list[Issue]) -> list[Issue]:

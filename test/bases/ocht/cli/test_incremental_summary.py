@@ -16,23 +16,9 @@ def test_the_summary_counts_new_and_known_files(tmp_path: Path) -> None:
         "inputs: {i: {type: csv, path: in, incremental: files}}\n"
         "outputs: {o: {type: parquet, path: o.parquet}}\n"
     )
-    env = {**os.environ, "OCHT_HOME": str(tmp_path / ".ocht"), "COLUMNS": "200"}
-
-    def run() -> str:
-        done = subprocess.run(
-            [sys.executable, "-m", "ocht.cli.main", "run", "p.yaml"],
-            cwd=tmp_path,
-            capture_output=True,
-            text=True,
-            timeout=120,
-            env=env,
-        )
-        assert done.returncode == 0, done.stderr
-        return done.stdout
-
-    assert "1 new files, 0 loaded before" in run()
+    assert "1 new files, 0 loaded before" in _run(tmp_path)
     (tmp_path / "in" / "b.csv").write_text("id\n2\n")
-    assert "1 new files, 1 loaded before" in run()
+    assert "1 new files, 1 loaded before" in _run(tmp_path)
 
 
 def test_the_summary_counts_skipped_bad_lines(tmp_path: Path) -> None:
@@ -43,17 +29,20 @@ def test_the_summary_counts_skipped_bad_lines(tmp_path: Path) -> None:
         " schema_overrides: {amount: int64}}}\n"
         "outputs: {o: {type: parquet, path: o.parquet}}\n"
     )
-    env = {**os.environ, "OCHT_HOME": str(tmp_path / ".ocht"), "COLUMNS": "200"}
+    out = _run(tmp_path)
+    assert "2 bad lines skipped" in out
+    assert "read 4 = written 2 + dead letters 0 + dropped by steps 0 + skipped bad lines 2" in out
+
+
+def _run(folder: Path) -> str:
+    """``ocht run p.yaml`` in ``folder``, as a user runs it; its standard output."""
     done = subprocess.run(
         [sys.executable, "-m", "ocht.cli.main", "run", "p.yaml"],
-        cwd=tmp_path,
+        cwd=folder,
         capture_output=True,
         text=True,
         timeout=120,
-        env=env,
+        env={**os.environ, "OCHT_HOME": str(folder / ".ocht"), "COLUMNS": "200"},
     )
     assert done.returncode == 0, done.stderr
-    assert "2 bad lines skipped" in done.stdout
-    assert "read 4 = written 2 + dead letters 0 + dropped by steps 0 + skipped bad lines 2" in (
-        done.stdout
-    )
+    return done.stdout
