@@ -86,3 +86,12 @@ def test_a_run_on_the_default_sqlite_store_needs_neither_sqlalchemy_nor_alembic(
     assert imported(["run", "pipeline.yaml", "-q"], project.root, mods) == []
     assert (project.root / ".ocht" / "ocht.db").is_file()
     assert imported(["run", "pipeline.yaml", "-q"], project.root, mods) == []
+
+
+def test_a_run_that_logs_nothing_does_not_import_structlog(project: Workspace) -> None:
+    # on a terminal the level is `warning`: a successful run writes no log event
+    args = ["--log-format", "console", "run", "pipeline.yaml", "-q"]
+    assert imported(args, project.root, ("structlog",)) == []
+    assert imported(["run", "pipeline.yaml", "-q"], project.root, ("structlog",)) == [
+        "structlog"
+    ]  # JSON lines at `info` when not a terminal: the events are written
