@@ -24,7 +24,8 @@ from decimal import Decimal
 from typing import Any
 
 import polars as pl
-import structlog
+
+from ocht.observability import get_logger
 
 BOUNDARY_CAP = 10_000
 
@@ -177,7 +178,7 @@ class Tracker:
             self.prior and self.prior.get("boundary_overflow") and value == self.prior_value
         )
         if overflow:
-            structlog.get_logger().warning(
+            get_logger().warning(
                 "too many rows share the last cursor value to remember their keys; the next "
                 "run reads them again",
                 cursor=self.cursor,

@@ -7,7 +7,6 @@ from typing import Any, ClassVar
 
 import polars as pl
 import sqlalchemy as sa
-import structlog
 from sqlalchemy.dialects import postgresql, sqlite
 
 from ocht.connector_sql.convert import for_driver
@@ -18,6 +17,7 @@ from ocht.connector_sql.source import SqlBase, is_db_error
 from ocht.connector_sql.types import dtype_from_sql, sql_type_for
 from ocht.connector_sql.urls import reason
 from ocht.errors import Issue
+from ocht.observability import get_logger
 from ocht.pipeline_model import SqlConnector
 from ocht.registry import RunContext, Sink
 
@@ -61,7 +61,7 @@ class SqlSink(SqlBase, Sink):
         self._stage: tuple[str, tuple[str, ...]] | None = None
         self._schema: pl.Schema | None = None
         self.rows = 0
-        self.log = structlog.get_logger().bind(output=name, target=self.target())
+        self.log = get_logger().bind(output=name, target=self.target())
 
     # -- the seam --------------------------------------------------------------------------
     def open(self) -> None:

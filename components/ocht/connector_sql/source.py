@@ -10,7 +10,6 @@ from typing import Any, cast
 
 import polars as pl
 import sqlalchemy as sa
-import structlog
 from polars.io.plugins import register_io_source
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -21,6 +20,7 @@ from ocht.connector_sql.postgres import SqlColumn, copy_out, pg_type_name, selec
 from ocht.connector_sql.types import dtype_from_sql
 from ocht.connector_sql.urls import create_engine, parse_url, reason, redact_url, with_retries
 from ocht.errors import ConnectorError, Issue
+from ocht.observability import get_logger
 from ocht.pipeline_model import Retry, SqlConnector
 from ocht.registry import RunContext, Source
 from ocht.resilience import RetriesExhausted
@@ -284,7 +284,7 @@ class SqlSource(SqlBase, Source):
         if prior.get("cursor") != self.spec.cursor or list(prior.get("primary_key") or []) != list(
             self.spec.primary_key or []
         ):
-            structlog.get_logger().warning(
+            get_logger().warning(
                 "stored incremental state is for another cursor or key: reading everything",
                 input=self.name,
                 stored_cursor=prior.get("cursor"),

@@ -161,7 +161,7 @@ class ConsoleConnector(ConnectorBase):
 class PluginConnector(ConnectorBase):
     """A connector type provided by a plugin (or by another Ocht artifact)."""
 
-    model_config = ConfigDict(frozen=True, extra="allow")
+    model_config = ConfigDict(defer_build=True, frozen=True, extra="allow")
     type: str
 
 

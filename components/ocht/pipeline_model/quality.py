@@ -192,7 +192,7 @@ class Freshness(CheckBase):
 class PluginCheck(CheckBase):
     """A check type registered by a plugin (entry point group ``ocht.checks``)."""
 
-    model_config = ConfigDict(frozen=True, extra="allow", populate_by_name=True)
+    model_config = ConfigDict(defer_build=True, frozen=True, extra="allow", populate_by_name=True)
     type: str
 
 

@@ -4,6 +4,10 @@ SQLAlchemy tables migrated by Alembic (from code, on open); a SQLite file in the
 (``.ocht/ocht.db``) by default, PostgreSQL (or any SQLAlchemy URL) through ``url`` or
 ``$OCHT_STORE_URL``. Nothing secret is stored: URLs and ``password=`` pairs are redacted.
 
+A run on a SQLite store needs neither SQLAlchemy nor Alembic (see :mod:`ocht.store.db`),
+so the names built on SQLAlchemy (the catalog, API keys, partition checkpoints, run
+requests, scheduling) are imported when first used.
+
 Example:
     >>> import tempfile
     >>> from pathlib import Path
@@ -14,14 +18,8 @@ Example:
     '2024-01-01T00:00:00'
 """
 
-from ocht.store.catalog import (
-    PIPELINE_STATUSES,
-    Catalog,
-    PipelineRecord,
-    PipelineStatus,
-    VersionRecord,
-    document_hash,
-)
+import typing as _typing
+
 from ocht.store.engine import ENV_URL, redact_text
 from ocht.store.errors import (
     InvalidStoreValue,
@@ -32,8 +30,6 @@ from ocht.store.errors import (
     StoreError,
     StoreUnavailable,
 )
-from ocht.store.keys import ROLES, ApiKey, ApiKeys, NewApiKey, Role, check_role, check_tenant
-from ocht.store.partitions import PartitionCheckpoint, PartitionCheckpoints
 from ocht.store.records import (
     FINAL_STATUSES,
     RUN_STATUSES,
@@ -42,8 +38,6 @@ from ocht.store.records import (
     RunStatus,
     SchemaRecord,
 )
-from ocht.store.run_requests import REQUEST_FINAL, REQUEST_STATUSES, RunRequest, RunRequests
-from ocht.store.scheduling import SchedulingStore
 from ocht.store.scheduling_records import (
     ACTIVE_JOB_STATUSES,
     FINAL_JOB_STATUSES,
@@ -55,6 +49,69 @@ from ocht.store.scheduling_records import (
     ScheduleRecord,
 )
 from ocht.store.store import Store, columns_hash, pid_alive
+
+if _typing.TYPE_CHECKING:
+    from ocht.store.catalog import (
+        PIPELINE_STATUSES,
+        Catalog,
+        PipelineRecord,
+        PipelineStatus,
+        VersionRecord,
+        document_hash,
+    )
+    from ocht.store.keys import (
+        ROLES,
+        ApiKey,
+        ApiKeys,
+        NewApiKey,
+        Role,
+        check_role,
+        check_tenant,
+    )
+    from ocht.store.partitions import PartitionCheckpoint, PartitionCheckpoints
+    from ocht.store.run_requests import (
+        REQUEST_FINAL,
+        REQUEST_STATUSES,
+        RunRequest,
+        RunRequests,
+    )
+    from ocht.store.scheduling import SchedulingStore
+
+#: name -> the module defining it, for the names built on SQLAlchemy
+_LAZY = {
+    **dict.fromkeys(
+        (
+            "PIPELINE_STATUSES",
+            "Catalog",
+            "PipelineRecord",
+            "PipelineStatus",
+            "VersionRecord",
+            "document_hash",
+        ),
+        "catalog",
+    ),
+    **dict.fromkeys(
+        ("ROLES", "ApiKey", "ApiKeys", "NewApiKey", "Role", "check_role", "check_tenant"), "keys"
+    ),
+    **dict.fromkeys(("PartitionCheckpoint", "PartitionCheckpoints"), "partitions"),
+    **dict.fromkeys(
+        ("REQUEST_FINAL", "REQUEST_STATUSES", "RunRequest", "RunRequests"), "run_requests"
+    ),
+    "SchedulingStore": "scheduling",
+}
+
+
+def __getattr__(name: str) -> _typing.Any:
+    """Import a SQLAlchemy-backed name on first use (PEP 562)."""
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    import importlib
+
+    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
+    globals()[name] = value
+    return value
+
 
 __all__ = [
     "ACTIVE_JOB_STATUSES",

@@ -1,4 +1,8 @@
-"""The run store: manifests, incremental state, checkpoints and schema history."""
+"""The run store: manifests, incremental state, checkpoints and schema history.
+
+Its statements are SQL text run by :mod:`ocht.store.db`: through ``sqlite3`` for a SQLite
+file (no SQLAlchemy, no Alembic on the path of a run), through SQLAlchemy otherwise.
+"""
 
 from __future__ import annotations
 
@@ -6,21 +10,19 @@ import hashlib
 import json
 import os
 import socket
+import sqlite3
 import uuid
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import sqlalchemy as sa
-from sqlalchemy.exc import SQLAlchemyError
-
-from ocht.store import migrate, stream_runs, tables
-from ocht.store.engine import create_engine, redact_text, resolve_url
+from ocht.store import stream_runs
+from ocht.store.db import AlchemyDatabase, Database, SqliteDatabase, Transaction
+from ocht.store.engine import redact_text, sqlite_file, sqlite_url_text
 from ocht.store.errors import InvalidStoreValue, RunNotFound, StoreError, StoreUnavailable
-from ocht.store.partitions import PartitionCheckpoints
 from ocht.store.records import (
     FINAL_STATUSES,
     RUN_STATUSES,
@@ -28,6 +30,22 @@ from ocht.store.records import (
     RunRecord,
     RunStatus,
     SchemaRecord,
+)
+
+if TYPE_CHECKING:
+    import sqlalchemy as sa
+    from sqlalchemy.engine import URL
+
+    from ocht.store.partitions import PartitionCheckpoints
+
+_URL_HINT = (
+    "give a SQLAlchemy URL such as sqlite:///.ocht/ocht.db or postgresql://... "
+    "(a password with '@', '/' or ':' percent-encoded)"
+)
+_RUN_COLUMNS = (
+    "run_id, pipeline, content_hash, profile, mode, status, started_at, ended_at, pid, host, "
+    "rows_read, rows_written, step_rows, dead_letters, error_code, error_message, "
+    "cursors_before, cursors_after, extra"
 )
 
 
@@ -51,7 +69,7 @@ def _json(value: Any, what: str) -> Any:
     return json.loads(redact_text(text))
 
 
-def _reason(exc: SQLAlchemyError) -> str:
+def _reason(exc: Exception) -> str:
     """The driver's message without SQLAlchemy's statement dump."""
     return str(getattr(exc, "orig", None) or exc).strip()
 
@@ -90,7 +108,9 @@ class Store:
 
     A SQLite file ``<base_dir>/.ocht/ocht.db`` by default (``base_dir`` defaults to the
     working directory); ``$OCHT_STORE_URL`` or ``url`` point it elsewhere, e.g. at
-    PostgreSQL. Opening a store creates or migrates its tables (Alembic, run from code).
+    PostgreSQL. Opening a store creates or migrates its tables: a new SQLite file, or one
+    already at the newest revision, is opened with the standard library alone
+    (:mod:`ocht.store.sqlite_schema`); any other database is upgraded by Alembic.
 
     Example:
         >>> import tempfile
@@ -107,30 +127,82 @@ class Store:
     def __init__(
         self, url: str | None = None, *, base_dir: Path | None = None, auto_migrate: bool = True
     ) -> None:
+        self._engine: sa.Engine | None = None
+        self._url: URL | None = None
+        path = sqlite_file(url, base_dir)
+        if path is not None:
+            self._url_text = sqlite_url_text(path)
+            self._db: Database = self._open_sqlite(path, auto_migrate=auto_migrate)
+            return
         try:
+            from ocht.store.engine import resolve_url
+
             self._url = resolve_url(url, base_dir)
         except Exception as exc:  # the message never quotes a password (ocht.sql_engine)
             raise StoreUnavailable(
-                f"the store URL cannot be used: {redact_text(str(exc))}",
-                hint="give a SQLAlchemy URL such as sqlite:///.ocht/ocht.db or postgresql://... "
-                "(a password with '@', '/' or ':' percent-encoded)",
+                f"the store URL cannot be used: {redact_text(str(exc))}", hint=_URL_HINT
             ) from None
-        self.engine = create_engine(self._url)
+        self._url_text = self._url.render_as_string(hide_password=True)
+        self._db = AlchemyDatabase(self.engine)
         if auto_migrate:
+            self._migrate()
+
+    def _open_sqlite(self, path: str, *, auto_migrate: bool) -> Database:
+        from ocht.store import sqlite_schema
+
+        try:
+            db = SqliteDatabase(path)
+        except (OSError, sqlite3.Error) as exc:
+            raise self._unavailable(exc) from None
+        if not auto_migrate:
+            return db
+        try:
+            at_head = sqlite_schema.ensure(db.conn)
+        except db.errors as exc:
+            db.close()
+            raise self._unavailable(exc) from None
+        if not at_head:  # an older revision: Alembic upgrades it
             try:
-                migrate.upgrade(self.engine)
-            except SQLAlchemyError as exc:
-                self.engine.dispose()
-                raise StoreUnavailable(
-                    f"cannot open the store at {self.url}: {redact_text(_reason(exc))}",
-                    hint=f"check {self.url} is reachable, or set OCHT_STORE_URL",
-                ) from None
+                self._migrate()
+            except StoreUnavailable:
+                db.close()
+                raise
+        return db
+
+    def _migrate(self) -> None:
+        from sqlalchemy.exc import SQLAlchemyError
+
+        from ocht.store import migrate
+
+        try:
+            migrate.upgrade(self.engine)
+        except SQLAlchemyError as exc:
+            self.engine.dispose()
+            raise self._unavailable(exc) from None
+
+    def _unavailable(self, exc: Exception) -> StoreUnavailable:
+        return StoreUnavailable(
+            f"cannot open the store at {self.url}: {redact_text(_reason(exc))}",
+            hint=f"check {self.url} is reachable, or set OCHT_STORE_URL",
+        )
 
     # -- lifecycle -------------------------------------------------------------------------
     @property
     def url(self) -> str:
         """The store's URL, password hidden."""
-        return self._url.render_as_string(hide_password=True)
+        return self._url_text
+
+    @property
+    def engine(self) -> sa.Engine:
+        """A SQLAlchemy engine on the store's database (made, and SQLAlchemy imported, when
+        first asked for: the catalog, API keys and the scheduler use it; runs do not)."""
+        if self._engine is None:
+            from ocht.store.engine import create_engine, resolve_url
+
+            if self._url is None:
+                self._url = resolve_url(self._url_text, None)
+            self._engine = create_engine(self._url)
+        return self._engine
 
     def describe(self) -> str:
         """A short description for logs and ``ocht`` output (no secrets)."""
@@ -138,7 +210,9 @@ class Store:
 
     def close(self) -> None:
         """Release the connections."""
-        self.engine.dispose()
+        self._db.close()
+        if self._engine is not None:
+            self._engine.dispose()
 
     def __enter__(self) -> Store:
         return self
@@ -152,11 +226,11 @@ class Store:
         self.close()
 
     @contextmanager
-    def _tx(self) -> Iterator[sa.Connection]:
+    def _tx(self) -> Iterator[Transaction]:
         try:
-            with self.engine.begin() as conn:
-                yield conn
-        except SQLAlchemyError as exc:
+            with self._db.transaction() as tx:
+                yield tx
+        except self._db.errors as exc:
             raise StoreError(
                 f"store operation failed: {redact_text(_reason(exc))}",
                 hint=f"store at {self.url}",
@@ -204,8 +278,10 @@ class Store:
             "cursors_after": {},
             "extra": _json(dict(extra or {}), "extra"),
         }
-        with self._tx() as conn:
-            conn.execute(tables.runs.insert().values(**row))
+        names = ", ".join(row)
+        values = ", ".join(f":{name}" for name in row)
+        with self._tx() as tx:
+            tx.execute(f"INSERT INTO ocht_runs ({names}) VALUES ({values})", row)
         return self.run(str(row["run_id"]))
 
     def finish_run(
@@ -251,11 +327,12 @@ class Store:
         if extra is not None:
             merged = {**self.run(run_id).extra, **_json(dict(extra), "extra")}
             values["extra"] = merged
-        with self._tx() as conn:
-            done = conn.execute(
-                tables.runs.update().where(tables.runs.c.run_id == run_id).values(**values)
+        sets = ", ".join(f"{name} = :{name}" for name in values)
+        with self._tx() as tx:
+            done = tx.execute(
+                f"UPDATE ocht_runs SET {sets} WHERE run_id = :run_id", {**values, "run_id": run_id}
             )
-            if done.rowcount == 0:
+            if done == 0:
                 raise RunNotFound(f"no run with id '{run_id}'")
         return self.run(run_id)
 
@@ -270,9 +347,9 @@ class Store:
         extra: Mapping[str, Any],
     ) -> bool:
         """A running (stream) run's counts so far; see :mod:`ocht.store.stream_runs`."""
-        with self._tx() as conn:
+        with self._tx() as tx:
             return stream_runs.heartbeat(
-                conn,
+                tx,
                 run_id,
                 rows_read=rows_read,
                 rows_written=rows_written,
@@ -290,23 +367,22 @@ class Store:
             The ids of the runs marked.
         """
         host = socket.gethostname()
-        with self._tx() as conn:
-            rows = conn.execute(
-                sa.select(tables.runs.c.run_id, tables.runs.c.pid).where(
-                    tables.runs.c.status == "running", tables.runs.c.host == host
-                )
-            ).all()
-            dead = [r.run_id for r in rows if r.pid is None or not pid_alive(int(r.pid))]
-            if dead:
-                conn.execute(
-                    tables.runs.update()
-                    .where(tables.runs.c.run_id.in_(dead), tables.runs.c.status == "running")
-                    .values(
-                        status="abandoned",
-                        ended_at=_now(),
-                        error_code="abandoned",
-                        error_message="the process running it ended without finishing the run",
-                    )
+        with self._tx() as tx:
+            rows = tx.rows(
+                "SELECT run_id, pid FROM ocht_runs WHERE status = 'running' AND host = :host",
+                {"host": host},
+            )
+            dead = [r["run_id"] for r in rows if r["pid"] is None or not pid_alive(int(r["pid"]))]
+            for run_id in dead:
+                tx.execute(
+                    "UPDATE ocht_runs SET status = 'abandoned', ended_at = :ended_at, "
+                    "error_code = 'abandoned', error_message = :error_message "
+                    "WHERE run_id = :run_id AND status = 'running'",
+                    {
+                        "run_id": run_id,
+                        "ended_at": _now(),
+                        "error_message": "the process running it ended without finishing the run",
+                    },
                 )
         return dead
 
@@ -318,17 +394,23 @@ class Store:
             raise InvalidStoreValue(
                 f"unknown run status '{status}'", hint=f"use one of {', '.join(RUN_STATUSES)}"
             )
-        query = sa.select(tables.runs).order_by(
-            tables.runs.c.started_at.desc(), tables.runs.c.run_id.desc()
-        )
+        where: list[str] = []
+        params: dict[str, Any] = {}
         if pipeline is not None:
-            query = query.where(tables.runs.c.pipeline == pipeline)
+            where.append("pipeline = :pipeline")
+            params["pipeline"] = pipeline
         if status is not None:
-            query = query.where(tables.runs.c.status == status)
+            where.append("status = :status")
+            params["status"] = status
+        sql = f"SELECT {_RUN_COLUMNS} FROM ocht_runs"
+        if where:
+            sql += " WHERE " + " AND ".join(where)
+        sql += " ORDER BY started_at DESC, run_id DESC"
         if limit is not None:
-            query = query.limit(limit)
-        with self._tx() as conn:
-            return [_run(r) for r in conn.execute(query).mappings()]
+            sql += " LIMIT :limit"
+            params["limit"] = int(limit)
+        with self._tx() as tx:
+            return [_run(r) for r in tx.rows(sql, params)]
 
     def run(self, run_id: str) -> RunRecord:
         """One run by id, or by a prefix of it that only one run has.
@@ -336,64 +418,53 @@ class Store:
         Raises:
             RunNotFound: no run (or more than one) matches.
         """
-        with self._tx() as conn:
-            row = (
-                conn.execute(sa.select(tables.runs).where(tables.runs.c.run_id == run_id))
-                .mappings()
-                .first()
-            )
-            if row is None and run_id:
-                like = run_id.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-                found = (
-                    conn.execute(
-                        sa.select(tables.runs)
-                        .where(tables.runs.c.run_id.like(f"{like}%", escape="\\"))
-                        .limit(2)
-                    )
-                    .mappings()
-                    .all()
+        select = f"SELECT {_RUN_COLUMNS} FROM ocht_runs WHERE "
+        with self._tx() as tx:
+            found = tx.rows(select + "run_id = :run_id", {"run_id": run_id})
+            if not found and run_id:
+                like = run_id.replace("!", "!!").replace("%", "!%").replace("_", "!_")
+                found = tx.rows(
+                    select + "run_id LIKE :prefix ESCAPE '!' LIMIT 2", {"prefix": f"{like}%"}
                 )
                 if len(found) > 1:
                     raise RunNotFound(
                         f"more than one run starts with '{run_id}'", hint="give more of the id"
                     )
-                row = found[0] if found else None
-        if row is None:
+        if not found:
             raise RunNotFound(f"no run with id '{run_id}'", hint="see `ocht runs`")
-        return _run(row)
+        return _run(found[0])
 
     # -- incremental state -----------------------------------------------------------------
     def get_state(self, pipeline: str) -> dict[str, Any]:
         """The pipeline's state: key (an input's name) → JSON value."""
-        with self._tx() as conn:
-            rows = conn.execute(
-                sa.select(tables.state.c.key, tables.state.c.value)
-                .where(tables.state.c.pipeline == pipeline)
-                .order_by(tables.state.c.key)
-            ).all()
-        return {r.key: r.value for r in rows}
+        with self._tx() as tx:
+            rows = tx.rows(
+                'SELECT "key", "value" FROM ocht_state WHERE pipeline = :pipeline ORDER BY "key"',
+                {"pipeline": pipeline},
+            )
+        return {r["key"]: r["value"] for r in rows}
 
     def set_state(
         self, pipeline: str, values: Mapping[str, Any], *, run_id: str | None = None
     ) -> None:
         """Save several keys at once (one transaction); a ``None`` value deletes its key."""
         now = _now()
-        with self._tx() as conn:
+        with self._tx() as tx:
             for key, value in values.items():
-                conn.execute(
-                    tables.state.delete().where(
-                        tables.state.c.pipeline == pipeline, tables.state.c.key == key
-                    )
+                where = {"pipeline": pipeline, "key": key}
+                tx.execute(
+                    'DELETE FROM ocht_state WHERE pipeline = :pipeline AND "key" = :key', where
                 )
                 if value is not None:
-                    conn.execute(
-                        tables.state.insert().values(
-                            pipeline=pipeline,
-                            key=key,
-                            value=_json(value, f"state '{key}'"),
-                            run_id=run_id,
-                            updated_at=now,
-                        )
+                    tx.execute(
+                        'INSERT INTO ocht_state (pipeline, "key", "value", run_id, updated_at) '
+                        "VALUES (:pipeline, :key, :value, :run_id, :updated_at)",
+                        {
+                            **where,
+                            "value": _json(value, f"state '{key}'"),
+                            "run_id": run_id,
+                            "updated_at": now,
+                        },
                     )
 
     def reset_state(self, pipeline: str, key: str | None = None) -> int:
@@ -402,20 +473,19 @@ class Store:
         Returns:
             How many state keys were removed.
         """
-        with self._tx() as conn:
-            query = tables.state.delete().where(tables.state.c.pipeline == pipeline)
-            cps = tables.checkpoints.delete().where(tables.checkpoints.c.pipeline == pipeline)
-            if key is not None:
-                query = query.where(tables.state.c.key == key)
-                cps = cps.where(tables.checkpoints.c.key == key)
-            removed = conn.execute(query).rowcount
-            conn.execute(cps)
-        return int(removed)
+        where = "pipeline = :pipeline" + (' AND "key" = :key' if key is not None else "")
+        params = {"pipeline": pipeline, **({"key": key} if key is not None else {})}
+        with self._tx() as tx:
+            removed = tx.execute(f"DELETE FROM ocht_state WHERE {where}", params)
+            tx.execute(f"DELETE FROM ocht_checkpoints WHERE {where}", params)
+        return removed
 
     # -- checkpoints -----------------------------------------------------------------------
     @property
     def partitions(self) -> PartitionCheckpoints:
         """Per-partition checkpoints of stream runs (offsets and state)."""
+        from ocht.store.partitions import PartitionCheckpoints
+
         return PartitionCheckpoints(self.engine)
 
     def save_checkpoint(
@@ -424,40 +494,43 @@ class Store:
         """Save (replace) the resume position of ``key``."""
         now = _now()
         value = _json(position, f"checkpoint '{key}'")
-        with self._tx() as conn:
-            conn.execute(
-                tables.checkpoints.delete().where(
-                    tables.checkpoints.c.pipeline == pipeline, tables.checkpoints.c.key == key
-                )
+        where = {"pipeline": pipeline, "key": key}
+        with self._tx() as tx:
+            tx.execute(
+                'DELETE FROM ocht_checkpoints WHERE pipeline = :pipeline AND "key" = :key', where
             )
-            conn.execute(
-                tables.checkpoints.insert().values(
-                    pipeline=pipeline, key=key, position=value, run_id=run_id, updated_at=now
-                )
+            tx.execute(
+                'INSERT INTO ocht_checkpoints (pipeline, "key", "position", run_id, updated_at) '
+                "VALUES (:pipeline, :key, :position, :run_id, :updated_at)",
+                {**where, "position": value, "run_id": run_id, "updated_at": now},
             )
         return Checkpoint(pipeline, key, value, run_id, now)
 
     def load_checkpoint(self, pipeline: str, key: str) -> Checkpoint | None:
         """The saved position of ``key``, or ``None``."""
-        with self._tx() as conn:
-            row = conn.execute(
-                sa.select(tables.checkpoints).where(
-                    tables.checkpoints.c.pipeline == pipeline, tables.checkpoints.c.key == key
-                )
-            ).first()
-        if row is None:
+        with self._tx() as tx:
+            rows = tx.rows(
+                'SELECT pipeline, "key", "position", run_id, updated_at FROM ocht_checkpoints '
+                'WHERE pipeline = :pipeline AND "key" = :key',
+                {"pipeline": pipeline, "key": key},
+            )
+        if not rows:
             return None
+        row = rows[0]
         return Checkpoint(
-            row.pipeline, row.key, row.position, row.run_id, _utc(row.updated_at) or _now()
+            row["pipeline"],
+            row["key"],
+            row["position"],
+            row["run_id"],
+            _utc(row["updated_at"]) or _now(),
         )
 
     def clear_checkpoints(self, pipeline: str, key: str | None = None) -> int:
         """Remove the pipeline's checkpoints (or one); returns how many."""
-        with self._tx() as conn:
-            query = tables.checkpoints.delete().where(tables.checkpoints.c.pipeline == pipeline)
-            if key is not None:
-                query = query.where(tables.checkpoints.c.key == key)
-            return int(conn.execute(query).rowcount)
+        where = "pipeline = :pipeline" + (' AND "key" = :key' if key is not None else "")
+        params = {"pipeline": pipeline, **({"key": key} if key is not None else {})}
+        with self._tx() as tx:
+            return tx.execute(f"DELETE FROM ocht_checkpoints WHERE {where}", params)
 
     # -- schema history --------------------------------------------------------------------
     def record_schema(
@@ -485,16 +558,19 @@ class Store:
         if last is not None and last.columns_hash == digest:
             return last
         now = _now()
-        with self._tx() as conn:
-            conn.execute(
-                tables.schema_history.insert().values(
-                    pipeline=pipeline,
-                    output=output,
-                    columns=cols,
-                    columns_hash=digest,
-                    recorded_at=now,
-                    run_id=run_id,
-                )
+        with self._tx() as tx:
+            tx.execute(
+                "INSERT INTO ocht_schema_history "
+                '(pipeline, output, "columns", columns_hash, recorded_at, run_id) '
+                "VALUES (:pipeline, :output, :columns, :columns_hash, :recorded_at, :run_id)",
+                {
+                    "pipeline": pipeline,
+                    "output": output,
+                    "columns": cols,
+                    "columns_hash": digest,
+                    "recorded_at": now,
+                    "run_id": run_id,
+                },
             )
         return SchemaRecord(pipeline, output, cols, digest, now, run_id)
 
@@ -502,21 +578,25 @@ class Store:
         self, pipeline: str, output: str, limit: int | None = None
     ) -> list[SchemaRecord]:
         """Schemas written to an output, oldest first (the last ``limit`` when given)."""
-        t = tables.schema_history
-        query = sa.select(t).where(t.c.pipeline == pipeline, t.c.output == output)
-        query = query.order_by(t.c.id.desc())
+        sql = (
+            'SELECT pipeline, output, "columns", columns_hash, recorded_at, run_id '
+            "FROM ocht_schema_history WHERE pipeline = :pipeline AND output = :output "
+            "ORDER BY id DESC"
+        )
+        params: dict[str, Any] = {"pipeline": pipeline, "output": output}
         if limit is not None:
-            query = query.limit(limit)
-        with self._tx() as conn:
-            rows = conn.execute(query).all()
+            sql += " LIMIT :limit"
+            params["limit"] = int(limit)
+        with self._tx() as tx:
+            rows = tx.rows(sql, params)
         return [
             SchemaRecord(
-                r.pipeline,
-                r.output,
-                dict(r.columns),
-                r.columns_hash,
-                _utc(r.recorded_at) or _now(),
-                r.run_id,
+                r["pipeline"],
+                r["output"],
+                dict(r["columns"]),
+                r["columns_hash"],
+                _utc(r["recorded_at"]) or _now(),
+                r["run_id"],
             )
             for r in reversed(rows)
         ]

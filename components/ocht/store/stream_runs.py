@@ -14,14 +14,12 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-import sqlalchemy as sa
-
-from ocht.store import tables
+from ocht.store.db import Transaction
 from ocht.store.engine import redact_text
 
 
 def heartbeat(
-    conn: sa.Connection,
+    tx: Transaction,
     run_id: str,
     *,
     rows_read: Mapping[str, int],
@@ -31,24 +29,26 @@ def heartbeat(
     extra: Mapping[str, Any],
 ) -> bool:
     """Update a running run's counts; ``False`` when no running run has ``run_id``."""
-    row = conn.execute(sa.select(tables.runs.c.extra).where(tables.runs.c.run_id == run_id)).first()
-    if row is None:
+    rows = tx.rows("SELECT extra FROM ocht_runs WHERE run_id = :run_id", {"run_id": run_id})
+    if not rows:
         return False
     now = datetime.now(UTC)
     merged = {
-        **(row.extra or {}),
+        **(rows[0]["extra"] or {}),
         **json.loads(redact_text(json.dumps(dict(extra)))),
         "heartbeat_at": now.isoformat(),
     }
-    done = conn.execute(
-        tables.runs.update()
-        .where(tables.runs.c.run_id == run_id, tables.runs.c.status == "running")
-        .values(
-            rows_read=dict(rows_read),
-            rows_written=dict(rows_written),
-            step_rows=dict(step_rows),
-            dead_letters=int(dead_letters),
-            extra=merged,
-        )
+    done = tx.execute(
+        "UPDATE ocht_runs SET rows_read = :rows_read, rows_written = :rows_written, "
+        "step_rows = :step_rows, dead_letters = :dead_letters, extra = :extra "
+        "WHERE run_id = :run_id AND status = 'running'",
+        {
+            "run_id": run_id,
+            "rows_read": dict(rows_read),
+            "rows_written": dict(rows_written),
+            "step_rows": dict(step_rows),
+            "dead_letters": int(dead_letters),
+            "extra": merged,
+        },
     )
-    return bool(done.rowcount)
+    return bool(done)

@@ -12,8 +12,24 @@ import pytest
 from ocht.testkit import Workspace
 
 HEAVY_FOR_HELP = ("polars", "pydantic", "sqlalchemy", "alembic")
-#: the run store's libraries, and the PostgreSQL dialect a SQLite store never needs
+#: the run store's libraries (a SQLite store is opened with the standard library)
 STORE = ("sqlalchemy", "alembic")
+#: bricks (and their libraries) a CSV-to-Parquet pipeline has no use for (ocht.lineage is
+#: light and every recorded run keeps its lineage graph in the manifest)
+UNUSED_BRICKS = (
+    "ocht.ml_runtime",
+    "ocht.connector_kafka",
+    "ocht.connector_http",
+    "ocht.connector_s3",
+    "ocht.connector_sql",
+    "ocht.connector_avro",
+    "ocht.sql_engine",
+    "ocht.scheduler",
+    "confluent_kafka",
+    "onnxruntime",
+    "httpx",
+    "prometheus_client",
+)
 
 
 def imported(args: list[str], cwd: Path, modules: tuple[str, ...]) -> list[str]:
@@ -51,13 +67,31 @@ def test_run_help_imports_nothing_heavy(project: Workspace) -> None:
     assert imported(["run", "--help"], project.root, HEAVY_FOR_HELP) == []
 
 
-def test_validate_does_not_touch_the_run_store(project: Workspace) -> None:
-    assert imported(["validate", "pipeline.yaml"], project.root, STORE) == []
+def test_validate_reads_no_store_and_no_heavy_brick(project: Workspace) -> None:
+    assert imported(["validate", "pipeline.yaml"], project.root, STORE + UNUSED_BRICKS) == []
 
 
-def test_a_run_on_a_migrated_sqlite_store_needs_neither_alembic_nor_postgresql(
+def test_a_run_without_the_store_imports_neither_sqlalchemy_nor_alembic(
     project: Workspace,
 ) -> None:
-    mods = ("alembic", "sqlalchemy.dialects.postgresql")
-    imported(["run", "pipeline.yaml", "-q"], project.root, mods)  # creates the store
+    mods = STORE + UNUSED_BRICKS
+    assert imported(["run", "pipeline.yaml", "-q", "--no-store"], project.root, mods) == []
+
+
+def test_a_run_on_the_default_sqlite_store_needs_neither_sqlalchemy_nor_alembic(
+    project: Workspace,
+) -> None:
+    mods = (*STORE, "sqlalchemy.dialects.postgresql", *UNUSED_BRICKS)
+    # the first run creates the store (a new SQLite file), the second opens it at head
     assert imported(["run", "pipeline.yaml", "-q"], project.root, mods) == []
+    assert (project.root / ".ocht" / "ocht.db").is_file()
+    assert imported(["run", "pipeline.yaml", "-q"], project.root, mods) == []
+
+
+def test_a_run_that_logs_nothing_does_not_import_structlog(project: Workspace) -> None:
+    # on a terminal the level is `warning`: a successful run writes no log event
+    args = ["--log-format", "console", "run", "pipeline.yaml", "-q"]
+    assert imported(args, project.root, ("structlog",)) == []
+    assert imported(["run", "pipeline.yaml", "-q"], project.root, ("structlog",)) == [
+        "structlog"
+    ]  # JSON lines at `info` when not a terminal: the events are written
