@@ -16,7 +16,7 @@ from __future__ import annotations
 import io
 import time
 import uuid
-from collections import deque
+from collections import defaultdict, deque
 from typing import Any, ClassVar
 
 import polars as pl
@@ -53,15 +53,15 @@ class _Counts:
 
     def __init__(self) -> None:
         self.produced: dict[int, int] = {}
-        self.acked: dict[int, int] = {}
+        self.acked: defaultdict[int, int] = defaultdict(int)
         self.errors: list[str] = []
 
     def report(self, err: Any, msg: Any) -> None:
-        if err is not None:
+        # called once per record: kept to the least Python work
+        if err is None:
+            self.acked[msg.partition()] += 1
+        else:
             self.errors.append(err.str())
-            return
-        part = msg.partition()
-        self.acked[part] = self.acked.get(part, 0) + 1
 
     def reached(self, ticket: dict[int, int]) -> bool:
         acked = self.acked
