@@ -7,6 +7,9 @@ and Quix Streams, through the same Tansu broker in the same run.
 Each engine runs as its own process on the same input topic (a fresh consumer group and
 output topic each), so peak RSS is per engine. Throughput is records read divided by the
 time from the first non-empty poll to the last committed write (group joins excluded).
+CPU is the engine process's own (all its threads, from ``time.process_time``): the whole
+run, and per record after the first batch (start-up and the group join left out), which
+a loaded machine disturbs far less than throughput. ``--rounds`` alternates the engines.
 
 Engines:
   raw       consume only (the broker/client ceiling on this machine)
@@ -14,7 +17,7 @@ Engines:
             read_ndjson -> expressions -> write_ndjson -> produce (idempotent producer,
             flush at the end, async offset commit per batch)
   ocht      ocht.executor.Runner.stream on the same pipeline, as the worker runs it
-            (sync commit after every batch, delivery confirmed before the commit)
+            (every record's delivery confirmed before its batch's offsets are committed)
   quix      Quix Streams 3 (needs a Python with quixstreams: --quix-python, or it is
             installed into ~/.cache/ocht-bench/quix with uv; skipped if that fails)
 
@@ -75,23 +78,31 @@ def child_raw(bs: str, topic: str, _out: str, n: int) -> dict[str, Any]:
     )
     c.subscribe([topic])
     got, t0 = 0, None
+    cpu0 = time.process_time()
     while got < n:
         start = time.perf_counter()
         msgs = c.consume(10_000, timeout=0.5)
         ok = [m.value() for m in msgs if m.error() is None]
         if ok and t0 is None:
             t0 = start
+            cpu1, first = time.process_time(), len(ok)
         got += len(ok)
     seconds = time.perf_counter() - (t0 or 0)
+    end = time.process_time()
     c.close()
-    return {"records": got, "seconds": seconds}
+    return {
+        "records": got,
+        "seconds": seconds,
+        "cpu_s": end - cpu0,
+        "loop_cpu_us": (end - cpu1) / (got - first) * 1e6,
+    }
 
 
 def child_hand(bs: str, topic: str, out: str, n: int) -> dict[str, Any]:
     import io
 
     import polars as pl
-    from confluent_kafka import Consumer, Producer
+    from confluent_kafka import Consumer, Message, Producer
 
     c = Consumer(
         {
@@ -112,11 +123,15 @@ def child_hand(bs: str, topic: str, out: str, n: int) -> dict[str, Any]:
         }
     )
     c.subscribe([topic])
+    value, error = Message.value, Message.error
     got, t0, written = 0, None, 0
+    cpu0 = time.process_time()
     while got < n:
         start = time.perf_counter()
         msgs = c.consume(10_000, timeout=0.5)
-        values = [m.value() for m in msgs if m.error() is None]
+        if any(map(error, msgs)):
+            msgs = [m for m in msgs if m.error() is None]
+        values = list(map(value, msgs))
         if not values:
             continue
         if t0 is None:
@@ -125,7 +140,9 @@ def child_hand(bs: str, topic: str, out: str, n: int) -> dict[str, Any]:
         res = df.filter(pl.col("amount") > 100).with_columns(
             (pl.col("amount") * 0.92).alias("amount_eur"), (pl.col("amount") > 400).alias("big")
         )
-        for line in res.write_ndjson().encode().split(b"\n")[: res.height]:
+        buf = io.BytesIO()
+        res.write_ndjson(buf)
+        for line in buf.getvalue().split(b"\n")[: res.height]:
             while True:
                 try:
                     p.produce(out, line)
@@ -134,12 +151,21 @@ def child_hand(bs: str, topic: str, out: str, n: int) -> dict[str, Any]:
                     p.poll(0.01)
         p.poll(0)
         c.commit(asynchronous=True)
+        if not got:
+            cpu1, first = time.process_time(), len(values)
         got += len(values)
         written += res.height
     p.flush(60)
     seconds = time.perf_counter() - (t0 or 0)
+    end = time.process_time()
     c.close()
-    return {"records": got, "written": written, "seconds": seconds}
+    return {
+        "records": got,
+        "written": written,
+        "seconds": seconds,
+        "cpu_s": end - cpu0,
+        "loop_cpu_us": (end - cpu1) / (got - first) * 1e6,
+    }
 
 
 def child_ocht(bs: str, topic: str, out: str, n: int) -> dict[str, Any]:
@@ -171,14 +197,19 @@ def child_ocht(bs: str, topic: str, out: str, n: int) -> dict[str, Any]:
         ],
         "outputs": {"out": {"type": "kafka", "brokers": bs, "topic": out}},
     }
-    marks: list[tuple[float, float]] = []
+    marks: list[tuple[float, float, float, int]] = []
     home = tempfile.mkdtemp(prefix="ocht-bench-")
     request = RunRequest(
         doc, drain=1.0, max_in_flight=int(os.environ.get("OCHT_BENCH_INFLIGHT", "8"))
     )
+    cpu0 = time.process_time()
     result = Runner(RunServices(home=home)).stream(
-        request, on_batch=lambda r: marks.append((time.perf_counter(), r.seconds))
+        request,
+        on_batch=lambda r: marks.append(
+            (time.perf_counter(), r.seconds, time.process_time(), r.records)
+        ),
     )
+    cpu = time.process_time() - cpu0
     shutil.rmtree(home, ignore_errors=True)
     t0 = marks[0][0] - marks[0][1]
     return {
@@ -186,7 +217,17 @@ def child_ocht(bs: str, topic: str, out: str, n: int) -> dict[str, Any]:
         "written": result.rows_written,
         "seconds": marks[-1][0] - t0,
         "batches": result.batches,
+        "cpu_s": cpu,
+        "loop_cpu_us": loop_cpu(marks),
     }
+
+
+def loop_cpu(marks: list[tuple[float, float, float, int]]) -> float:
+    """CPU microseconds per record after the first batch (start-up and group join left
+    out), from ``(wall, seconds, process CPU, records)`` marks of committed batches."""
+    busy = [m for m in marks if m[3]]
+    records = sum(m[3] for m in busy[1:])
+    return (busy[-1][2] - busy[0][2]) / max(1, records) * 1e6
 
 
 def child_quix(bs: str, topic: str, out: str, n: int) -> dict[str, Any]:
@@ -205,6 +246,7 @@ def child_quix(bs: str, topic: str, out: str, n: int) -> dict[str, Any]:
     def count(_row: Any) -> None:
         if seen["n"] == 0:
             seen["t0"] = time.perf_counter()
+            seen["cpu1"] = time.process_time()
         seen["n"] += 1
         if seen["n"] >= n:
             seen["t1"] = time.perf_counter()
@@ -216,9 +258,16 @@ def child_quix(bs: str, topic: str, out: str, n: int) -> dict[str, Any]:
     sdf["amount_eur"] = sdf["amount"] * 0.92
     sdf["big"] = sdf["amount"] > 400
     sdf.to_topic(tout)
+    cpu0 = time.process_time()
     app.run()
     end = time.perf_counter()  # after the last outputs are flushed and offsets committed
-    return {"records": seen["n"], "seconds": end - seen["t0"]}
+    cpu = time.process_time()
+    return {
+        "records": seen["n"],
+        "seconds": end - seen["t0"],
+        "cpu_s": cpu - cpu0,
+        "loop_cpu_us": (cpu - seen["cpu1"]) / seen["n"] * 1e6,
+    }
 
 
 WINDOW_S = 10
@@ -257,12 +306,16 @@ def child_ocht_window(bs: str, topic: str, out: str, n: int) -> dict[str, Any]:
         ],
         "outputs": {"out": {"type": "kafka", "brokers": bs, "topic": out}},
     }
-    marks: list[tuple[float, float]] = []
+    marks: list[tuple[float, float, float, int]] = []
     home = tempfile.mkdtemp(prefix="ocht-bench-")
+    cpu0 = time.process_time()
     result = Runner(RunServices(home=home)).stream(
         RunRequest(doc, drain=2.0),
-        on_batch=lambda r: marks.append((time.perf_counter(), r.seconds)),
+        on_batch=lambda r: marks.append(
+            (time.perf_counter(), r.seconds, time.process_time(), r.records)
+        ),
     )
+    cpu = time.process_time() - cpu0
     shutil.rmtree(home, ignore_errors=True)
     busy = [m for m in marks if m[1] > 0]
     t0 = busy[0][0] - busy[0][1]
@@ -271,6 +324,8 @@ def child_ocht_window(bs: str, topic: str, out: str, n: int) -> dict[str, Any]:
         "written": result.rows_written,
         "seconds": busy[-1][0] - t0,
         "batches": result.batches,
+        "cpu_s": cpu,
+        "loop_cpu_us": loop_cpu(marks),
     }
 
 
@@ -310,6 +365,7 @@ def child_quix_window(bs: str, topic: str, out: str, n: int) -> dict[str, Any]:
     def count(_row: Any) -> None:
         if seen["n"] == 0:
             seen["t0"] = time.perf_counter()
+            seen["cpu1"] = time.process_time()
         seen["n"] += 1
         if seen["n"] >= n:
             app.stop()
@@ -319,8 +375,15 @@ def child_quix_window(bs: str, topic: str, out: str, n: int) -> dict[str, Any]:
         sdf.tumbling_window(timedelta(seconds=WINDOW_S)).agg(total=Sum("amount"), n=Count()).final()
     )
     sdf.to_topic(tout)
+    cpu0 = time.process_time()
     app.run()
-    return {"records": seen["n"], "seconds": time.perf_counter() - seen["t0"]}
+    cpu = time.process_time()
+    return {
+        "records": seen["n"],
+        "seconds": time.perf_counter() - seen["t0"],
+        "cpu_s": cpu - cpu0,
+        "loop_cpu_us": (cpu - seen["cpu1"]) / seen["n"] * 1e6,
+    }
 
 
 CHILDREN = {
@@ -407,7 +470,10 @@ def stateful(bs: str, n: int, quix: str | None) -> None:
         res = run_child(python, kind, bs, topic, n)
         if res is not None:
             rates[kind] = res["records"] / res["seconds"]
-            print(f"{kind:11s}: {rates[kind]:>11,.0f} records/s ({res['records']:,} records)")
+            print(
+                f"{kind:11s}: {rates[kind]:>11,.0f} records/s ({res['records']:,} records, "
+                f"CPU {res['loop_cpu_us']:.2f} us/record)"
+            )
     if len(rates) == 2:
         print(f"ocht / quix (tumbling window): {rates['ocht_window'] / rates['quix_window']:.2f}x")
     # scale out: the same windowed pipeline, one worker vs two in one group, 2 partitions
@@ -616,6 +682,24 @@ def latency(bs: str, rate: int, seconds: float) -> dict[str, float]:
     }
 
 
+def summary(runs: dict[str, list[dict[str, Any]]]) -> None:
+    """Medians over the rounds: throughput, CPU per record, and Ocht's ratios."""
+    rate = {k: statistics.median(r["records"] / r["seconds"] for r in v) for k, v in runs.items()}
+    cpu = {k: statistics.median(r["loop_cpu_us"] for r in v) for k, v in runs.items()}
+    for kind in runs:
+        print(
+            f"median {kind:5s}: {rate[kind]:>11,.0f} records/s, "
+            f"CPU {cpu[kind]:.2f} us/record ({len(runs[kind])} rounds)"
+        )
+    if "ocht" in runs:
+        for ref in ("hand", "quix", "raw"):
+            if ref in runs:
+                print(
+                    f"ocht / {ref}: {rate['ocht'] / rate[ref]:.2f}x throughput, "
+                    f"{cpu[ref] / cpu['ocht']:.2f}x CPU efficiency (their CPU / ours)"
+                )
+
+
 def main() -> None:
     if len(sys.argv) > 1 and sys.argv[1] == "--child":
         child_main(sys.argv[2:])
@@ -623,6 +707,9 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--records", type=int, default=1_000_000)
     ap.add_argument("--engines", default="raw,hand,ocht,quix")
+    ap.add_argument(
+        "--rounds", type=int, default=1, help="run the engines this many times, alternating"
+    )
     ap.add_argument("--quix-python", default=None)
     ap.add_argument("--latency-rate", type=int, default=10_000)
     ap.add_argument("--latency-seconds", type=float, default=15.0)
@@ -643,33 +730,32 @@ def main() -> None:
         secs = produce_all(bs, topic, values)
         print(f"input: {n:,} JSON records of {size:.0f} bytes on average, 1 partition")
         print(f"raw produce (idempotent): {n / secs:,.0f} records/s")
-        results: dict[str, dict[str, Any]] = {}
-        for kind in args.engines.split(","):
-            python = sys.executable
-            if kind == "quix":
-                found = quix_python(args.quix_python)
-                if found is None:
-                    print(
-                        "quix: skipped (quixstreams could not be installed; it pins "
-                        "confluent-kafka < 2.13, so it runs from its own environment)"
-                    )
+        runs: dict[str, list[dict[str, Any]]] = {}
+        quix = None
+        if "quix" in args.engines.split(","):
+            quix = quix_python(args.quix_python)
+            if quix is None:
+                print(
+                    "quix: skipped (quixstreams could not be installed; it pins "
+                    "confluent-kafka < 2.13, so it runs from its own environment)"
+                )
+        for rnd in range(1, args.rounds + 1):
+            for kind in args.engines.split(","):  # alternated, round after round
+                python = quix if kind == "quix" else sys.executable
+                if python is None:
                     continue
-                python = found
-            res = run_child(python, kind, bs, topic, n)
-            if res is None:
-                continue
-            results[kind] = res
-            rate = res["records"] / res["seconds"]
-            print(
-                f"{kind:5s}: {rate:>11,.0f} records/s  ({res['records']:,} in "
-                f"{res['seconds']:.2f} s, peak RSS {res['rss_mb']:.0f} MB)"
-            )
-        if "ocht" in results:
-            o = results["ocht"]["records"] / results["ocht"]["seconds"]
-            for ref in ("hand", "quix", "raw"):
-                if ref in results:
-                    r = results[ref]["records"] / results[ref]["seconds"]
-                    print(f"ocht / {ref}: {o / r:.2f}x")
+                res = run_child(python, kind, bs, topic, n)
+                if res is None:
+                    continue
+                runs.setdefault(kind, []).append(res)
+                print(
+                    f"round {rnd} {kind:5s}: {res['records'] / res['seconds']:>11,.0f} records/s"
+                    f"  ({res['records']:,} in {res['seconds']:.2f} s; CPU {res['cpu_s']:.2f} s,"
+                    f" {res['loop_cpu_us']:.2f} us/record after the first batch; "
+                    f"peak RSS {res['rss_mb']:.0f} MB)",
+                    flush=True,
+                )
+        summary(runs)
         if not args.no_stateful:
             stateful(bs, args.stateful_records, quix_python(args.quix_python))
         if not args.no_latency:

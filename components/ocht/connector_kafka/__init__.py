@@ -9,10 +9,11 @@ Example:
 """
 
 from ocht.connector_kafka.avro import IncompatibleSchema, RegistryCodec, SchemaRegistryError
+from ocht.connector_kafka.batch import KafkaBatch
 from ocht.connector_kafka.decode import DEAD_LETTER_SCHEMA, decode_values
 from ocht.connector_kafka.errors import BrokerUnreachable, DeliveryFailed, KafkaFailure
 from ocht.connector_kafka.sink import KafkaSink
-from ocht.connector_kafka.source import KafkaBatch, KafkaSource
+from ocht.connector_kafka.source import KafkaSource
 from ocht.pipeline_model import KafkaConnector
 from ocht.registry import ConnectorType
 

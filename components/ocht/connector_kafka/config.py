@@ -16,6 +16,9 @@ _LOG = logging.getLogger("ocht.kafka.client")
 CONSUMER_DEFAULTS: dict[str, Any] = {
     # librdkafka's default (1000 ms) caps one consumer near 180k records/s (DESIGN §6)
     "fetch.queue.backoff.ms": 1,
+    # a fetch at the end of a partition waits this long for new records: some brokers
+    # (Tansu 0.6) answer only when it expires, which a record then waits out
+    "fetch.wait.max.ms": 50,
     # what is fetched ahead is bounded, so a slow sink pauses fetching (back-pressure)
     "queued.max.messages.kbytes": 32768,
     "partition.assignment.strategy": "cooperative-sticky",

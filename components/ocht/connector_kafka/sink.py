@@ -1,11 +1,22 @@
 """The Kafka sink: an idempotent producer; a batch counts as written once every record of
-it is acknowledged (optionally inside one Kafka transaction)."""
+it is acknowledged (optionally inside one Kafka transaction).
+
+Acknowledgements are counted per partition by one delivery callback of the producer:
+with idempotence, a partition's records are acknowledged in the order they were
+produced, so a batch is confirmed once every partition it wrote to has as many
+acknowledgements as records produced up to the end of that batch. To know those
+partitions, unkeyed records of one micro-batch all go to one partition and the next
+batch to the next (a sticky partitioner whose stickiness is the micro-batch). Keyed
+records on a topic of several partitions are placed by librdkafka's partitioner and
+confirmed one by one instead.
+"""
 
 from __future__ import annotations
 
+import io
 import time
 import uuid
-from collections import deque
+from collections import defaultdict, deque
 from typing import Any, ClassVar
 
 import polars as pl
@@ -21,7 +32,7 @@ FLUSH_TIMEOUT_S = 60.0
 
 
 class _Deliveries:
-    """Acknowledgements still awaited for one ``write``."""
+    """Acknowledgements still awaited for one ``write`` (records confirmed one by one)."""
 
     __slots__ = ("errors", "remaining")
 
@@ -33,6 +44,28 @@ class _Deliveries:
         self.remaining -= 1
         if err is not None:
             self.errors.append(err.str())
+
+
+class _Counts:
+    """Records produced and acknowledged so far, per partition (the counting mode)."""
+
+    __slots__ = ("acked", "errors", "produced")
+
+    def __init__(self) -> None:
+        self.produced: dict[int, int] = {}
+        self.acked: defaultdict[int, int] = defaultdict(int)
+        self.errors: list[str] = []
+
+    def report(self, err: Any, msg: Any) -> None:
+        # called once per record: kept to the least Python work
+        if err is None:
+            self.acked[msg.partition()] += 1
+        else:
+            self.errors.append(err.str())
+
+    def reached(self, ticket: dict[int, int]) -> bool:
+        acked = self.acked
+        return all(acked.get(p, 0) >= n for p, n in ticket.items())
 
 
 class KafkaSink(Sink):
@@ -59,6 +92,10 @@ class KafkaSink(Sink):
         self._base = 0  # how many writes are settled (tickets below it are done)
         self._in_txn = False
         self._key_expr: pl.Expr | None = None
+        self._counts = _Counts()
+        #: the topic's partitions (None: unknown, so records are confirmed one by one)
+        self._partitions: list[int] | None = None
+        self._turn = 0
         self.log = get_logger("ocht.kafka")
 
     def describe(self) -> str:
@@ -76,10 +113,21 @@ class KafkaSink(Sink):
                 if self.spec.transactional
                 else None
             )
-            self._producer = Producer(producer_config(self.spec, txn))
+            conf = producer_config(self.spec, txn)
+            self._producer = Producer({**conf, "on_delivery": self._counts.report})
             if txn is not None:
                 self._producer.init_transactions(30)
+            self._partitions = self._topic_partitions()
         return self._producer
+
+    def _topic_partitions(self) -> list[int] | None:
+        try:
+            meta = self._producer.list_topics(self.spec.topic, timeout=10).topics[self.spec.topic]
+        except Exception:  # no metadata: confirm record by record
+            return None
+        if meta.error is not None or not meta.partitions:
+            return None
+        return sorted(meta.partitions)
 
     def open(self) -> None:
         producer = self._open_producer()
@@ -99,25 +147,58 @@ class KafkaSink(Sink):
         producer = self._open_producer()
         if batch.height == 0:
             return
+        values: list[Any]
         if self.spec.format == "json":
-            values: list[Any] = batch.write_ndjson().encode().split(b"\n")[: batch.height]
+            buf = io.BytesIO()
+            batch.write_ndjson(buf)  # one line per row; newlines inside values are escaped
+            values = buf.getvalue().split(b"\n")
+            del values[batch.height :]
         elif self.spec.format == "avro":
             values = self._avro(batch)
         else:
             values = batch.to_series(0).to_list()
         keys = self._keys(batch)
-        topic = self.spec.topic
-        deliveries = _Deliveries(len(values))
-        self._deliveries.append(deliveries)
-        produce, report = producer.produce, deliveries.report
-        for i, value in enumerate(values):
-            key = keys[i] if keys is not None else None
-            while True:
-                try:
-                    produce(topic, value, key, on_delivery=report)
-                    break
-                except BufferError:  # the local queue is full: wait for acknowledgements
-                    producer.poll(0.05)
+        parts = self._partitions
+        if parts is None or (keys is not None and len(parts) > 1):
+            # the partitioner places each record: confirm them one by one
+            deliveries = _Deliveries(len(values))
+            self._deliveries.append(deliveries)
+            self._produce(producer, values, keys, -1, deliveries.report)
+            return
+        part = parts[self._turn % len(parts)] if keys is None else parts[0]
+        self._turn += 1
+        counts = self._counts
+        counts.produced[part] = counts.produced.get(part, 0) + len(values)
+        self._produce(producer, values, keys, part if len(parts) > 1 else -1, None)
+
+    def _produce(
+        self,
+        producer: Any,
+        values: list[Any],
+        keys: list[Any] | None,
+        partition: int,
+        report: Any,
+    ) -> None:
+        """Produce ``values`` (a full local queue is waited out, then resumed)."""
+        produce, topic = producer.produce, self.spec.topic
+        extra: dict[str, Any] = {} if report is None else {"on_delivery": report}
+        if partition >= 0:
+            extra["partition"] = partition
+        i, n = 0, len(values)
+        while i < n:
+            try:
+                if keys is None and not extra:
+                    for i in range(i, n):  # noqa: B020 -- resumes where BufferError left it
+                        produce(topic, values[i])
+                elif keys is None:
+                    for i in range(i, n):  # noqa: B020
+                        produce(topic, values[i], **extra)
+                else:
+                    for i in range(i, n):  # noqa: B020
+                        produce(topic, values[i], keys[i], **extra)
+                i = n
+            except BufferError:  # the local queue is full: wait for acknowledgements
+                producer.poll(0.05)
         producer.poll(0)
 
     def _avro(self, batch: pl.DataFrame) -> list[bytes]:
@@ -130,14 +211,14 @@ class KafkaSink(Sink):
         schema_id, parsed = self._avro_schema
         return RegistryCodec.encode(batch, schema_id, parsed)
 
-    def mark(self) -> int | None:
+    def mark(self) -> tuple[int, dict[int, int]] | None:
         """A ticket for everything written so far (``None`` when transactional: then only
         :meth:`commit` confirms)."""
         if self.spec.transactional:
             return None
-        return self._base + len(self._deliveries)
+        return (self._base + len(self._deliveries), dict(self._counts.produced))
 
-    def settled(self, ticket: int, *, block: bool = False) -> bool:
+    def settled(self, ticket: tuple[int, dict[int, int]], *, block: bool = False) -> bool:
         """Whether every record written before ``ticket`` was acknowledged.
 
         Raises:
@@ -145,15 +226,19 @@ class KafkaSink(Sink):
         """
         if self._producer is None:
             return True
+        one_by_one, counted = ticket
         deadline = time.monotonic() + FLUSH_TIMEOUT_S
         while True:
             self._producer.poll(0.002 if block else 0)
             while self._deliveries and self._deliveries[0].remaining <= 0:
                 self._errors.extend(self._deliveries.popleft().errors)
                 self._base += 1
+            if self._counts.errors:
+                self._errors.extend(self._counts.errors)
+                self._counts.errors.clear()
             if self._errors:
                 self._fail(0)
-            if self._base >= ticket:
+            if self._base >= one_by_one and self._counts.reached(counted):
                 return True
             if not block:
                 return False
@@ -166,6 +251,8 @@ class KafkaSink(Sink):
         remaining = self._producer.flush(FLUSH_TIMEOUT_S)
         for d in self._deliveries:
             self._errors.extend(d.errors)
+        self._errors.extend(self._counts.errors)
+        self._counts.errors.clear()
         if remaining or self._errors:
             self._fail(remaining)
         self._base += len(self._deliveries)
