@@ -52,9 +52,7 @@ def batches(n: int, rows: int) -> list[pl.DataFrame]:
                     "order_id": pl.int_range(base, base + rows, eager=True),
                     "country": pl.Series(["DE", "FR", "NL", "IE", "ES"] * (rows // 5 + 1))[:rows],
                     "amount": pl.int_range(0, rows, eager=True).cast(pl.Float64) * 0.37,
-                    "ts": pl.datetime_range(
-                        t0, t0 + timedelta(seconds=rows - 1), "1s", eager=True
-                    ),
+                    "ts": pl.datetime_range(t0, t0 + timedelta(seconds=rows - 1), "1s", eager=True),
                 }
             )
         )
