@@ -1,5 +1,6 @@
 """File connectors: CSV, Parquet, NDJSON and JSON inputs; CSV, Parquet, NDJSON and console
-outputs, in batch mode.
+outputs. In stream mode a CSV, Parquet or NDJSON output writes rolling part files into a
+folder, each published once the offsets of its rows are committed (:class:`PartFiles`).
 
 Inputs take a file, a glob (``data/*.csv``, ``data/**/*.csv``) or a folder as ``path`` and
 read every file as one lazy frame. Outputs are atomic: written to a temporary file out of
@@ -40,10 +41,21 @@ from ocht.connector_files.sources import (
     NdjsonSource,
     ParquetSource,
 )
+from ocht.connector_files.stream_sink import (
+    CsvOutput,
+    CsvParts,
+    NdjsonOutput,
+    NdjsonParts,
+    ParquetOutput,
+    ParquetParts,
+    PartFiles,
+)
 
 __all__ = [
     "CONNECTORS",
     "ConsoleSink",
+    "CsvOutput",
+    "CsvParts",
     "CsvSink",
     "CsvSource",
     "FileLedger",
@@ -51,10 +63,15 @@ __all__ = [
     "FileSource",
     "JsonSource",
     "MalformedRecord",
+    "NdjsonOutput",
+    "NdjsonParts",
     "NdjsonSink",
     "NdjsonSource",
+    "ParquetOutput",
+    "ParquetParts",
     "ParquetSink",
     "ParquetSource",
+    "PartFiles",
     "csv_write_options",
     "explain_csv_error",
     "explain_error",

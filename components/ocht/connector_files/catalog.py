@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from ocht.connector_files.console import ConsoleSink
 from ocht.connector_files.csv_source import CsvSource
-from ocht.connector_files.sinks import CsvSink, NdjsonSink, ParquetSink
 from ocht.connector_files.sources import JsonSource, NdjsonSource, ParquetSource
+from ocht.connector_files.stream_sink import CsvOutput, NdjsonOutput, ParquetOutput
 from ocht.pipeline_model import (
     ConsoleConnector,
     CsvConnector,
@@ -20,21 +20,24 @@ CONNECTORS: tuple[ConnectorType, ...] = (
         "csv",
         CsvConnector,
         CsvSource,
-        CsvSink,
+        CsvOutput,
+        stream=True,
         summary="Delimited text files (a file, a glob or a folder); any encoding.",
     ),
     ConnectorType(
         "parquet",
         ParquetConnector,
         ParquetSource,
-        ParquetSink,
+        ParquetOutput,
+        stream=True,
         summary="Apache Parquet files (a file, a glob or a folder).",
     ),
     ConnectorType(
         "ndjson",
         NdjsonConnector,
         NdjsonSource,
-        NdjsonSink,
+        NdjsonOutput,
+        stream=True,
         summary="Newline-delimited JSON, one object per line; nested values kept.",
     ),
     ConnectorType(

@@ -35,6 +35,7 @@ from ocht.executor.services import Clock, SystemClock, raise_if_cancelled
 from ocht.executor.stream_batch import copartitioning, split, transform
 from ocht.executor.stream_checkpoints import Checkpointer
 from ocht.executor.stream_dead import DeadLetterWriter, normalize, source_letters
+from ocht.executor.stream_files import StreamFiles
 from ocht.executor.stream_manifest import Manifest, counts_of, open_store, stream_result
 from ocht.executor.stream_types import (
     BatchReport,
@@ -157,8 +158,9 @@ class _StreamRun:
                 "effectively once (use upsert)",
                 output=exact[0].name,
             )
+        self.files = StreamFiles(plan)  # file outputs: their journals ride in the checkpoints
         self.checkpointer: Checkpointer | None = None
-        if self.ops or self.exact is not None:
+        if self.ops or self.exact is not None or self.files:
             self.checkpointer = Checkpointer(
                 self.ops,
                 self._checkpoints(store),
@@ -245,6 +247,7 @@ class _StreamRun:
                         self._finish_pending(wait=False)
                         continue
                     self._finish_pending(wait=False)
+                    self.files.roll(self.checkpointer)  # parts older than roll_seconds
                     if batch.at_end and idle_since is None:
                         idle_since = time.monotonic()
                     self._positions()
@@ -261,6 +264,7 @@ class _StreamRun:
                         reason = "drained"
                         break
                 self._finish_pending()
+                self.files.roll(self.checkpointer, force=True)  # a clean stop publishes all
             except BaseException as exc:
                 error = explain(exc)
                 self.hooks.on_run_end(
@@ -287,6 +291,7 @@ class _StreamRun:
         if cp is None:
             return
         cp.start()
+        self.files.recover(cp)
         self.source.on_assigned = cp.assigned
         self.source.on_revoked = cp.revoked
         self.source.track_partitions = bool(self.ops)
@@ -378,6 +383,7 @@ class _StreamRun:
         # dead letters first: a crash after them re-sends them, never loses them
         dead_rows = self.dead.write(p.dead) if p.dead is not None else 0
         cp = self.checkpointer
+        states = p.states + self.files.stage(p)
         saved = False
         for i, (out, ticket) in enumerate(zip(p.written, p.tickets, strict=True)):
             if ticket is not None:
@@ -386,7 +392,7 @@ class _StreamRun:
                 if cp is not None and out is self.exact:
                     # rows, offsets and state in one database transaction: exactly once
                     assert isinstance(out.sink, TransactionalSink)
-                    out.sink.commit_with(lambda conn: cp.save(p.states, conn))
+                    out.sink.commit_with(lambda conn: cp.save(states, conn))
                     saved = True
                 else:
                     out.sink.commit()  # a transaction, or a sink that confirms on commit
@@ -395,9 +401,10 @@ class _StreamRun:
                     quiet(o.sink.abort)
                 raise
         if cp is not None and not saved:
-            cp.save(p.states)
+            cp.save(states)
         if p.batch.offsets:
             self.source.commit(p.batch.offsets)
+        self.files.publish()  # file outputs' parts, now that their offsets are saved
         # bookkeeping after the commit: only committed batches count
         self._account(p, dead_rows)
         if p.batch.records:

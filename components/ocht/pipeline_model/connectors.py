@@ -46,7 +46,8 @@ class FileConnector(ConnectorBase):
     path: str = Field(
         min_length=1,
         description="A file, a glob (`data/*.csv`) or a directory read as one input; or an "
-        "object-store URL (`s3://bucket/orders/*.parquet`, `gs://...`, `az://...`).",
+        "object-store URL (`s3://bucket/orders/*.parquet`, `gs://...`, `az://...`). "
+        "Outputs of stream runs: the folder part files are published in.",
     )
     storage_options: dict[str, str] | None = Field(
         default=None,
@@ -66,7 +67,32 @@ class FileConnector(ConnectorBase):
         return found.group(1).lower() if found else None
 
 
-class CsvConnector(FileConnector):
+class RollingFileConnector(FileConnector):
+    """A file format that is also an output of stream runs: rolling part files."""
+
+    roll_rows: int = Field(
+        default=1_000_000,
+        ge=1,
+        le=1_000_000_000,
+        description="Stream outputs: a part file is closed and published once it holds "
+        "this many rows (at a micro-batch boundary).",
+    )
+    roll_bytes: int = Field(
+        default=128 * 1024 * 1024,
+        ge=1024,
+        description="Stream outputs: a part file is closed once its staged rows take this "
+        "many bytes (Arrow IPC size, before compression).",
+    )
+    roll_seconds: float = Field(
+        default=60.0,
+        gt=0,
+        le=86_400,
+        description="Stream outputs: a part file is closed this long after its first "
+        "committed row, also when no more rows arrive (the latency of a file output).",
+    )
+
+
+class CsvConnector(RollingFileConnector):
     """Comma- (or otherwise) separated text."""
 
     type: Literal["csv"]
@@ -104,7 +130,7 @@ class CsvConnector(FileConnector):
     )
 
 
-class ParquetConnector(FileConnector):
+class ParquetConnector(RollingFileConnector):
     """Apache Parquet files."""
 
     type: Literal["parquet"]
@@ -113,7 +139,7 @@ class ParquetConnector(FileConnector):
     )
 
 
-class NdjsonConnector(FileConnector):
+class NdjsonConnector(RollingFileConnector):
     """Newline-delimited JSON: one object per line."""
 
     type: Literal["ndjson"]

@@ -3,16 +3,23 @@ from __future__ import annotations
 import subprocess
 import sys
 
-from ocht.connector_files import CONNECTORS, ConsoleSink, CsvSink, CsvSource, JsonSource
+from ocht.connector_files import (
+    CONNECTORS,
+    ConsoleSink,
+    CsvOutput,
+    CsvSink,
+    CsvSource,
+    JsonSource,
+)
 from ocht.registry import Registry
 
 
 def test_connector_types_and_capabilities() -> None:
     caps = {c.name: c.capabilities for c in CONNECTORS}
     assert caps == {
-        "csv": ("read", "write", "batch"),
-        "parquet": ("read", "write", "batch"),
-        "ndjson": ("read", "write", "batch"),
+        "csv": ("read", "write", "batch", "stream"),
+        "parquet": ("read", "write", "batch", "stream"),
+        "ndjson": ("read", "write", "batch", "stream"),
         "json": ("read", "batch"),
         "console": ("write", "batch"),
     }
@@ -22,7 +29,8 @@ def test_connector_types_and_capabilities() -> None:
 def test_the_registry_loads_this_brick_by_name() -> None:
     reg = Registry(plugins=False)
     assert reg.connector("csv").source is CsvSource
-    assert reg.connector("csv").sink is CsvSink
+    assert reg.connector("csv").sink is CsvOutput  # a CsvSink in batch runs
+    assert issubclass(CsvOutput, CsvSink)
     assert reg.connector("json").source is JsonSource
     assert reg.connector("console").sink is ConsoleSink
 
