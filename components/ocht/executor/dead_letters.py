@@ -140,8 +140,8 @@ def dead_letter_frame(
         part = normalize_dead_letters(
             frames[f"{s.id}.{DEAD_LETTER}"], run_id=run_id, step=s.id, source=origin(plan, s.id)
         )
-        part = samples.watch_dead(s.id, part) if samples else part
-        parts.append(counters.wrap(f"dead:{s.id}", part) if counters else part)
+        tap = samples.dead_tap(s.id) if samples else None
+        parts.append(counters.wrap(f"dead:{s.id}", part, tap=tap) if counters else part)
         producers.append(s.id)
     for name, src in plan.sources.items():
         found = src.dead_letters()
@@ -156,8 +156,8 @@ def dead_letter_frame(
             code="unreadable-record",
             record_is_json=False,
         )
-        part = samples.watch_dead(producer, part) if samples else part
-        parts.append(counters.wrap(f"dead:{producer}", part) if counters else part)
+        tap = samples.dead_tap(producer) if samples else None
+        parts.append(counters.wrap(f"dead:{producer}", part, tap=tap) if counters else part)
         producers.append(producer)
     for name in plan.sources:  # rows refused by a discard_row schema contract
         if rejects_key(name) not in frames:
@@ -166,8 +166,8 @@ def dead_letter_frame(
         part = normalize_dead_letters(
             frames[producer], run_id=run_id, step=producer, source=name, code=CONTRACT_CODE
         )
-        part = samples.watch_dead(producer, part) if samples else part
-        parts.append(counters.wrap(f"dead:{producer}", part) if counters else part)
+        tap = samples.dead_tap(producer) if samples else None
+        parts.append(counters.wrap(f"dead:{producer}", part, tap=tap) if counters else part)
         producers.append(producer)
     if not parts:
         return None, []

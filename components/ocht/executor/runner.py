@@ -221,6 +221,12 @@ def _build_frames(
 ) -> dict[str, pl.LazyFrame]:
     shared = _shared_frames(plan)
     frames: dict[str, pl.LazyFrame] = {}
+    if samples is not None:
+        for step in plan.steps:  # before the counters are placed: they carry the taps
+            samples.watch_step(step)
+
+    def tap(name: str) -> Any:
+        return samples.tap(name) if samples is not None else None
 
     def keep(name: str, frame: pl.LazyFrame) -> None:
         # A frame read by several consumers is cached, so it is computed once: Polars finds
@@ -234,8 +240,11 @@ def _build_frames(
         frame = source.scan()
         if limit is not None:
             frame = frame.head(limit)
-        frame = counters.wrap(f"input:{name}", frame, is_input=True) if counters else frame
         contract = contract_of(plan.pipeline.inputs[name])
+        if counters:
+            # rows before a schema contract are not what the first step reads: no samples
+            taps = tap(name) if contract is None else None
+            frame = counters.wrap(f"input:{name}", frame, is_input=True, tap=taps)
         if contract is not None:
             frame, rejects = enforce(frame, name, contract, plan.schemas[name])
             if rejects is not None:
@@ -243,11 +252,11 @@ def _build_frames(
         keep(name, frame)
     for step in plan.steps:
         inputs = [frames[r] for r in step.reads]
-        if samples is not None:
-            inputs[0] = samples.watch_step(step, inputs[0])
         for branch, frame_name in step.frame_names().items():
             out = step.compiled.apply(inputs, branch)
-            keep(frame_name, counters.wrap(frame_name, out) if counters else out)
+            keep(
+                frame_name, counters.wrap(frame_name, out, tap=tap(frame_name)) if counters else out
+            )
     return frames
 
 

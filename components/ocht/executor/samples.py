@@ -2,14 +2,14 @@
 
 Sampling is bounded and rides the run's own query; it never reads an input a second time:
 
-- in front of each *replayable* step (see :class:`~ocht.transform.CompiledStep`) a probe
-  keeps slices of the first rows that reach it, at most ``scan_rows`` per step, and then
-  only passes batches on;
+- the row counter in front of each *replayable* step (see
+  :class:`~ocht.transform.CompiledStep`) also keeps slices of the first rows that reach
+  it, at most ``scan_rows`` per step, and then only counts: no node is added to the plan;
 - after the query (or after it failed), the step's own batch form is run again on each
   kept slice, a few thousand rows, and the rows it dropped (in the slice, absent from the
   step's output) and changed (a column whose value differs, or a new column) are picked;
-- each dead-letter producer's first ``size`` records (with their reason) are kept as they
-  flow to the dead-letter output.
+- each dead-letter producer's first ``size`` records (with their reason) are kept by the
+  counter they pass on their way to the dead-letter output.
 
 Every kept value goes through the one redaction (:func:`ocht.observability.redact_value`)
 before it is stored. ``size=0`` turns sampling off.
@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import threading
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -57,46 +58,51 @@ class Samples:
         """Whether anything is sampled."""
         return self.options.size > 0
 
-    def watch_step(self, step: PlannedStep, frame: pl.LazyFrame) -> pl.LazyFrame:
-        """``frame`` (the step's main input) with a probe that keeps its first rows."""
-        if not self.enabled or not step.compiled.replayable or len(step.reads) != 1:
-            return frame
-        sid = step.id
-        self._steps[sid] = step
-        self._slices[sid] = []
-        kept = [0]
-        limit = self.options.scan_rows
+    def watch_step(self, step: PlannedStep) -> None:
+        """Sample what ``step`` does, if it is replayable (its input is then tapped)."""
+        if self.enabled and step.compiled.replayable and len(step.reads) == 1:
+            self._steps[step.id] = step
+            self._slices[step.id] = []
 
-        def probe(df: pl.DataFrame) -> pl.DataFrame:
+    def tap(self, frame: str) -> Callable[[pl.DataFrame], None] | None:
+        """What the counter of ``frame`` calls with each batch: keeps the first rows for
+        every watched step reading ``frame`` (``None`` when no step needs them)."""
+        readers = [s.id for s in self._steps.values() if s.reads[0] == frame]
+        if not readers:
+            return None
+        limit = self.options.scan_rows
+        kept = [0]
+
+        def keep(df: pl.DataFrame) -> None:
             if kept[0] >= limit or df.height == 0:
-                return df
+                return
             with self._lock:
                 room = limit - kept[0]
                 if room > 0:
                     part = df.head(room)
                     kept[0] += part.height
-                    self._slices[sid].append(part)
-            return df
+                    for sid in readers:
+                        self._slices[sid].append(part)
 
-        return _passing(frame, probe)
+        return keep
 
-    def watch_dead(self, producer: str, frame: pl.LazyFrame) -> pl.LazyFrame:
-        """``frame`` (a producer's normalized dead letters) keeping its first records."""
+    def dead_tap(self, producer: str) -> Callable[[pl.DataFrame], None] | None:
+        """What the counter of a producer's normalized dead letters calls with each batch:
+        keeps its first records."""
         if not self.enabled:
-            return frame
+            return None
         self._dead[producer] = []
         size = self.options.size
 
-        def probe(df: pl.DataFrame) -> pl.DataFrame:
+        def keep(df: pl.DataFrame) -> None:
             if len(self._dead[producer]) >= size or df.height == 0:
-                return df
+                return
             picked = df.head(size).select("record", "reason", "code", "check").to_dicts()
             with self._lock:
                 room = size - len(self._dead[producer])
-                self._dead[producer].extend(redact_value(_plain(picked[:room])))
-            return df
+                self._dead[producer].extend(redact_value(_plain(picked[: max(room, 0)])))
 
-        return _passing(frame, probe)
+        return keep
 
     def of_step(self, step: str, checks: list[CheckStats] | None = None) -> dict[str, Any]:
         """``{"dropped": [...], "changed": [...], "dead_lettered": [...]}`` for ``step``.
@@ -128,18 +134,6 @@ class Samples:
     def producers(self) -> list[str]:
         """Every dead-letter producer watched."""
         return list(self._dead)
-
-
-def _passing(frame: pl.LazyFrame, fn: Any) -> pl.LazyFrame:
-    # like the row counters: no predicate or slice pushed through (the probe must see the
-    # rows that really reach the step), projections through (unused columns stay unread)
-    return frame.map_batches(
-        fn,
-        streamable=True,
-        projection_pushdown=True,
-        predicate_pushdown=False,
-        slice_pushdown=False,
-    )
 
 
 def _replay(

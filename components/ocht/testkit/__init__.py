@@ -23,7 +23,7 @@ from ocht.testkit.broker import (
     tansu_binary,
     unique_topic,
 )
-from ocht.testkit.contract import ConnectorContract, contract_frame, unique_name
+from ocht.testkit.contract import CancelMidway, ConnectorContract, contract_frame, unique_name
 from ocht.testkit.equivalence import BothWays, batch_rows, both_ways, kafka_input
 from ocht.testkit.flaky import FLAKY, FlakySource, FlakySpec, flaky_attempts, reset_flaky
 from ocht.testkit.frames import ORDERS_SCHEMA, assert_same_rows, frame, orders
@@ -52,6 +52,7 @@ __all__ = [
     "BothWays",
     "Broker",
     "BrokerStartError",
+    "CancelMidway",
     "ConnectorContract",
     "FakeOpenAI",
     "Fault",
