@@ -19,7 +19,9 @@ Variants:
   all_rows   filter + derive, every surviving row written to Parquet
 
 Engines ``ocht_skip`` and ``ocht_dead`` run the same pipeline with ``on_bad_lines: skip``
-and ``dead_letter`` (every row checked; compare them with each other and with ``ocht``).
+and ``dead_letter`` (every row checked; compare them with each other and with ``ocht``);
+``ocht_untraced`` runs it with ``--trace-samples 0`` (what sampling rows for ``ocht trace``
+costs). The ``cpu s`` column is user + system time of the process (median).
 """
 
 from __future__ import annotations
@@ -154,15 +156,15 @@ def _frame(start: int, n: int) -> pl.DataFrame:
     )
 
 
-def timed(cmd: list[str]) -> tuple[float, float]:
-    """(wall seconds, peak RSS MiB) of one process."""
+def timed(cmd: list[str]) -> tuple[float, float, float]:
+    """(wall seconds, peak RSS MiB, CPU seconds) of one process."""
     t0 = time.perf_counter()
-    proc = subprocess.run(["/usr/bin/time", "-f", "%M", *cmd], capture_output=True, text=True)
+    proc = subprocess.run(["/usr/bin/time", "-f", "%M %U %S", *cmd], capture_output=True, text=True)
     wall = time.perf_counter() - t0
     if proc.returncode != 0:
         raise SystemExit(f"failed: {' '.join(cmd)}\n{proc.stdout}\n{proc.stderr}")
-    rss_kib = int(proc.stderr.strip().splitlines()[-1])
-    return wall, rss_kib / 1024
+    rss_kib, user, system = proc.stderr.strip().splitlines()[-1].split()
+    return wall, int(rss_kib) / 1024, float(user) + float(system)
 
 
 def main() -> None:
@@ -216,6 +218,7 @@ def run_variant(
     fmt = STYLES[style][1]
     commands = {
         "ocht": [ocht, "run", str(pipe), "--quiet"],
+        "ocht_untraced": [ocht, "run", str(pipe), "--quiet", "--trace-samples", "0"],
         **{e: [ocht, "run", str(path), "--quiet"] for e, path in modes.items()},
         "polars": [
             python,
@@ -231,19 +234,28 @@ def run_variant(
         ],
     }
     walls: dict[str, list[float]] = {e: [] for e in args.engines}
+    cpus: dict[str, list[float]] = {e: [] for e in args.engines}
     rss: dict[str, float] = dict.fromkeys(args.engines, 0.0)
     for _ in range(args.rounds):
         for engine in args.engines:
-            wall, peak = timed(commands[engine])
+            wall, peak, cpu = timed(commands[engine])
             walls[engine].append(wall)
+            cpus[engine].append(cpu)
             rss[engine] = max(rss[engine], peak)
     base = statistics.median(walls["polars"]) if "polars" in walls else None
     print(f"\n{style} / {variant}")
-    print(f"  {'engine':8} {'median s':>9} {'rows/s':>12} {'peak RSS MiB':>13} {'vs polars':>10}")
+    print(
+        f"  {'engine':13} {'median s':>9} {'cpu s':>7} {'rows/s':>12} {'peak RSS MiB':>13} "
+        f"{'vs polars':>10}"
+    )
     for engine in args.engines:
         med = statistics.median(walls[engine])
+        cpu = statistics.median(cpus[engine])
         ratio = f"{med / base:.2f}x" if base else "-"
-        print(f"  {engine:8} {med:9.2f} {args.rows / med:12,.0f} {rss[engine]:13,.0f} {ratio:>10}")
+        print(
+            f"  {engine:13} {med:9.2f} {cpu:7.2f} {args.rows / med:12,.0f} "
+            f"{rss[engine]:13,.0f} {ratio:>10}"
+        )
     if "ocht" in out and "polars" in out:
         a = pl.read_parquet(out["ocht"])
         b = pl.read_parquet(out["polars"])

@@ -9,7 +9,8 @@ import polars as pl
 import pytest
 
 from ocht.errors import OchtError
-from ocht.testkit import ConnectorContract, RestApi, S3Server, unique_name
+from ocht.executor import Cancelled, CancelToken
+from ocht.testkit import CancelMidway, ConnectorContract, RestApi, S3Server, unique_name
 
 ALL = ("id", "qty", "amount", "price", "name", "ok", "day", "at")
 CSV_SCHEMA = {
@@ -192,3 +193,11 @@ class TestHttpOutput(ConnectorContract):
                 ],
             )
         assert len(self.api.received) == before
+
+    def test_a_cancelled_write_leaves_nothing_visible(self) -> None:
+        # nothing to take back at an endpoint either: a cancelled run sends nothing
+        before = len(self.api.received)
+        token = CancelToken()
+        with pytest.raises(Cancelled):
+            self.write("t", self.frame(600), cancel=token, hooks=CancelMidway(token))
+        assert len(self.api.received) == before and self.files() == set()

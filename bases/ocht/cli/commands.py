@@ -58,6 +58,7 @@ def run_command(
     no_store: bool = False,
     timeout: float | None = None,
     resume: bool = False,
+    trace_samples: int = 5,
 ) -> None:
     """``ocht run``: parse the options, call the runner, render its result."""
     settings = _setup(obj)
@@ -70,6 +71,7 @@ def run_command(
         full_refresh=full_refresh,
         timeout=timeout,
         resume=resume,
+        trace_samples=trace_samples,
     )
     home = settings.home_for(pipeline)
     plain = Runner(RunServices(home=home))

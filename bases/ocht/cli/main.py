@@ -101,6 +101,14 @@ def cli(ctx: click.Context, debug: bool, log_format: str | None) -> None:
     help="Read a multi-file input file by file, committing each; continue after the "
     "files an earlier --resume run committed.",
 )
+@click.option(
+    "--trace-samples",
+    type=click.IntRange(min=0),
+    default=5,
+    show_default=True,
+    help="Rows `ocht trace` keeps per step of what it dropped, changed, dead-lettered "
+    "(0: counts only).",
+)
 @click.pass_context
 def run(
     ctx: click.Context,
@@ -116,6 +124,7 @@ def run(
     no_store: bool,
     timeout: float | None,
     resume: bool,
+    trace_samples: int,
 ) -> None:
     """Run PIPELINE once in batch mode.
 
@@ -148,6 +157,7 @@ def run(
         no_store=no_store,
         timeout=timeout,
         resume=resume,
+        trace_samples=trace_samples,
     )
 
 

@@ -106,15 +106,17 @@ def _unique_run(home: Path, prefix: str) -> str:
 
 
 def trace_command(run_id: str, *, as_json: bool) -> None:
-    """``ocht trace RUN_ID``: the per-step trace of a run."""
+    """``ocht trace RUN_ID``: the per-step trace of a run, with a few rows per step that
+    it dropped, changed (the changed columns highlighted) and dead-lettered."""
     import json
 
     import click
+    from rich.markup import escape
     from rich.table import Table
 
-    from ocht.cli.consoles import print_table
+    from ocht.cli.consoles import out_console, print_table
     from ocht.config import Settings
-    from ocht.executor import read_trace
+    from ocht.executor import read_trace, sample_lines
 
     home = Settings().home_for(None)
     run_id = _unique_run(home, run_id)
@@ -125,13 +127,14 @@ def trace_command(run_id: str, *, as_json: bool) -> None:
     if as_json:
         rows = trace.to_dicts()
         for row in rows:
-            for key in ("branches", "checks"):
+            for key in ("branches", "checks", "samples"):
                 row[key] = json.loads(row[key]) if row[key] else None
         click.echo(json.dumps(rows, indent=2, default=str))
         return
-    first = trace.row(0, named=True) if trace.height else {"pipeline": "?"}
+    first = trace.row(0, named=True) if trace.height else {"pipeline": "?", "status": None}
+    status = f" · {first['status']}" if first.get("status") else ""
     table = Table(
-        title=f"{first['pipeline']} · run {run_id}",
+        title=f"{first['pipeline']} · run {run_id}{status}",
         title_justify="left",
         show_edge=False,
         pad_edge=False,
@@ -152,3 +155,12 @@ def trace_command(run_id: str, *, as_json: bool) -> None:
             shown,
         )
     print_table(table)
+    if first.get("error"):
+        out_console.print(f"[red]{escape(str(first['error']))}[/]")
+    for row in trace.iter_rows(named=True):
+        lines = sample_lines(row, mark=lambda text: f"[bold yellow]{text}[/]", quote=escape)
+        if lines:
+            head = f"{row['position']} {row['step']}"
+            out_console.print(f"\n[bold]{escape(head)}[/] {escape('[' + row['kind'] + ']')}")
+            for line in lines:
+                out_console.print(f"  {line}", soft_wrap=True)

@@ -71,7 +71,26 @@ def decode_values(
     if schema is None:  # inferred: the types the same data gets from a file
         frame, bad = _decode_json(values, None)
         return file_types(frame), bad
-    return _decode_json(values, schema)
+    decimals = [n for n, t in schema.items() if isinstance(t, pl.Decimal)]
+    if not decimals:
+        return _decode_json(values, schema)
+    # a decimal is written as a JSON string ("1.25", exact) and may come as a number:
+    # both are read as text, then converted; a value that does not convert is a bad record
+    text = pl.Schema({n: pl.String() if n in decimals else t for n, t in schema.items()})
+    frame, bad = _decode_json(values, text)
+    converted = frame.with_columns(pl.col(n).cast(schema[n], strict=False) for n in decimals)
+    broken = pl.any_horizontal(
+        frame.get_column(n).is_not_null() & converted.get_column(n).is_null() for n in decimals
+    )
+    failed = frame.select(broken.alias("x")).to_series() if frame.height else None
+    if failed is None or not failed.any():
+        return converted, bad
+    taken = {i for i, _ in bad}
+    good = [i for i in range(len(values)) if i not in taken]
+    for row in failed.arg_true().to_list():
+        names = [n for n in decimals if frame[row, n] is not None and converted[row, n] is None]
+        bad.append((good[row], f"undecodable record: '{names[0]}' is not a {schema[names[0]]}"))
+    return converted.filter(~failed), sorted(bad)
 
 
 #: ISO 8601 dates and date-times, as the file readers recognise them

@@ -30,6 +30,7 @@ from ocht.executor.door import Runner
 from ocht.executor.plan import Plan
 from ocht.executor.result import CheckStats, OutputStats, RunResult, StepStats
 from ocht.executor.resume import ResumeUnsupported
+from ocht.executor.samples import SampleOptions
 from ocht.executor.services import (
     Cancelled,
     Clock,
@@ -40,7 +41,7 @@ from ocht.executor.services import (
     SystemClock,
 )
 from ocht.executor.stream_types import BatchReport, StreamResult, StreamSource
-from ocht.executor.trace import read_trace
+from ocht.executor.trace import latest_trace, read_trace, sample_lines, trace_text
 from ocht.registry import CancelToken
 
 __all__ = [
@@ -61,6 +62,7 @@ __all__ = [
     "RunStore",
     "RunTimedOut",
     "Runner",
+    "SampleOptions",
     "SchemaContractError",
     "StepStats",
     "StreamResult",
@@ -68,5 +70,8 @@ __all__ = [
     "SystemClock",
     "accounting",
     "check_accounting",
+    "latest_trace",
     "read_trace",
+    "sample_lines",
+    "trace_text",
 ]

@@ -22,14 +22,24 @@ class Counters:
         self._inputs: set[str] = set()
         self._on_input = on_input
 
-    def wrap(self, name: str, frame: pl.LazyFrame, *, is_input: bool = False) -> pl.LazyFrame:
-        """``frame`` with a counter named ``name`` after it."""
+    def wrap(
+        self,
+        name: str,
+        frame: pl.LazyFrame,
+        *,
+        is_input: bool = False,
+        tap: Callable[[pl.DataFrame], None] | None = None,
+    ) -> pl.LazyFrame:
+        """``frame`` with a counter named ``name`` after it; ``tap`` also sees each batch
+        (the trace's samples ride the counter rather than adding a node to the plan)."""
         with self._lock:
             self._totals.setdefault(name, 0)
             if is_input:
                 self._inputs.add(name)
 
         def count(df: pl.DataFrame) -> pl.DataFrame:
+            if tap is not None:
+                tap(df)
             with self._lock:
                 self._totals[name] += df.height
                 read = sum(self._totals[n] for n in self._inputs) if is_input else 0

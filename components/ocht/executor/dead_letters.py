@@ -22,6 +22,7 @@ import polars as pl
 from ocht.executor.contracts import CONTRACT_CODE, rejects_key
 from ocht.executor.counting import Counters
 from ocht.executor.plan import Plan
+from ocht.executor.samples import Samples
 from ocht.observability import MASK, registered_secrets
 from ocht.transform import DEAD_LETTER, DEAD_LETTER_SCHEMA
 
@@ -118,13 +119,17 @@ def origin(plan: Plan, step_id: str) -> str | None:
 
 
 def dead_letter_frame(
-    plan: Plan, frames: dict[str, pl.LazyFrame], counters: Counters | None = None
+    plan: Plan,
+    frames: dict[str, pl.LazyFrame],
+    counters: Counters | None = None,
+    samples: Samples | None = None,
 ) -> tuple[pl.LazyFrame | None, list[str]]:
     """Every producer's dead letters, normalized and stacked; and the producers' names.
 
     Producers are steps with a ``DEAD_LETTER`` branch (named by step id) and sources with
     a ``dead_letters()`` method returning a lazy frame or ``None`` (named ``input:NAME``).
-    With ``counters``, each producer's rows are counted as ``dead:<producer>``.
+    With ``counters``, each producer's rows are counted as ``dead:<producer>``; with
+    ``samples``, its first records are kept for the trace.
     """
     run_id = plan.context.run_id
     parts: list[pl.LazyFrame] = []
@@ -135,7 +140,8 @@ def dead_letter_frame(
         part = normalize_dead_letters(
             frames[f"{s.id}.{DEAD_LETTER}"], run_id=run_id, step=s.id, source=origin(plan, s.id)
         )
-        parts.append(counters.wrap(f"dead:{s.id}", part) if counters else part)
+        tap = samples.dead_tap(s.id) if samples else None
+        parts.append(counters.wrap(f"dead:{s.id}", part, tap=tap) if counters else part)
         producers.append(s.id)
     for name, src in plan.sources.items():
         found = src.dead_letters()
@@ -150,7 +156,8 @@ def dead_letter_frame(
             code="unreadable-record",
             record_is_json=False,
         )
-        parts.append(counters.wrap(f"dead:{producer}", part) if counters else part)
+        tap = samples.dead_tap(producer) if samples else None
+        parts.append(counters.wrap(f"dead:{producer}", part, tap=tap) if counters else part)
         producers.append(producer)
     for name in plan.sources:  # rows refused by a discard_row schema contract
         if rejects_key(name) not in frames:
@@ -159,7 +166,8 @@ def dead_letter_frame(
         part = normalize_dead_letters(
             frames[producer], run_id=run_id, step=producer, source=name, code=CONTRACT_CODE
         )
-        parts.append(counters.wrap(f"dead:{producer}", part) if counters else part)
+        tap = samples.dead_tap(producer) if samples else None
+        parts.append(counters.wrap(f"dead:{producer}", part, tap=tap) if counters else part)
         producers.append(producer)
     if not parts:
         return None, []

@@ -16,6 +16,7 @@ from ocht.executor.plan import Plan, compile_plan, make_context, new_run_id
 from ocht.executor.result import RunResult
 from ocht.executor.resume import ResumeUnsupported, resumable_run
 from ocht.executor.runner import build_frames, run
+from ocht.executor.samples import SampleOptions
 from ocht.executor.services import (
     Cancelled,
     RunRequest,
@@ -162,7 +163,12 @@ class Runner:
             )
         if store is None:
             return self._watched(
-                lambda: run(plan, hooks=self.services.hooks, limit=request.limit),
+                lambda: run(
+                    plan,
+                    hooks=self.services.hooks,
+                    limit=request.limit,
+                    samples=SampleOptions(size=request.trace_samples),
+                ),
                 request,
                 token,
                 plan,
@@ -186,7 +192,12 @@ class Runner:
 
         def tracked() -> RunResult:
             try:
-                result = run(plan, hooks=self.services.hooks, limit=request.limit)
+                result = run(
+                    plan,
+                    hooks=self.services.hooks,
+                    limit=request.limit,
+                    samples=SampleOptions(size=request.trace_samples),
+                )
             except BaseException as exc:
                 if token.reason not in _WATCHDOG:  # else the watchdog recorded it already
                     record_failure(store, plan.context.run_id, exc)

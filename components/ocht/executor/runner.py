@@ -33,6 +33,7 @@ from ocht.executor.dead_files import dead_letter_file, default_dead_letter_file
 from ocht.executor.dead_letters import dead_letter_frame
 from ocht.executor.plan import Plan, PlannedOutput
 from ocht.executor.result import OutputStats, RunResult, StepStats
+from ocht.executor.samples import SampleOptions, Samples
 from ocht.executor.services import Cancelled, raise_if_cancelled
 from ocht.executor.trace import write_trace
 from ocht.observability import RunHooks, bound, get_logger
@@ -40,13 +41,23 @@ from ocht.registry import default_registry
 from ocht.transform import DEAD_LETTER
 
 
-def run(plan: Plan, *, hooks: RunHooks | None = None, limit: int | None = None) -> RunResult:
+def run(
+    plan: Plan,
+    *,
+    hooks: RunHooks | None = None,
+    limit: int | None = None,
+    samples: SampleOptions | None = None,
+) -> RunResult:
     """Run a batch plan to completion.
+
+    The run's trace (rows per step, and a few rows each step dropped, changed or
+    dead-lettered) is written whether the run succeeds or fails.
 
     Args:
         plan: from :func:`~ocht.executor.compile_plan`.
         hooks: lifecycle observers (logs, progress, metrics).
         limit: read at most this many rows from each input (a quick look at real data).
+        samples: how many rows the trace keeps (default: 5 per step and kind).
 
     Returns:
         The run's :class:`RunResult` (status ``succeeded``).
@@ -68,12 +79,13 @@ def run(plan: Plan, *, hooks: RunHooks | None = None, limit: int | None = None) 
             outputs=[o.name for o in plan.outputs],
         )
         counters = Counters(lambda rows: hooks.on_progress(run_id=ctx.run_id, rows=rows))
+        sampled = Samples(samples)
         opened: list[PlannedOutput] = []
         try:
             t0 = time.perf_counter()
             raise_if_cancelled(ctx.cancel)
-            frames = _build_frames(plan, counters, limit)
-            dead, producers = dead_letter_frame(plan, frames, counters)
+            frames = _build_frames(plan, counters, limit, sampled)
+            dead, producers = dead_letter_frame(plan, frames, counters, sampled)
             dead_output = _dead_letter_output(plan) if dead is not None else None
             nodes = []
             for out in list(plan.outputs) + ([dead_output] if dead_output else []):
@@ -111,6 +123,7 @@ def run(plan: Plan, *, hooks: RunHooks | None = None, limit: int | None = None) 
             for out in opened:
                 _quiet_abort(out)
             error = _as_error(plan, exc)
+            _failed_trace(plan, counters, sampled, error, time.perf_counter() - started)
             hooks.on_run_end(
                 run_id=ctx.run_id,
                 status=_status(error),
@@ -151,7 +164,7 @@ def run(plan: Plan, *, hooks: RunHooks | None = None, limit: int | None = None) 
             },
             skipped={n: k for n, src in plan.sources.items() if (k := src.skipped_rows())},
         )
-        write_trace(plan, result)
+        write_trace(plan, result, sampled)
         hooks.on_run_end(
             run_id=ctx.run_id,
             status="succeeded",
@@ -205,10 +218,16 @@ def build_frames(plan: Plan, *, limit: int | None = None) -> dict[str, pl.LazyFr
 
 
 def _build_frames(
-    plan: Plan, counters: Counters | None, limit: int | None
+    plan: Plan, counters: Counters | None, limit: int | None, samples: Samples | None = None
 ) -> dict[str, pl.LazyFrame]:
     shared = _shared_frames(plan)
     frames: dict[str, pl.LazyFrame] = {}
+    if samples is not None:
+        for step in plan.steps:  # before the counters are placed: they carry the taps
+            samples.watch_step(step)
+
+    def tap(name: str) -> Any:
+        return samples.tap(name) if samples is not None else None
 
     def keep(name: str, frame: pl.LazyFrame) -> None:
         # A frame read by several consumers is cached, so it is computed once: Polars finds
@@ -222,8 +241,11 @@ def _build_frames(
         frame = source.scan()
         if limit is not None:
             frame = frame.head(limit)
-        frame = counters.wrap(f"input:{name}", frame, is_input=True) if counters else frame
         contract = contract_of(plan.pipeline.inputs[name])
+        if counters:
+            # rows before a schema contract are not what the first step reads: no samples
+            taps = tap(name) if contract is None else None
+            frame = counters.wrap(f"input:{name}", frame, is_input=True, tap=taps)
         if contract is not None:
             frame, rejects = enforce(frame, name, contract, plan.schemas[name])
             if rejects is not None:
@@ -233,7 +255,9 @@ def _build_frames(
         inputs = [frames[r] for r in step.reads]
         for branch, frame_name in step.frame_names().items():
             out = step.compiled.apply(inputs, branch)
-            keep(frame_name, counters.wrap(frame_name, out) if counters else out)
+            keep(
+                frame_name, counters.wrap(frame_name, out, tap=tap(frame_name)) if counters else out
+            )
     return frames
 
 
@@ -297,6 +321,26 @@ def _fanout(plan: Plan, counters: Counters) -> int:
             if branch != DEAD_LETTER:
                 total += counters.get(frame) * (readers.get(frame, 0) - 1)
     return total
+
+
+def _failed_trace(
+    plan: Plan, counters: Counters, samples: Samples, error: OchtError, seconds: float
+) -> None:
+    """The trace of a run that failed: rows and samples as far as it got."""
+    try:
+        result = RunResult(
+            run_id=plan.context.run_id,
+            pipeline=plan.pipeline.name,
+            status=_status(error),
+            mode=plan.mode,
+            steps=_step_stats(plan, counters),
+            seconds=seconds,
+            error=error.to_dict(),
+            checks=check_stats(plan),
+        )
+        write_trace(plan, result, samples)
+    except Exception:  # the run's own error is what the caller must see
+        get_logger().warning("trace not written", run_id=plan.context.run_id, exc_info=True)
 
 
 def _quiet_abort(out: PlannedOutput) -> None:

@@ -175,6 +175,8 @@ class RunRequest:
         drain: stream: stop once the input is read to its end and idle this long (seconds).
         lookup_refresh: stream: re-read bounded inputs (join lookups) this often (seconds).
         max_in_flight: stream: micro-batches written but not yet acknowledged, at most.
+        trace_samples: rows the run's trace keeps per step of what it dropped, changed
+            and dead-lettered (batch; 0: none, ``ocht trace`` then shows counts only).
     """
 
     pipeline: str | Path | Mapping[str, Any] | LoadedPipeline
@@ -190,6 +192,7 @@ class RunRequest:
     drain: float | None = None
     lookup_refresh: float | None = None
     max_in_flight: int = 8
+    trace_samples: int = 5
 
 
 def raise_if_cancelled(token: CancelToken | None) -> None:

@@ -15,7 +15,7 @@ from pydantic import ValidationError
 
 from ocht.config import LoadedPipeline, load_pipeline
 from ocht.errors import InvalidPipeline, Issue, OchtError
-from ocht.executor import Runner, RunRequest, RunResult, RunServices
+from ocht.executor import Runner, RunRequest, RunResult, RunServices, latest_trace
 from ocht.pipeline_model import format_path, validate
 from ocht.scenarios.compare import compare_dead_letters, compare_rows
 from ocht.scenarios.model import Expect, Given, Mode, Run, Scenario, ScenarioFile
@@ -55,6 +55,7 @@ class Outcome:
     skipped: str | None = None
     actual: dict[str, pl.DataFrame] = field(default_factory=dict)
     steps: list[str] = field(default_factory=list)
+    trace: pl.DataFrame | None = None
 
     @property
     def passed(self) -> bool:
@@ -133,6 +134,7 @@ def run_case(case: Case, *, update: bool = False) -> Outcome:
                 if problems:
                     break
         finally:
+            outcome.trace = latest_trace(scratch / ".ocht")  # the last run, failed or not
             if store is not None:
                 store.close()
     outcome.seconds = time.perf_counter() - started

@@ -6,6 +6,7 @@ import xml.etree.ElementTree as ET
 from collections.abc import Sequence
 from pathlib import Path
 
+from ocht.executor import trace_text
 from ocht.scenarios.harness import Outcome
 
 #: exit codes, as pytest's
@@ -32,10 +33,14 @@ def summary_line(outcomes: Sequence[Outcome], seconds: float) -> str:
 
 
 def failure_text(outcome: Outcome) -> str:
-    """The problems of a failed case, and the rows per step of its last run."""
+    """The problems of a failed case, and the trace of its last run (failed or not): rows
+    per step, and a few rows each step dropped, changed and dead-lettered."""
     lines = [f"FAILED {outcome.case.id}"]
     lines.extend(f"  {p}" for p in outcome.problems)
-    if outcome.steps:
+    if outcome.trace is not None and outcome.trace.height:
+        lines.append("  trace of the last run:")
+        lines.extend(f"    {line}" for line in trace_text(outcome.trace))
+    elif outcome.steps:
         lines.append("  rows per step: " + "; ".join(outcome.steps))
     return "\n".join(lines)
 

@@ -23,10 +23,11 @@ from ocht.testkit.broker import (
     tansu_binary,
     unique_topic,
 )
-from ocht.testkit.contract import ConnectorContract, contract_frame, unique_name
+from ocht.testkit.contract import CancelMidway, ConnectorContract, contract_frame, unique_name
 from ocht.testkit.equivalence import BothWays, batch_rows, both_ways, kafka_input
 from ocht.testkit.flaky import FLAKY, FlakySource, FlakySpec, flaky_attempts, reset_flaky
 from ocht.testkit.frames import ORDERS_SCHEMA, assert_same_rows, frame, orders
+from ocht.testkit.golden import assert_golden, read_golden, write_golden
 from ocht.testkit.memory import MemoryConnector, MemorySink, MemorySource, MemorySpec
 from ocht.testkit.model_servers import (
     FakeOpenAI,
@@ -43,6 +44,7 @@ from ocht.testkit.plugins import installed_plugin
 from ocht.testkit.rest_api import Fault, RestApi
 from ocht.testkit.running import run_pipeline, stream_pipeline
 from ocht.testkit.schema_registry import SchemaRegistry, backward_compatible
+from ocht.testkit.strategies import frames, pipelines
 from ocht.testkit.workspace import Workspace
 
 __all__ = [
@@ -52,6 +54,7 @@ __all__ = [
     "BothWays",
     "Broker",
     "BrokerStartError",
+    "CancelMidway",
     "ConnectorContract",
     "FakeOpenAI",
     "Fault",
@@ -69,6 +72,7 @@ __all__ = [
     "S3Server",
     "SchemaRegistry",
     "Workspace",
+    "assert_golden",
     "assert_same_rows",
     "backward_compatible",
     "batch_rows",
@@ -78,12 +82,15 @@ __all__ = [
     "drain",
     "flaky_attempts",
     "frame",
+    "frames",
     "installed_plugin",
     "kafka_input",
     "orders",
+    "pipelines",
     "produce",
     "produce_frame",
     "produce_spread",
+    "read_golden",
     "read_upserts",
     "reset_flaky",
     "run_pipeline",
@@ -96,4 +103,5 @@ __all__ = [
     "tansu_binary",
     "unique_name",
     "unique_topic",
+    "write_golden",
 ]

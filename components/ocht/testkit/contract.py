@@ -19,7 +19,16 @@ What it checks, each through real pipeline runs:
 - a run that fails after data started flowing leaves an earlier output unchanged;
 - an empty input gives an empty output (and a succeeded run);
 - an input larger than the connector's batch size arrives whole;
+- a write cancelled midway (a :class:`~ocht.executor.CancelToken` cancelled while rows
+  flow) leaves the earlier output as it was and no temporary file; a read cancelled
+  midway writes nothing and leaves the input readable;
 - with ``can_upsert``, writing the same keyed rows twice keeps them once.
+
+A case that cannot hold for a connector is listed in ``not_applicable`` with the reason,
+and is reported as skipped with it (a Kafka output cannot take back records it produced)::
+
+    class TestMyQueue(ConnectorContract):
+        not_applicable = {"test_failed_run_leaves_the_output_unchanged": "a queue ..."}
 """
 
 from __future__ import annotations
@@ -34,6 +43,8 @@ import polars as pl
 import pytest
 
 from ocht.errors import OchtError
+from ocht.executor import Cancelled, CancelToken
+from ocht.observability import RunHooks
 
 
 def contract_frame(n: int = 3) -> pl.DataFrame:
@@ -65,6 +76,8 @@ class ConnectorContract:
         batch_rows: the connector's batch (or chunk) size: "larger than a batch" means more.
         can_read: whether the connector is an input too (else :meth:`read_back` is needed).
         can_upsert: whether :meth:`upsert_spec` gives an idempotent keyed output.
+        not_applicable: ``{test name: why it cannot hold for this connector}``; those
+            cases are skipped with the reason.
     """
 
     columns: ClassVar[tuple[str, ...] | None] = None
@@ -72,11 +85,15 @@ class ConnectorContract:
     batch_rows: ClassVar[int] = 1000
     can_read: ClassVar[bool] = True
     can_upsert: ClassVar[bool] = False
+    not_applicable: ClassVar[dict[str, str]] = {}
 
     root: Path
 
     @pytest.fixture(autouse=True)
-    def _contract_root(self, tmp_path: Path) -> None:
+    def _contract_root(self, tmp_path: Path, request: pytest.FixtureRequest) -> None:
+        name = getattr(request.node, "originalname", None) or request.node.name
+        if name in self.not_applicable:
+            pytest.skip(f"not applicable: {self.not_applicable[name]}")
         self.root = tmp_path
         self._seq = 0
 
@@ -124,6 +141,8 @@ class ConnectorContract:
         *,
         steps: list[dict[str, Any]] | None = None,
         name: str = "contract_write",
+        cancel: CancelToken | None = None,
+        hooks: RunHooks | None = None,
     ) -> Any:
         """One batch run: ``source`` → ``steps`` → ``output``."""
         from ocht.testkit.running import run_pipeline
@@ -134,7 +153,18 @@ class ConnectorContract:
             "steps": steps or [],
             "outputs": {"out": output},
         }
-        return run_pipeline(spec, home=self.root / ".ocht")
+        return run_pipeline(spec, home=self.root / ".ocht", cancel=cancel, hooks=hooks)
+
+    def files(self) -> set[str]:
+        """Files under the test's folder, but the run home and the helpers' own files (what
+        a cancelled run must leave as it found)."""
+        return {
+            str(p.relative_to(self.root))
+            for p in self.root.rglob("*")
+            if p.is_file()
+            and ".ocht" not in p.relative_to(self.root).parts
+            and not p.name.startswith(("source-", "read-"))
+        }
 
     def _next(self) -> int:
         self._seq += 1
@@ -182,6 +212,37 @@ class ConnectorContract:
         assert got.height == data.height
         assert got["id"].sum() == data["id"].sum()
 
+    def test_a_cancelled_write_leaves_nothing_visible(self) -> None:
+        first = self.frame(3)
+        self.write("t", first)
+        before = self.files()
+        token = CancelToken()
+        with pytest.raises(Cancelled):
+            self.write(
+                "t", self.frame(self.batch_rows * 3), cancel=token, hooks=CancelMidway(token)
+            )
+        assert self.files() == before  # no temporary file left, no new file
+        self._same(self.read_back("t"), first)
+
+    def test_a_cancelled_read_writes_nothing(self) -> None:
+        if not self.can_read:
+            pytest.skip("this connector is an output only")
+        data = self.frame(self.batch_rows * 3)
+        self.write("t", data)
+        before = self.files()
+        token = CancelToken()
+        out = self.root / "cancelled.parquet"
+        with pytest.raises(Cancelled):
+            self.run_pipeline(
+                {"type": "parquet", "path": str(out)},
+                self.input_spec("t"),
+                name="contract_read",
+                cancel=token,
+                hooks=CancelMidway(token),
+            )
+        assert not out.exists() and self.files() == before
+        self._same(self.read_back("t"), data)  # the input is whole and still readable
+
     def test_upsert_is_idempotent(self) -> None:
         if not self.can_upsert:
             pytest.skip("this connector does not upsert")
@@ -192,6 +253,17 @@ class ConnectorContract:
         changed = data.with_columns(pl.col("amount").fill_null(0) + 1)
         self.write("t", changed, output=out)
         self._same(self.read_back("t"), changed)
+
+
+class CancelMidway(RunHooks):
+    """Cancels ``token`` as soon as the run has read its first rows (rows are flowing)."""
+
+    def __init__(self, token: CancelToken) -> None:
+        self.token = token
+
+    def on_progress(self, *, run_id: str, rows: int, **future: Any) -> None:
+        if rows > 0:
+            self.token.cancel()
 
 
 def unique_name(prefix: str) -> str:

@@ -26,6 +26,7 @@ from pydantic import ConfigDict, Field
 
 from ocht.pipeline_model import ConnectorBase
 from ocht.registry import ConnectorType, Sink, Source
+from ocht.transform import parse_dtype
 
 
 class MemorySpec(ConnectorBase):
@@ -123,6 +124,9 @@ class MemorySource(Source):
 
     def scan(self) -> pl.LazyFrame:
         if self.spec.rows is not None:
+            if self.spec.schema_ is not None:  # typed, even when there is no row
+                schema = {c: parse_dtype(t) for c, t in self.spec.schema_.items()}
+                return pl.LazyFrame(self.spec.rows, schema=schema)
             return pl.LazyFrame(self.spec.rows, infer_schema_length=None)
         frame = self.memory.frame(self.spec.key or self.name)
         if frame is None:

@@ -19,7 +19,7 @@ def build_filter(spec: Filter, ctx: BuildContext) -> CompiledStep:
         frame, (expr,), helpers = bind(frames[0], [cond])
         return frame.filter(expr).drop(helpers)
 
-    return CompiledStep.single(ctx.step_id, fn)
+    return CompiledStep.single(ctx.step_id, fn, replayable=True)
 
 
 def build_derive(spec: Derive, ctx: BuildContext) -> CompiledStep:
@@ -40,4 +40,4 @@ def build_derive(spec: Derive, ctx: BuildContext) -> CompiledStep:
             frame = frame.with_columns(expr.alias(name)).drop(helpers)
         return frame
 
-    return CompiledStep.single(ctx.step_id, fn)
+    return CompiledStep.single(ctx.step_id, fn, replayable=True)

@@ -36,7 +36,7 @@ def build_select(spec: Select, ctx: BuildContext) -> CompiledStep:
         frame, exprs, _ = bind(frames[0], cols)
         return frame.select([e.alias(n) for n, e in zip(columns, exprs, strict=True)])
 
-    return CompiledStep.single(ctx.step_id, compute)
+    return CompiledStep.single(ctx.step_id, compute, replayable=True)
 
 
 def build_drop(spec: Drop, ctx: BuildContext) -> CompiledStep:
@@ -93,7 +93,7 @@ def build_cast(spec: Cast, ctx: BuildContext) -> CompiledStep:
     def fn(frames: Sequence[pl.LazyFrame]) -> pl.LazyFrame:
         return frames[0].with_columns(exprs)
 
-    return CompiledStep.single(ctx.step_id, fn)
+    return CompiledStep.single(ctx.step_id, fn, replayable=True)
 
 
 def _no_duplicates(names: list[str], ctx: BuildContext, field: str) -> None:

@@ -35,7 +35,10 @@ def build_fill_null(spec: FillNull, ctx: BuildContext) -> CompiledStep:
     def fn(frames: Sequence[pl.LazyFrame]) -> pl.LazyFrame:
         return frames[0].with_columns(exprs)
 
-    return CompiledStep.single(ctx.step_id, fn)
+    # a fill by value, zero or one treats each row on its own; mean, min, max or forward
+    # would fill a slice differently from the whole input
+    row_local = spec.strategy is None or spec.strategy in _ROW_LOCAL
+    return CompiledStep.single(ctx.step_id, fn, replayable=row_local)
 
 
 def _mapping(spec: FillNull, ctx: BuildContext) -> list[pl.Expr]:

@@ -76,12 +76,18 @@ class CompiledStep:
             :class:`~ocht.transform.StreamOperator` (one per run), built from the same
             compiled expressions as the batch form; ``None`` for stateless steps. A plugin
             step becomes stateful by setting it.
+        replayable: the main output may be computed again on a few of the step's input
+            rows to show what it dropped and changed (``ocht trace``): it has no side
+            effects, and a row it drops or changes in a slice of its input is dropped or
+            changed the same way in the whole input (filter, derive, cast, dedupe; not
+            a join, an aggregate, a model call or a fill by the column's mean).
     """
 
     step_id: str
     outputs: Mapping[str, StepFn]
     state: Any = None
     operator: Callable[[], Any] | None = None
+    replayable: bool = False
 
     @classmethod
     def single(
@@ -91,9 +97,10 @@ class CompiledStep:
         *,
         state: Any = None,
         operator: Callable[[], Any] | None = None,
+        replayable: bool = False,
     ) -> CompiledStep:
         """A step with one (main) output."""
-        return cls(step_id, {MAIN: fn}, state, operator)
+        return cls(step_id, {MAIN: fn}, state, operator, replayable)
 
     def apply(self, frames: Sequence[pl.LazyFrame], branch: str = MAIN) -> pl.LazyFrame:
         """Run one branch over input frames."""

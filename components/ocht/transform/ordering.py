@@ -86,7 +86,7 @@ def build_dedupe(spec: Dedupe, ctx: BuildContext) -> CompiledStep:
                 return frames[0].unique(keys, keep="first", maintain_order=True)
             return frames[0].filter(pl.struct(keys).is_last_distinct())
 
-        return CompiledStep.single(ctx.step_id, in_order, operator=operator)
+        return CompiledStep.single(ctx.step_id, in_order, operator=operator, replayable=True)
 
     others = [c for c in columns if c not in keys]
     # the row number breaks ties, so the sort needs no maintain_order (which would run
@@ -103,4 +103,4 @@ def build_dedupe(spec: Dedupe, ctx: BuildContext) -> CompiledStep:
             .select(columns)
         )
 
-    return CompiledStep.single(ctx.step_id, by_order, operator=operator)
+    return CompiledStep.single(ctx.step_id, by_order, operator=operator, replayable=True)

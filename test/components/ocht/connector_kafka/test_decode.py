@@ -86,3 +86,12 @@ def test_inferred_json_gets_the_types_a_csv_file_gets() -> None:
     )
     assert frame.schema == csv.schema
     assert frame["z"][1] == csv["z"][1]  # offsets normalised to UTC, as the file reader does
+
+
+def test_a_declared_decimal_reads_the_strings_the_sink_writes_and_plain_numbers() -> None:
+    schema = pl.Schema({"p": parse_dtype("decimal(10,2)"), "a": pl.Int64()})
+    values = [b'{"p":"1.25","a":1}', b'{"p":"x","a":2}', b'{"p":2.5,"a":3}']
+    frame, bad = decode_values(values, "json", schema)
+    assert frame.schema == schema
+    assert frame["a"].to_list() == [1, 3] and [str(v) for v in frame["p"]] == ["1.25", "2.50"]
+    assert [i for i, _ in bad] == [1] and "'p'" in bad[0][1]
