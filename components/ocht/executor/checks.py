@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any, Protocol, runtime_checkable
 
 from ocht.executor.plan import Plan
-from ocht.executor.result import CheckStats
+from ocht.executor.result import CheckStats, json_ready
 
 
 @runtime_checkable
@@ -48,19 +48,11 @@ def check_stats(plan: Plan) -> list[CheckStats]:
                     action=str(r["action"]),
                     rows_checked=int(r["rows_checked"]),
                     failed=int(r["failed"]),
-                    samples=[_plain(v) for v in r.get("samples", [])],
-                    changes=[_plain(v) for v in r.get("changes", [])],
+                    samples=[json_ready(v) for v in r.get("samples", [])],
+                    changes=[json_ready(v) for v in r.get("changes", [])],
                 )
             )
     return out
-
-
-def _plain(value: Any) -> Any:
-    if isinstance(value, str | int | float | bool | type(None)):
-        return value
-    if isinstance(value, dict):
-        return {str(k): _plain(v) for k, v in value.items()}
-    return str(value)
 
 
 @runtime_checkable

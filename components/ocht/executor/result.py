@@ -118,3 +118,20 @@ class RunResult:
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready view."""
         return asdict(self)
+
+
+def json_ready(value: Any) -> Any:
+    """``value`` as JSON-ready Python: mappings and sequences kept, other types as text.
+
+    Example:
+        >>> from datetime import date
+        >>> json_ready({"d": date(2024, 3, 1), "n": [1, (2, 3)]})
+        {'d': '2024-03-01', 'n': [1, [2, 3]]}
+    """
+    if isinstance(value, str | int | float | bool | type(None)):
+        return value
+    if isinstance(value, dict):
+        return {str(k): json_ready(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [json_ready(v) for v in value]
+    return str(value)

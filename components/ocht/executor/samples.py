@@ -26,7 +26,7 @@ from typing import Any
 import polars as pl
 
 from ocht.executor.plan import PlannedStep
-from ocht.executor.result import CheckStats
+from ocht.executor.result import CheckStats, json_ready
 from ocht.observability import get_logger, redact_value
 
 
@@ -100,7 +100,7 @@ class Samples:
             picked = df.head(size).select("record", "reason", "code", "check").to_dicts()
             with self._lock:
                 room = size - len(self._dead[producer])
-                self._dead[producer].extend(redact_value(_plain(picked[: max(room, 0)])))
+                self._dead[producer].extend(redact_value(json_ready(picked[: max(room, 0)])))
 
         return keep
 
@@ -173,7 +173,7 @@ def _changes(before: pl.DataFrame, after: pl.DataFrame, room: int) -> list[dict[
     idx = mask.arg_true().head(room)
     b_rows = before[idx].to_dicts()
     a_rows = after[idx].to_dicts()
-    return [_change(_plain(b), _plain(a)) for b, a in zip(b_rows, a_rows, strict=True)]
+    return [_change(json_ready(b), json_ready(a)) for b, a in zip(b_rows, a_rows, strict=True)]
 
 
 def _change(before: dict[str, Any], after: dict[str, Any]) -> dict[str, Any]:
@@ -199,18 +199,7 @@ def _dropped(before: pl.DataFrame, after: pl.DataFrame, room: int) -> list[dict[
         if left[key] > 0:
             left[key] -= 1
             continue
-        out.append(_plain(row))
+        out.append(json_ready(row))
         if len(out) >= room:
             break
     return out
-
-
-def _plain(value: Any) -> Any:
-    """``value`` as JSON-ready Python (dates and other types as text)."""
-    if isinstance(value, str | int | float | bool | type(None)):
-        return value
-    if isinstance(value, dict):
-        return {str(k): _plain(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_plain(v) for v in value]
-    return str(value)
